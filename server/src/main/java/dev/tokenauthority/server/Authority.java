@@ -1,0 +1,95 @@
+package dev.tokenauthority.server;
+
+import dev.tokenauthority.server.apikey.ApiKeySecrets;
+import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.session.SessionService;
+import dev.tokenauthority.server.signing.SessionTokenCodec;
+import dev.tokenauthority.server.signing.SigningKeys;
+import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantDirectory;
+import java.security.Provider;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+
+/**
+ * The domain graph on one store: API keys, sessions, signing keys and tenants, wired by plain
+ * constructors. The gRPC server and the tests build on it alike.
+ */
+public final class Authority {
+  /** The longest any session can live; retired signing keys are kept this long, plus leeway. */
+  public static final Duration MAX_SESSION_TTL = Duration.ofDays(1);
+
+  private final Store store;
+  private final Clock clock;
+  private final TenantDirectory tenants;
+  private final SigningKeys signingKeys;
+  private final SessionTokenCodec codec;
+  private final ApiKeyService apiKeys;
+  private final SessionService sessions;
+
+  /** Settings of the domain that a deployment may change. */
+  public record Settings(String apiKeyPrefix, String issuer, Duration cacheTtl, Duration leeway) {
+    public static Settings defaults() {
+      return new Settings("sk_", "token-authority", Duration.ofSeconds(1), Duration.ofSeconds(30));
+    }
+  }
+
+  public Authority(Store store, Settings settings, Clock clock) {
+    this.store = store;
+    this.clock = clock;
+    // BouncyCastle's Ed25519 signs in ~25 µs where the JDK's takes ~400 µs on our machines.
+    Provider provider = new BouncyCastleProvider();
+    this.tenants = new TenantDirectory(store, settings.cacheTtl());
+    ensureDefaultTenant();
+    this.signingKeys = new SigningKeys(store, provider, clock, MAX_SESSION_TTL.plus(settings.leeway()));
+    this.codec = new SessionTokenCodec(signingKeys, provider, settings.issuer(), clock, settings.leeway());
+    this.apiKeys = new ApiKeyService(store, store, new ApiKeySecrets(settings.apiKeyPrefix()), clock, settings.cacheTtl());
+    this.sessions = new SessionService(store, store, tenants, codec, clock, settings.leeway());
+  }
+
+  private void ensureDefaultTenant() {
+    if (store.findTenant(Tenant.DEFAULT_ID).isEmpty()) {
+      store.insertTenant(Tenant.newDefault(Tenant.DEFAULT_ID, "Default tenant", clock.instant()));
+    }
+  }
+
+  /**
+   * Makes sure an admin key exists (see {@link ApiKeyService#ensureAdminKey}).
+   *
+   * @return a newly generated admin secret, to show once
+   */
+  public Optional<String> ensureAdminKey(Optional<String> configuredSecret) {
+    return apiKeys.ensureAdminKey(configuredSecret);
+  }
+
+  public Store store() {
+    return store;
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  public TenantDirectory tenants() {
+    return tenants;
+  }
+
+  public SigningKeys signingKeys() {
+    return signingKeys;
+  }
+
+  public SessionTokenCodec codec() {
+    return codec;
+  }
+
+  public ApiKeyService apiKeys() {
+    return apiKeys;
+  }
+
+  public SessionService sessions() {
+    return sessions;
+  }
+}

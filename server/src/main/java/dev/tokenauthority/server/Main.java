@@ -1,0 +1,185 @@
+package dev.tokenauthority.server;
+
+import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.memory.MemoryStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The server's command line: reads the settings, builds the graph, serves until SIGTERM. */
+@Command(
+    name = "token-authority",
+    mixinStandardHelpOptions = true,
+    version = "token-authority 0.1.0",
+    sortOptions = false,
+    description = "A gRPC token authority: exchanges API keys for short-lived, single-use session tokens.",
+    footer = {
+      "",
+      "Environment: TOKEN_AUTHORITY_ADMIN_KEY (an admin secret of at least 32 characters; never a flag,",
+      "so that it does not show in the process list) and TOKEN_AUTHORITY_<OPTION> for each option above."
+    })
+public final class Main implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  @Option(names = "--port", defaultValue = "${env:TOKEN_AUTHORITY_PORT:-50051}",
+      description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_PORT.")
+  int port;
+
+  @Option(names = "--data-dir", defaultValue = "${env:TOKEN_AUTHORITY_DATA_DIR:-./data}",
+      description = "Directory of the sqlite store (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_DATA_DIR.")
+  Path dataDir;
+
+  @Option(names = "--store", defaultValue = "${env:TOKEN_AUTHORITY_STORE:-sqlite}",
+      description = "sqlite (a file in the data dir), memory (lost on exit), or a jdbc:postgresql:// URL"
+          + " (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_STORE.")
+  String store;
+
+  @Option(names = "--api-key-prefix", defaultValue = "${env:TOKEN_AUTHORITY_API_KEY_PREFIX:-sk_}",
+      description = "Prefix of new API key secrets (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_API_KEY_PREFIX.")
+  String apiKeyPrefix;
+
+  @Option(names = "--issuer", defaultValue = "${env:TOKEN_AUTHORITY_ISSUER:-token-authority}",
+      description = "The iss claim of session tokens (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_ISSUER.")
+  String issuer;
+
+  @Option(names = "--shutdown-grace", defaultValue = "${env:TOKEN_AUTHORITY_SHUTDOWN_GRACE:-20s}",
+      converter = DurationConverter.class,
+      description = "How long in-flight calls may finish after SIGTERM (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_SHUTDOWN_GRACE.")
+  Duration shutdownGrace;
+
+  @Option(names = "--purge-interval", defaultValue = "${env:TOKEN_AUTHORITY_PURGE_INTERVAL:-30s}",
+      converter = DurationConverter.class,
+      description = "How often expired sessions are deleted (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_PURGE_INTERVAL.")
+  Duration purgeInterval;
+
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  static int run(String[] args) {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
+    Store opened;
+    try {
+      opened = openStore();
+    } catch (IllegalArgumentException e) {
+      System.err.println("token-authority: " + e.getMessage());
+      return 2;
+    }
+    try (Store store = opened) {
+      Authority.Settings settings =
+          new Authority.Settings(apiKeyPrefix, issuer, Duration.ofSeconds(1), Duration.ofSeconds(30));
+      Authority authority;
+      Optional<String> generated;
+      try {
+        authority = new Authority(store, settings, Clock.systemUTC());
+        generated = authority.ensureAdminKey(adminSecret);
+      } catch (IllegalArgumentException e) {
+        System.err.println("token-authority: " + e.getMessage());
+        return 2;
+      }
+      TokenAuthorityServer server =
+          new TokenAuthorityServer(NettyServerBuilder.forAddress(new InetSocketAddress(port)), authority, purgeInterval).start();
+      generated.ifPresent(Main::printAdminKey);
+      log.info("token-authority listening on port {} (store {})", server.port(), describeStore(store));
+      installSignalHandlers();
+      stopRequested.await();
+      log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
+      server.stop(shutdownGrace);
+    }
+    log.info("stopped");
+    return 0;
+  }
+
+  private Store openStore() {
+    String kind = store.toLowerCase(Locale.ROOT);
+    if (kind.equals("memory")) {
+      return new MemoryStore();
+    }
+    if (kind.equals("sqlite")) {
+      return SqliteStore.open(dataDir, Duration.ofSeconds(5));
+    }
+    if (kind.startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException("--store: the PostgreSQL store is not in this build yet; use sqlite or memory");
+    }
+    throw new IllegalArgumentException("--store must be sqlite, memory or a jdbc:postgresql:// URL, not '" + store + "'");
+  }
+
+  private String describeStore(Store s) {
+    return s.kind().equals("sqlite") ? "sqlite in " + dataDir.toAbsolutePath().normalize() : s.kind();
+  }
+
+  /** The generated admin secret goes to stdout once, never to the log. */
+  private static void printAdminKey(String secret) {
+    PrintStream out = System.out;
+    out.println();
+    out.println("==================================================================");
+    out.println(" Admin API key (shown once; store it now, only its hash is kept):");
+    out.println("   " + secret);
+    out.println("==================================================================");
+    out.println();
+    out.flush();
+  }
+
+  @SuppressWarnings("restriction")
+  private void installSignalHandlers() {
+    // Handling TERM ourselves (rather than in a shutdown hook) lets an orderly stop exit 0.
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(name), s -> stopRequested.countDown());
+      } catch (IllegalArgumentException e) {
+        log.debug("cannot handle SIG{} here", name);
+      }
+    }
+  }
+
+  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}. */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      try {
+        if (v.startsWith("pt")) {
+          return Duration.parse(v.toUpperCase(Locale.ROOT));
+        }
+        if (v.endsWith("ms")) {
+          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+        }
+        long n = Long.parseLong(v.substring(0, v.length() - 1));
+        switch (v.charAt(v.length() - 1)) {
+          case 's':
+            return Duration.ofSeconds(n);
+          case 'm':
+            return Duration.ofMinutes(n);
+          case 'h':
+            return Duration.ofHours(n);
+          default:
+            break;
+        }
+      } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
+        // fall through to the clear message below
+      }
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m");
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.tokenauthority.server;
+
+import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
+import dev.tokenauthority.server.grpc.TokenAuthorityService;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC server of an {@link Authority}: the v1 services behind the API-key interceptor,
+ * health and reflection (v1 and v1alpha) open on the same port, and the background purge of
+ * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one.
+ */
+public final class TokenAuthorityServer {
+  private static final Logger log = LoggerFactory.getLogger(TokenAuthorityServer.class);
+  /** Large enough for any valid request (a context is at most 8 KiB), small enough to refuse floods. */
+  public static final int MAX_INBOUND_MESSAGE_BYTES = 256 * 1024;
+
+  private final Authority authority;
+  private final Server server;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final ScheduledExecutorService maintenance;
+  private final Duration purgeInterval;
+
+  public TokenAuthorityServer(ServerBuilder<?> builder, Authority authority, Duration purgeInterval) {
+    this.authority = authority;
+    this.purgeInterval = purgeInterval;
+    ApiKeyAuthInterceptor auth = new ApiKeyAuthInterceptor(authority.apiKeys());
+    TokenAuthorityService service =
+        new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
+    this.server =
+        builder
+            .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+            .addService(ServerInterceptors.intercept(service, auth))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .addService(legacyReflection())
+            .build();
+    this.maintenance =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "maintenance");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService legacyReflection() {
+    // grpcurl and older tools still ask v1alpha.
+    return ProtoReflectionService.newInstance();
+  }
+
+  /** Starts serving; health turns SERVING. */
+  public TokenAuthorityServer start() throws IOException {
+    server.start();
+    setServing(true);
+    long every = purgeInterval.toMillis();
+    maintenance.scheduleWithFixedDelay(this::purge, every, every, TimeUnit.MILLISECONDS);
+    maintenance.scheduleWithFixedDelay(this::checkStore, 1, 1, TimeUnit.SECONDS);
+    return this;
+  }
+
+  /** The port it listens on (the chosen one when started on port 0); -1 in-process. */
+  public int port() {
+    return server.getPort();
+  }
+
+  private void purge() {
+    try {
+      int n = authority.sessions().purgeExpired();
+      if (n > 0) {
+        log.info("purged {} expired sessions", n);
+      }
+    } catch (RuntimeException e) {
+      log.warn("purging expired sessions failed: {}", e.getMessage());
+    }
+  }
+
+  private void checkStore() {
+    setServing(authority.store().isServing());
+  }
+
+  private void setServing(boolean serving) {
+    ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    health.setStatus("", status);
+    health.setStatus(TokenAuthorityGrpc.SERVICE_NAME, status);
+  }
+
+  /**
+   * Stops in order: health turns NOT_SERVING, no new calls are accepted, in-flight calls get
+   * up to {@code grace} to finish, then the rest are cancelled.
+   */
+  public void stop(Duration grace) throws InterruptedException {
+    maintenance.shutdownNow();
+    health.enterTerminalState();
+    server.shutdown();
+    if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+      log.warn("calls still running after the {} ms grace period were cancelled", grace.toMillis());
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+}

@@ -1,0 +1,338 @@
+package dev.tokenauthority.server.apikey;
+
+import dev.tokenauthority.server.apikey.ApiKeyStore.ApiKeyCursor;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.error.Violations;
+import dev.tokenauthority.server.secret.RandomStrings;
+import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * API keys: authenticating a call's secret, and creating, listing and revoking keys within a
+ * tenant. Authentication is served from a short-lived cache of keys by secret hash; a
+ * revocation made through this service drops the key from the cache at once.
+ */
+public final class ApiKeyService {
+  private static final Logger log = LoggerFactory.getLogger(ApiKeyService.class);
+
+  /** The smallest secret accepted, also for a configured admin key. */
+  public static final int MIN_SECRET_LENGTH = 32;
+
+  static final int MAX_SECRET_LENGTH = 512;
+  static final int DEFAULT_PAGE_SIZE = 50;
+  static final int MAX_PAGE_SIZE = 1000;
+  static final int MAX_ORIGINS = 32;
+  private static final Duration LAST_USED_GRANULARITY = Duration.ofMinutes(1);
+  private static final int MAX_CACHED_KEYS = 100_000;
+
+  private final ApiKeyStore keys;
+  private final TenantStore tenants;
+  private final ApiKeySecrets secrets;
+  private final Clock clock;
+  private final long cacheTtlNanos;
+  private final ConcurrentHashMap<SecretHash, CachedKey> cache = new ConcurrentHashMap<>();
+
+  private record CachedKey(ApiKey key, long loadedAtNanos) {}
+
+  /** A new key and its secret, which is shown this once. */
+  public record CreatedKey(ApiKey key, String secret) {
+    @Override
+    public String toString() {
+      return "CreatedKey[key=" + key.id() + ", secret=redacted]";
+    }
+  }
+
+  /** What a caller asks for when creating a key. */
+  public record NewKey(
+      String tenantId, String name, Instant expireTime, List<String> scopes, List<String> allowedOrigins) {}
+
+  /** One page of a key listing. */
+  public record Page(List<ApiKey> keys, String nextPageToken) {}
+
+  public ApiKeyService(
+      ApiKeyStore keys, TenantStore tenants, ApiKeySecrets secrets, Clock clock, Duration cacheTtl) {
+    this.keys = keys;
+    this.tenants = tenants;
+    this.secrets = secrets;
+    this.clock = clock;
+    this.cacheTtlNanos = cacheTtl.toNanos();
+  }
+
+  /**
+   * Authenticates the secret of an {@code authorization} header's bearer credential.
+   *
+   * @throws AuthorityException API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED
+   */
+  public Caller authenticate(String secret) {
+    if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
+      throw invalidKey();
+    }
+    // A secret in our own format with a bad checksum is a typo or a forgery: refuse it
+    // without touching the store. Other shapes can only be a configured admin secret.
+    if (secrets.hasPrefix(secret) && !secrets.isWellFormed(secret)) {
+      throw invalidKey();
+    }
+    SecretHash hash = SecretHash.of(secret);
+    ApiKey key = lookUp(hash);
+    // The map lookup matched on the hash; compare it again explicitly in constant time.
+    if (key == null || !key.secretHash().equals(hash)) {
+      throw invalidKey();
+    }
+    Instant now = clock.instant();
+    if (key.isRevoked()) {
+      throw AuthorityException.of(ErrorReason.API_KEY_REVOKED, "this API key was revoked");
+    }
+    if (key.isExpiredAt(now)) {
+      throw AuthorityException.of(ErrorReason.API_KEY_EXPIRED, "this API key has expired");
+    }
+    recordUse(hash, key, now);
+    return Caller.of(key);
+  }
+
+  private ApiKey lookUp(SecretHash hash) {
+    long now = System.nanoTime();
+    CachedKey cached = cache.get(hash);
+    if (cached != null && now - cached.loadedAtNanos() < cacheTtlNanos) {
+      return cached.key();
+    }
+    Optional<ApiKey> found = keys.findApiKeyBySecretHash(hash);
+    if (found.isEmpty()) {
+      cache.remove(hash);
+      return null;
+    }
+    if (cache.size() >= MAX_CACHED_KEYS) {
+      cache.clear();
+    }
+    cache.put(hash, new CachedKey(found.get(), now));
+    return found.get();
+  }
+
+  private void recordUse(SecretHash hash, ApiKey key, Instant now) {
+    Instant last = key.lastUsedTime();
+    if (last != null && Duration.between(last, now).compareTo(LAST_USED_GRANULARITY) < 0) {
+      return;
+    }
+    keys.recordApiKeyUse(key.id(), now);
+    cache.computeIfPresent(hash, (h, c) -> new CachedKey(key.withLastUsedTime(now), c.loadedAtNanos()));
+  }
+
+  private static AuthorityException invalidKey() {
+    return AuthorityException.of(ErrorReason.API_KEY_INVALID, "the API key is not valid");
+  }
+
+  /** Creates a key in the caller's tenant, or in any tenant for an admin. */
+  public CreatedKey create(Caller caller, NewKey request) {
+    Instant now = clock.instant();
+    Violations v = new Violations();
+    v.length(request.name(), "name", 1, 100);
+    v.check(request.name().isEmpty() || !request.name().isBlank(), "name", "must not be blank");
+    List<String> scopes = validScopes(request.scopes(), "scopes", v);
+    v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
+    List<String> origins = validOrigins(request.allowedOrigins(), v);
+    if (request.expireTime() != null) {
+      v.check(request.expireTime().isAfter(now), "expire_time", "must be in the future");
+    }
+    v.throwIfAny();
+    String tenantId = resolveTenant(caller, request.tenantId());
+    caller.requireAll(scopes, "a new key");
+
+    String secret = secrets.generate();
+    ApiKey key =
+        new ApiKey(
+            RandomStrings.id("key_"),
+            tenantId,
+            request.name(),
+            scopes,
+            origins,
+            SecretHash.of(secret),
+            secrets.hint(secret),
+            now,
+            request.expireTime(),
+            null,
+            null);
+    keys.insertApiKey(key);
+    log.info("api key created id={} tenant={} by={}", key.id(), tenantId, caller.apiKeyId());
+    return new CreatedKey(key, secret);
+  }
+
+  /** Lists the unrevoked keys of a tenant, oldest first. */
+  public Page list(Caller caller, String tenantRef, int pageSize, String pageToken) {
+    Violations v = new Violations();
+    v.check(pageSize >= 0 && pageSize <= MAX_PAGE_SIZE, "page_size", "must be between 0 and " + MAX_PAGE_SIZE);
+    ApiKeyCursor after = null;
+    if (!pageToken.isEmpty()) {
+      after = decodeCursor(pageToken);
+      v.check(after != null, "page_token", "is not a page token of this listing");
+    }
+    v.throwIfAny();
+    String tenantId = resolveTenant(caller, tenantRef);
+    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    List<ApiKey> page = keys.listApiKeys(tenantId, after, size + 1);
+    if (page.size() <= size) {
+      return new Page(page, "");
+    }
+    List<ApiKey> shown = page.subList(0, size);
+    ApiKey last = shown.get(size - 1);
+    return new Page(List.copyOf(shown), encodeCursor(new ApiKeyCursor(last.createTime(), last.id())));
+  }
+
+  /**
+   * Revokes a key of the caller's tenant (any tenant for an admin), immediately and for good.
+   *
+   * @throws AuthorityException NOT_FOUND when no such key is visible to the caller
+   */
+  public Instant revoke(Caller caller, String keyId) {
+    Optional<ApiKey> key = keys.findApiKey(keyId);
+    if (key.isEmpty() || !visibleTo(caller, key.get().tenantId())) {
+      throw AuthorityException.of(ErrorReason.NOT_FOUND, "no API key with this id");
+    }
+    Instant revoked =
+        keys.revokeApiKey(keyId, clock.instant())
+            .orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no API key with this id"));
+    cache.values().removeIf(c -> c.key().id().equals(keyId));
+    log.info("api key revoked id={} tenant={} by={}", keyId, key.get().tenantId(), caller.apiKeyId());
+    return revoked;
+  }
+
+  /** The key with this id, if it exists and is not revoked; used to check a session's minter. */
+  public Optional<ApiKey> find(String keyId) {
+    return keys.findApiKey(keyId);
+  }
+
+  /**
+   * Makes sure the deployment has an admin key. With a configured secret, ensures a key with
+   * that secret exists; without one, generates a key when no unrevoked admin key exists.
+   *
+   * @return the generated secret, to be shown once; empty when nothing was generated
+   */
+  public Optional<String> ensureAdminKey(Optional<String> configuredSecret) {
+    Instant now = clock.instant();
+    if (configuredSecret.isPresent()) {
+      String secret = configuredSecret.get();
+      if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
+        throw new IllegalArgumentException(
+            "TOKEN_AUTHORITY_ADMIN_KEY must have " + MIN_SECRET_LENGTH + " to " + MAX_SECRET_LENGTH + " characters");
+      }
+      SecretHash hash = SecretHash.of(secret);
+      Optional<ApiKey> existing = keys.findApiKeyBySecretHash(hash);
+      if (existing.isPresent()) {
+        if (existing.get().isRevoked()) {
+          // Revocation is permanent: a revoked secret is never brought back to life.
+          log.warn("the configured admin key {} is revoked; set a new TOKEN_AUTHORITY_ADMIN_KEY", existing.get().id());
+        }
+        return Optional.empty();
+      }
+      keys.insertApiKey(adminKey(hash, secrets.hint(secret), now));
+      log.info("admin key from TOKEN_AUTHORITY_ADMIN_KEY stored");
+      return Optional.empty();
+    }
+    if (hasActiveAdminKey()) {
+      return Optional.empty();
+    }
+    String secret = secrets.generate();
+    keys.insertApiKey(adminKey(SecretHash.of(secret), secrets.hint(secret), now));
+    return Optional.of(secret);
+  }
+
+  private boolean hasActiveAdminKey() {
+    ApiKeyCursor after = null;
+    while (true) {
+      List<ApiKey> page = keys.listApiKeys(Tenant.DEFAULT_ID, after, 500);
+      for (ApiKey key : page) {
+        if (key.scopes().contains(Scopes.ADMIN)) {
+          return true;
+        }
+      }
+      if (page.size() < 500) {
+        return false;
+      }
+      ApiKey last = page.get(page.size() - 1);
+      after = new ApiKeyCursor(last.createTime(), last.id());
+    }
+  }
+
+  private static ApiKey adminKey(SecretHash hash, String hint, Instant now) {
+    return new ApiKey(
+        RandomStrings.id("key_"), Tenant.DEFAULT_ID, "admin", List.of(Scopes.ADMIN), List.of(), hash,
+        hint, now, null, null, null);
+  }
+
+  /**
+   * The tenant a request names: empty or {@code active} is the caller's own. Naming another
+   * tenant needs the admin scope; for anyone else it does not exist.
+   */
+  public String resolveTenant(Caller caller, String tenantRef) {
+    if (tenantRef.isEmpty() || tenantRef.equals("active") || tenantRef.equals(caller.tenantId())) {
+      return caller.tenantId();
+    }
+    if (!caller.isAdmin() || tenants.findTenant(tenantRef).isEmpty()) {
+      throw AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id");
+    }
+    return tenantRef;
+  }
+
+  private static boolean visibleTo(Caller caller, String tenantId) {
+    return caller.isAdmin() || caller.tenantId().equals(tenantId);
+  }
+
+  /** Checks and de-duplicates scopes, keeping their order. */
+  public static List<String> validScopes(List<String> requested, String field, Violations v) {
+    v.check(requested.size() <= Scopes.MAX_PER_REQUEST, field, "at most " + Scopes.MAX_PER_REQUEST + " scopes");
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (int i = 0; i < requested.size() && i < Scopes.MAX_PER_REQUEST; i++) {
+      String scope = requested.get(i);
+      if (Scopes.SYNTAX.matcher(scope).matches()) {
+        out.add(scope);
+      } else {
+        v.add(field + "[" + i + "]", "a scope is 1-64 lowercase letters, digits or ':._-', starting with a letter");
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static List<String> validOrigins(List<String> requested, Violations v) {
+    v.check(requested.size() <= MAX_ORIGINS, "allowed_origins", "at most " + MAX_ORIGINS + " origins");
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (int i = 0; i < requested.size() && i < MAX_ORIGINS; i++) {
+      Optional<String> origin = Origins.normalise(requested.get(i));
+      if (origin.isPresent()) {
+        out.add(origin.get());
+      } else {
+        v.add("allowed_origins[" + i + "]", "an origin is scheme://host[:port] with http or https and no path");
+      }
+    }
+    return new ArrayList<>(out);
+  }
+
+  private static String encodeCursor(ApiKeyCursor cursor) {
+    String raw = cursor.createTime().toEpochMilli() + ":" + cursor.id();
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static ApiKeyCursor decodeCursor(String token) {
+    try {
+      String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      int colon = raw.indexOf(':');
+      if (colon <= 0 || colon == raw.length() - 1) {
+        return null;
+      }
+      return new ApiKeyCursor(Instant.ofEpochMilli(Long.parseLong(raw.substring(0, colon))), raw.substring(colon + 1));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+package dev.tokenauthority.server.apikey;
+
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import java.util.List;
+
+/** Who is calling: the API key that authenticated the current call. */
+public record Caller(String apiKeyId, String tenantId, List<String> scopes, List<String> allowedOrigins) {
+
+  public Caller {
+    scopes = List.copyOf(scopes);
+    allowedOrigins = List.copyOf(allowedOrigins);
+  }
+
+  static Caller of(ApiKey key) {
+    return new Caller(key.id(), key.tenantId(), key.scopes(), key.allowedOrigins());
+  }
+
+  public boolean isAdmin() {
+    return scopes.contains(Scopes.ADMIN);
+  }
+
+  public boolean has(String scope) {
+    return Scopes.grants(scopes, scope);
+  }
+
+  /** Throws SCOPE_NOT_GRANTED unless the caller holds {@code scope}. */
+  public void require(String scope) {
+    if (!has(scope)) {
+      throw AuthorityException.of(
+          ErrorReason.SCOPE_NOT_GRANTED, "this API key lacks the scope " + scope);
+    }
+  }
+
+  /** Throws SCOPE_NOT_GRANTED unless the caller holds every one of {@code wanted}. */
+  public void requireAll(List<String> wanted, String what) {
+    for (String scope : wanted) {
+      if (!has(scope)) {
+        throw AuthorityException.of(
+            ErrorReason.SCOPE_NOT_GRANTED,
+            what + " may only carry scopes of the calling key; it lacks " + scope);
+      }
+    }
+  }
+}

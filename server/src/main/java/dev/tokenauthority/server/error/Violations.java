@@ -1,0 +1,48 @@
+package dev.tokenauthority.server.error;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collects the invalid fields of one request, so that the caller learns of all of them at
+ * once (one {@code FieldViolation} each), then throws a single INVALID_REQUEST.
+ */
+public final class Violations {
+  private final List<FieldViolation> violations = new ArrayList<>();
+
+  /** Records a violation of {@code field} unless {@code ok}. */
+  public Violations check(boolean ok, String field, String description) {
+    if (!ok) {
+      violations.add(new FieldViolation(field, description));
+    }
+    return this;
+  }
+
+  /** Records a violation of {@code field} unconditionally. */
+  public Violations add(String field, String description) {
+    violations.add(new FieldViolation(field, description));
+    return this;
+  }
+
+  /** Checks a text field's length in code points. */
+  public Violations length(String value, String field, int min, int max) {
+    int n = value.codePointCount(0, value.length());
+    if (n < min) {
+      add(field, min == 1 ? "is required" : "must have at least " + min + " characters");
+    } else if (n > max) {
+      add(field, "must have at most " + max + " characters");
+    }
+    return this;
+  }
+
+  public boolean isEmpty() {
+    return violations.isEmpty();
+  }
+
+  /** Throws INVALID_REQUEST naming every recorded field, if any. */
+  public void throwIfAny() {
+    if (!violations.isEmpty()) {
+      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, violations);
+    }
+  }
+}

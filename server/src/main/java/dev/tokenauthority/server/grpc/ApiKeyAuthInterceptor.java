@@ -1,0 +1,87 @@
+package dev.tokenauthority.server.grpc;
+
+import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.apikey.Caller;
+import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.v1.TenantAdminGrpc;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.StatusRuntimeException;
+import java.util.Map;
+
+/**
+ * Authenticates every call of the token-authority services by its
+ * {@code authorization: Bearer <API key secret>} header, checks the scope the method needs,
+ * and hands the {@link Caller} on through the gRPC {@link Context}. A session token is never
+ * accepted as a credential. Install it on the services only, so health and reflection stay open.
+ */
+public final class ApiKeyAuthInterceptor implements ServerInterceptor {
+  static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+  private static final String BEARER = "bearer ";
+  /** The scope each method needs; empty: any valid key (Revoke checks per target itself). */
+  private static final Map<String, String> REQUIRED_SCOPE =
+      Map.ofEntries(
+          Map.entry(TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName(), Scopes.SESSIONS_MINT),
+          Map.entry(TokenAuthorityGrpc.getRedeemMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
+          Map.entry(TokenAuthorityGrpc.getIntrospectMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
+          Map.entry(TokenAuthorityGrpc.getCreateApiKeyMethod().getFullMethodName(), Scopes.KEYS_WRITE),
+          Map.entry(TokenAuthorityGrpc.getListApiKeysMethod().getFullMethodName(), Scopes.KEYS_READ),
+          Map.entry(TokenAuthorityGrpc.getRevokeMethod().getFullMethodName(), ""),
+          Map.entry(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName(), ""),
+          Map.entry(TenantAdminGrpc.getCreateTenantMethod().getFullMethodName(), Scopes.ADMIN),
+          Map.entry(TenantAdminGrpc.getGetTenantMethod().getFullMethodName(), Scopes.ADMIN),
+          Map.entry(TenantAdminGrpc.getUpdateTenantMethod().getFullMethodName(), Scopes.ADMIN),
+          Map.entry(TenantAdminGrpc.getListTenantsMethod().getFullMethodName(), Scopes.ADMIN),
+          Map.entry(TenantAdminGrpc.getRotateSigningKeyMethod().getFullMethodName(), Scopes.ADMIN));
+
+  private final ApiKeyService keys;
+
+  public ApiKeyAuthInterceptor(ApiKeyService keys) {
+    this.keys = keys;
+  }
+
+  @Override
+  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    Caller caller;
+    try {
+      caller = keys.authenticate(bearerSecret(headers.get(AUTHORIZATION)));
+      // A method missing from the table (a new one, say) needs the strongest scope.
+      String scope = REQUIRED_SCOPE.getOrDefault(call.getMethodDescriptor().getFullMethodName(), Scopes.ADMIN);
+      if (!scope.isEmpty()) {
+        caller.require(scope);
+      }
+    } catch (RuntimeException e) {
+      StatusRuntimeException status = ErrorMapper.toStatusException(e);
+      call.close(status.getStatus(), status.getTrailers());
+      return new ServerCall.Listener<>() {};
+    }
+    return Contexts.interceptCall(Context.current().withValue(CallerContext.CALLER, caller), call, headers, next);
+  }
+
+  private static String bearerSecret(String header) {
+    if (header == null || header.isBlank()) {
+      throw AuthorityException.of(ErrorReason.API_KEY_REQUIRED, "send an API key as 'authorization: Bearer <API key>'");
+    }
+    if (header.length() <= BEARER.length() || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+      throw AuthorityException.of(ErrorReason.API_KEY_INVALID, "the authorization header must be 'Bearer <API key>'");
+    }
+    String secret = header.substring(BEARER.length()).strip();
+    if (looksLikeJwt(secret)) {
+      throw AuthorityException.of(ErrorReason.API_KEY_INVALID, "a session token is not an API key and is never a credential");
+    }
+    return secret;
+  }
+
+  /** A compact JWS: three dot-separated parts, the first a base64url JSON object. */
+  private static boolean looksLikeJwt(String s) {
+    return s.startsWith("eyJ") && s.chars().filter(c -> c == '.').count() == 2;
+  }
+}

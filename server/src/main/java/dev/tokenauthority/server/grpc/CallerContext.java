@@ -1,0 +1,20 @@
+package dev.tokenauthority.server.grpc;
+
+import dev.tokenauthority.server.apikey.Caller;
+import io.grpc.Context;
+
+/** Hands the authenticated {@link Caller} from the auth interceptor to the services. */
+public final class CallerContext {
+  static final Context.Key<Caller> CALLER = Context.key("tokenauthority-caller");
+
+  private CallerContext() {}
+
+  /** The caller of the current call; the interceptor guarantees there is one. */
+  public static Caller current() {
+    Caller caller = CALLER.get();
+    if (caller == null) {
+      throw new IllegalStateException("no authenticated caller: is the ApiKeyAuthInterceptor installed?");
+    }
+    return caller;
+  }
+}

@@ -1,0 +1,110 @@
+package dev.tokenauthority.server.grpc;
+
+import com.google.protobuf.Any;
+import com.google.rpc.BadRequest;
+import com.google.rpc.Code;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.QuotaFailure;
+import com.google.rpc.RetryInfo;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.error.FieldViolation;
+import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.secret.RandomStrings;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place where failures become gRPC statuses: a {@code google.rpc.Status} with an
+ * {@code ErrorInfo} (domain {@code tokenauthority}), plus {@code BadRequest} for invalid
+ * fields and {@code RetryInfo}/{@code QuotaFailure} for limits. An unexpected exception
+ * becomes INTERNAL with a plain message and a reference; its stack trace goes to the log only.
+ */
+public final class ErrorMapper {
+  public static final String DOMAIN = "tokenauthority";
+  /** ErrorInfo reason of a bug: an exception nobody expected. Not part of the fixed v1 set. */
+  public static final String INTERNAL_REASON = "INTERNAL";
+
+  private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+
+  private ErrorMapper() {}
+
+  /** The gRPC status exception for any failure thrown while serving a call. */
+  public static StatusRuntimeException toStatusException(Throwable t) {
+    if (t instanceof AuthorityException e) {
+      return fromAuthority(e);
+    }
+    if (t instanceof StoreUnavailableException e) {
+      log.warn("store unavailable: {}", e.getMessage());
+      return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.name(), "the store is unavailable; retry later");
+    }
+    if (t instanceof StatusRuntimeException e) {
+      return e;
+    }
+    String ref = RandomStrings.base62(10);
+    log.error("internal error ref={}", ref, t);
+    return build(Code.INTERNAL, INTERNAL_REASON, "internal error (ref " + ref + ")");
+  }
+
+  private static StatusRuntimeException fromAuthority(AuthorityException e) {
+    ErrorReason reason = e.reason();
+    if (e.getCause() != null) {
+      String ref = RandomStrings.base62(10);
+      log.error("{} ref={}", reason, ref, e.getCause());
+    }
+    com.google.rpc.Status.Builder status =
+        com.google.rpc.Status.newBuilder()
+            .setCode(code(reason.kind()).getNumber())
+            .setMessage(e.getMessage())
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.name()).setDomain(DOMAIN).putAllMetadata(e.metadata()).build()));
+    if (!e.violations().isEmpty()) {
+      BadRequest.Builder bad = BadRequest.newBuilder();
+      for (FieldViolation v : e.violations()) {
+        bad.addFieldViolations(BadRequest.FieldViolation.newBuilder().setField(v.field()).setDescription(v.description()));
+      }
+      status.addDetails(Any.pack(bad.build()));
+    }
+    if (e.retryAfter() != null) {
+      Duration d = e.retryAfter();
+      status.addDetails(
+          Any.pack(
+              RetryInfo.newBuilder()
+                  .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()))
+                  .build()));
+      status.addDetails(
+          Any.pack(
+              QuotaFailure.newBuilder()
+                  .addViolations(
+                      QuotaFailure.Violation.newBuilder()
+                          .setSubject(e.metadata().getOrDefault("subject", ""))
+                          .setDescription(e.getMessage()))
+                  .build()));
+    }
+    return StatusProto.toStatusRuntimeException(status.build());
+  }
+
+  private static StatusRuntimeException build(Code code, String reason, String message) {
+    return StatusProto.toStatusRuntimeException(
+        com.google.rpc.Status.newBuilder()
+            .setCode(code.getNumber())
+            .setMessage(message)
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).build()))
+            .build());
+  }
+
+  private static Code code(ErrorReason.Kind kind) {
+    return switch (kind) {
+      case UNAUTHENTICATED -> Code.UNAUTHENTICATED;
+      case PERMISSION_DENIED -> Code.PERMISSION_DENIED;
+      case INVALID_ARGUMENT -> Code.INVALID_ARGUMENT;
+      case NOT_FOUND -> Code.NOT_FOUND;
+      case ALREADY_EXISTS -> Code.ALREADY_EXISTS;
+      case RESOURCE_EXHAUSTED -> Code.RESOURCE_EXHAUSTED;
+      case INTERNAL -> Code.INTERNAL;
+      case UNAVAILABLE -> Code.UNAVAILABLE;
+    };
+  }
+}

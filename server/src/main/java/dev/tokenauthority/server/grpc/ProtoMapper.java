@@ -1,0 +1,105 @@
+package dev.tokenauthority.server.grpc;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Timestamp;
+import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.signing.SigningKeys;
+import dev.tokenauthority.v1.IntrospectResponse;
+import dev.tokenauthority.v1.Jwk;
+import dev.tokenauthority.v1.RedeemResponse;
+import java.time.Instant;
+import java.util.Base64;
+
+/** Converts between the domain's types and the v1 protobuf messages. */
+final class ProtoMapper {
+  private ProtoMapper() {}
+
+  static Timestamp timestamp(Instant instant) {
+    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+  }
+
+  /** The instant of a timestamp, or null when the field is unset. */
+  static Instant instant(boolean present, Timestamp t) {
+    return present ? Instant.ofEpochSecond(t.getSeconds(), t.getNanos()) : null;
+  }
+
+  static dev.tokenauthority.v1.ApiKey apiKey(ApiKey key) {
+    dev.tokenauthority.v1.ApiKey.Builder b =
+        dev.tokenauthority.v1.ApiKey.newBuilder()
+            .setId(key.id())
+            .setTenantId(key.tenantId())
+            .setName(key.name())
+            .addAllScopes(key.scopes())
+            .addAllAllowedOrigins(key.allowedOrigins())
+            .setCreateTime(timestamp(key.createTime()))
+            .setHint(key.hint());
+    if (key.expireTime() != null) {
+      b.setExpireTime(timestamp(key.expireTime()));
+    }
+    if (key.lastUsedTime() != null) {
+      b.setLastUsedTime(timestamp(key.lastUsedTime()));
+    }
+    return b.build();
+  }
+
+  static byte[] encodeContext(boolean present, Struct context) {
+    return present ? context.toByteArray() : new byte[0];
+  }
+
+  static Struct decodeContext(byte[] context) {
+    try {
+      return Struct.parseFrom(context);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a stored session context is not a Struct", e);
+    }
+  }
+
+  static RedeemResponse redeemResponse(Session s) {
+    RedeemResponse.Builder b =
+        RedeemResponse.newBuilder()
+            .setSessionId(s.id())
+            .setTenantId(s.tenantId())
+            .setApiKeyId(s.apiKeyId())
+            .setExternalUserId(s.externalUserId())
+            .setExternalGroupId(s.externalGroupId())
+            .setAudience(s.audience())
+            .addAllScopes(s.scopes())
+            .setIssueTime(timestamp(s.issueTime()))
+            .setExpireTime(timestamp(s.expireTime()))
+            .setUsesRemaining(s.usesRemaining());
+    if (s.context().length > 0) {
+      b.setContext(decodeContext(s.context()));
+    }
+    return b.build();
+  }
+
+  static IntrospectResponse introspectResponse(Session s) {
+    return IntrospectResponse.newBuilder()
+        .setActive(true)
+        .setSessionId(s.id())
+        .setTenantId(s.tenantId())
+        .setApiKeyId(s.apiKeyId())
+        .setExternalUserId(s.externalUserId())
+        .setExternalGroupId(s.externalGroupId())
+        .setAudience(s.audience())
+        .addAllScopes(s.scopes())
+        .setOrigin(s.origin())
+        .setIssueTime(timestamp(s.issueTime()))
+        .setExpireTime(timestamp(s.expireTime()))
+        .setUsesRemaining(s.usesRemaining())
+        .build();
+  }
+
+  static Jwk jwk(SigningKeys.VerificationKey key) {
+    return Jwk.newBuilder()
+        .setKty("OKP")
+        .setCrv("Ed25519")
+        .setX(Base64.getUrlEncoder().withoutPadding().encodeToString(key.raw()))
+        .setKid(key.kid())
+        .setAlg("EdDSA")
+        .setUse("sig")
+        .build();
+  }
+}

@@ -1,0 +1,173 @@
+package dev.tokenauthority.server.grpc;
+
+import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.apikey.Caller;
+import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.session.SessionService;
+import dev.tokenauthority.server.signing.SigningKeys;
+import dev.tokenauthority.v1.CreateApiKeyRequest;
+import dev.tokenauthority.v1.CreateApiKeyResponse;
+import dev.tokenauthority.v1.GetJwksRequest;
+import dev.tokenauthority.v1.GetJwksResponse;
+import dev.tokenauthority.v1.IntrospectRequest;
+import dev.tokenauthority.v1.IntrospectResponse;
+import dev.tokenauthority.v1.ListApiKeysRequest;
+import dev.tokenauthority.v1.ListApiKeysResponse;
+import dev.tokenauthority.v1.MintSessionRequest;
+import dev.tokenauthority.v1.MintSessionResponse;
+import dev.tokenauthority.v1.RedeemRequest;
+import dev.tokenauthority.v1.RedeemResponse;
+import dev.tokenauthority.v1.RevokeRequest;
+import dev.tokenauthority.v1.RevokeResponse;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The {@code tokenauthority.v1.TokenAuthority} service: maps each request to the domain and
+ * the result back to protobuf, nothing more. The caller comes from {@link CallerContext}.
+ */
+public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthorityImplBase {
+  private final SessionService sessions;
+  private final ApiKeyService keys;
+  private final SigningKeys signingKeys;
+  private final Clock clock;
+
+  public TokenAuthorityService(SessionService sessions, ApiKeyService keys, SigningKeys signingKeys, Clock clock) {
+    this.sessions = sessions;
+    this.keys = keys;
+    this.signingKeys = signingKeys;
+    this.clock = clock;
+  }
+
+  @Override
+  public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          SessionService.Minted minted =
+              sessions.mint(
+                  CallerContext.current(),
+                  new SessionService.MintRequest(
+                      request.getExternalUserId(),
+                      request.getExternalGroupId(),
+                      request.getAudience(),
+                      request.getTtlSeconds(),
+                      request.getMaxUses(),
+                      request.getScopesList(),
+                      request.getOrigin(),
+                      ProtoMapper.encodeContext(request.hasContext(), request.getContext())));
+          Instant expires = minted.session().expireTime();
+          return MintSessionResponse.newBuilder()
+              .setToken(minted.token())
+              .setSessionId(minted.session().id())
+              .setExpireTime(ProtoMapper.timestamp(expires))
+              .setExpiresInSeconds(Math.max(0, Duration.between(clock.instant(), expires).toSeconds()))
+              .build();
+        });
+  }
+
+  @Override
+  public void redeem(RedeemRequest request, StreamObserver<RedeemResponse> observer) {
+    Unary.respond(
+        observer,
+        () ->
+            ProtoMapper.redeemResponse(
+                sessions.redeem(CallerContext.current(), request.getToken(), request.getOrigin(), request.getAudience())));
+  }
+
+  @Override
+  public void introspect(IntrospectRequest request, StreamObserver<IntrospectResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          SessionService.Introspection result = sessions.introspect(CallerContext.current(), request.getToken());
+          if (!result.active()) {
+            return IntrospectResponse.newBuilder().setActive(false).setReason(result.reason().name()).build();
+          }
+          return ProtoMapper.introspectResponse(result.session());
+        });
+  }
+
+  @Override
+  public void createApiKey(CreateApiKeyRequest request, StreamObserver<CreateApiKeyResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          ApiKeyService.CreatedKey created =
+              keys.create(
+                  CallerContext.current(),
+                  new ApiKeyService.NewKey(
+                      request.getTenantId(),
+                      request.getName(),
+                      ProtoMapper.instant(request.hasExpireTime(), request.getExpireTime()),
+                      request.getScopesList(),
+                      request.getAllowedOriginsList()));
+          return CreateApiKeyResponse.newBuilder()
+              .setApiKey(ProtoMapper.apiKey(created.key()))
+              .setSecret(created.secret())
+              .build();
+        });
+  }
+
+  @Override
+  public void listApiKeys(ListApiKeysRequest request, StreamObserver<ListApiKeysResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          ApiKeyService.Page page =
+              keys.list(CallerContext.current(), request.getTenantId(), request.getPageSize(), request.getPageToken());
+          ListApiKeysResponse.Builder b = ListApiKeysResponse.newBuilder().setNextPageToken(page.nextPageToken());
+          page.keys().forEach(k -> b.addApiKeys(ProtoMapper.apiKey(k)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void revoke(RevokeRequest request, StreamObserver<RevokeResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          Caller caller = CallerContext.current();
+          Instant revoked =
+              switch (request.getTargetCase()) {
+                case API_KEY_ID -> {
+                  caller.require(Scopes.KEYS_WRITE);
+                  yield keys.revoke(caller, required(request.getApiKeyId(), "api_key_id"));
+                }
+                case SESSION_ID -> {
+                  caller.require(Scopes.SESSIONS_MINT);
+                  yield sessions.revokeById(caller, required(request.getSessionId(), "session_id"));
+                }
+                case TOKEN -> {
+                  caller.require(Scopes.SESSIONS_MINT);
+                  yield sessions.revokeByToken(caller, required(request.getToken(), "token"));
+                }
+                case TARGET_NOT_SET ->
+                    throw AuthorityException.invalidField("target", "name one of api_key_id, session_id or token");
+              };
+          return RevokeResponse.newBuilder().setRevokeTime(ProtoMapper.timestamp(revoked)).build();
+        });
+  }
+
+  @Override
+  public void getJwks(GetJwksRequest request, StreamObserver<GetJwksResponse> observer) {
+    Unary.respond(
+        observer,
+        () -> {
+          GetJwksResponse.Builder b = GetJwksResponse.newBuilder();
+          signingKeys.verificationKeys().forEach(k -> b.addKeys(ProtoMapper.jwk(k)));
+          return b.build();
+        });
+  }
+
+  private static String required(String value, String field) {
+    if (value.isEmpty() || value.length() > 4096) {
+      throw AuthorityException.invalidField(field, value.isEmpty() ? "is required" : "is too long");
+    }
+    return value;
+  }
+}

@@ -1,0 +1,52 @@
+package dev.tokenauthority.server.secret;
+
+import java.security.SecureRandom;
+
+/**
+ * Random identifiers and secret bodies in base62 (letters and digits only, so they survive
+ * double-clicks, URLs and logs unharmed). One {@link SecureRandom} per thread keeps the hot
+ * path free of a shared lock.
+ */
+public final class RandomStrings {
+  static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(SecureRandom::new);
+
+  private RandomStrings() {}
+
+  /** {@code length} base62 characters, each uniform: log2(62) = 5.95 bits apiece. */
+  public static String base62(int length) {
+    SecureRandom random = RANDOM.get();
+    char[] out = new char[length];
+    for (int i = 0; i < length; i++) {
+      out[i] = BASE62.charAt(random.nextInt(62));
+    }
+    return new String(out);
+  }
+
+  /** An id such as {@code ses_4f0Xq...}: the prefix, then 22 base62 characters (131 random bits). */
+  public static String id(String prefix) {
+    return prefix + base62(22);
+  }
+
+  /** Encodes a non-negative number as exactly {@code width} base62 digits (zero-padded). */
+  public static String base62Fixed(long value, int width) {
+    char[] out = new char[width];
+    long v = value;
+    for (int i = width - 1; i >= 0; i--) {
+      out[i] = BASE62.charAt((int) (v % 62));
+      v /= 62;
+    }
+    return new String(out);
+  }
+
+  /** True when every character is a base62 digit. */
+  public static boolean isBase62(CharSequence s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,311 @@
+package dev.tokenauthority.server.session;
+
+import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.apikey.ApiKeyStore;
+import dev.tokenauthority.server.apikey.Caller;
+import dev.tokenauthority.server.apikey.Origins;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.error.FieldViolation;
+import dev.tokenauthority.server.error.Violations;
+import dev.tokenauthority.server.secret.RandomStrings;
+import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
+import dev.tokenauthority.server.signing.SessionClaims;
+import dev.tokenauthority.server.signing.SessionTokenCodec;
+import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantDirectory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Session tokens: minting them for a caller's user, redeeming one use, introspecting, and
+ * revoking. A redeem finds the session by the SHA-256 of the exact token string: only a token
+ * this authority minted (byte for byte) has a stored hash, so an edited, re-signed or
+ * {@code alg: none} token finds nothing. That makes the signature check on the redeem path
+ * unnecessary; the single-use guarantee rests on the store's atomic conditional write.
+ */
+public final class SessionService {
+  private static final Logger log = LoggerFactory.getLogger(SessionService.class);
+
+  public static final int MAX_CONTEXT_BYTES = 8 * 1024;
+  public static final int MAX_USES = 1000;
+  static final long DEFAULT_TTL_SECONDS = 300;
+  static final long DEFAULT_MAX_TTL_SECONDS = 3600;
+  private static final int PURGE_BATCH = 1000;
+
+  private final SessionStore sessions;
+  private final ApiKeyStore keys;
+  private final TenantDirectory tenants;
+  private final SessionTokenCodec codec;
+  private final Clock clock;
+  private final Duration leeway;
+
+  /** What a caller asks for when minting. Empty strings mean "not given". */
+  public record MintRequest(
+      String externalUserId,
+      String externalGroupId,
+      String audience,
+      long ttlSeconds,
+      int maxUses,
+      List<String> scopes,
+      String origin,
+      byte[] context) {}
+
+  /** A minted session and its token, which only the caller ever sees. */
+  public record Minted(String token, Session session) {
+    @Override
+    public String toString() {
+      return "Minted[session=" + session.id() + ", token=redacted]";
+    }
+  }
+
+  /** The result of an introspection: {@code session} is set only when the token is active. */
+  public record Introspection(boolean active, ErrorReason reason, Session session) {}
+
+  public SessionService(
+      SessionStore sessions,
+      ApiKeyStore keys,
+      TenantDirectory tenants,
+      SessionTokenCodec codec,
+      Clock clock,
+      Duration leeway) {
+    this.sessions = sessions;
+    this.keys = keys;
+    this.tenants = tenants;
+    this.codec = codec;
+    this.clock = clock;
+    this.leeway = leeway;
+  }
+
+  /** Mints a session token for the caller's tenant. */
+  public Minted mint(Caller caller, MintRequest request) {
+    Tenant tenant = tenantOf(caller);
+    long maxTtl = tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS;
+    long defaultTtl = tenant.sessionTtlDefaultSeconds() > 0 ? tenant.sessionTtlDefaultSeconds() : DEFAULT_TTL_SECONDS;
+    if (request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl) {
+      throw AuthorityException.invalid(
+          ErrorReason.INVALID_TTL,
+          List.of(new FieldViolation("ttl_seconds", "must be between 1 and " + maxTtl + " seconds (0 means the default, " + Math.min(defaultTtl, maxTtl) + ")")));
+    }
+    Violations v = new Violations();
+    v.length(request.externalUserId(), "external_user_id", 1, 256);
+    v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
+    v.length(request.externalGroupId(), "external_group_id", 0, 256);
+    v.length(request.audience(), "audience", 0, 128);
+    v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
+    List<String> scopes = ApiKeyService.validScopes(request.scopes(), "scopes", v);
+    String origin = "";
+    if (!request.origin().isEmpty()) {
+      Optional<String> normalised = Origins.normalise(request.origin());
+      v.check(normalised.isPresent(), "origin", "an origin is scheme://host[:port] with http or https and no path");
+      origin = normalised.orElse("");
+    }
+    v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
+    v.throwIfAny();
+    caller.requireAll(scopes, "a session");
+    if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {
+      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "this API key may not bind tokens to origin " + origin);
+    }
+
+    long ttl = request.ttlSeconds() == 0 ? Math.min(defaultTtl, maxTtl) : request.ttlSeconds();
+    int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
+    // JWT times have second precision; the stored session uses the very same instants.
+    Instant issued = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    Instant expires = issued.plusSeconds(ttl);
+    String sessionId = RandomStrings.id("ses_");
+    String token =
+        codec.sign(new SessionClaims(sessionId, caller.tenantId(), request.externalUserId(), request.audience(), issued, expires));
+    Session session =
+        new Session(
+            sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
+            request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
+            maxUses, null);
+    sessions.insertSession(session);
+    return new Minted(token, session);
+  }
+
+  /**
+   * Consumes one use of a token.
+   *
+   * @param origin the origin the redeemer presents; must equal the token's when it is bound
+   * @param audience when not empty, must equal the token's audience
+   * @return the session with {@code usesRemaining} after this use
+   */
+  public Session redeem(Caller caller, String token, String origin, String audience) {
+    Session session = lookUp(caller, token);
+    // Refusals the stored row already shows need no write; the minting key's revocation is
+    // checked inside the atomic consume, so it costs no extra read here.
+    ErrorReason state = stateOf(session, clock.instant(), false);
+    if (state != null) {
+      throw refusal(state, session, caller);
+    }
+    if (!audience.isEmpty() && !audience.equals(session.audience())) {
+      throw AuthorityException.of(ErrorReason.AUDIENCE_MISMATCH, "the token was minted for another audience");
+    }
+    if (!session.origin().isEmpty() && !session.origin().equals(Origins.normalise(origin).orElse(""))) {
+      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
+    }
+    ConsumeResult result = sessions.consumeSessionUse(session.id(), clock.instant());
+    switch (result.outcome()) {
+      case CONSUMED:
+        return session.withUsesRemaining(result.usesRemaining());
+      case ALREADY_USED:
+        throw refusal(ErrorReason.TOKEN_ALREADY_USED, session, caller);
+      case EXPIRED:
+        throw expired();
+      case REVOKED:
+        throw revoked();
+      default:
+        throw invalid();
+    }
+  }
+
+  private static AuthorityException refusal(ErrorReason reason, Session session, Caller caller) {
+    switch (reason) {
+      case TOKEN_ALREADY_USED:
+        // A replayed single-use token is worth a log line (never the token itself).
+        log.info("redeem refused: session {} already used (tenant {}, redeemer {})", session.id(), session.tenantId(), caller.apiKeyId());
+        return AuthorityException.of(ErrorReason.TOKEN_ALREADY_USED, "the session token was already used");
+      case TOKEN_EXPIRED:
+        return expired();
+      case TOKEN_REVOKED:
+        return revoked();
+      default:
+        return invalid();
+    }
+  }
+
+  /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
+  public Introspection introspect(Caller caller, String token) {
+    Session session;
+    try {
+      session = lookUp(caller, token);
+    } catch (AuthorityException e) {
+      return new Introspection(false, e.reason(), null);
+    }
+    ErrorReason reason = stateOf(session, clock.instant(), true);
+    return reason == null ? new Introspection(true, null, session) : new Introspection(false, reason, null);
+  }
+
+  /** Revokes a session given by id; NOT_FOUND when it is not the caller's tenant's. */
+  public Instant revokeById(Caller caller, String sessionId) {
+    Optional<Session> session = sessions.findSession(sessionId).filter(s -> visibleTo(caller, s));
+    if (session.isEmpty()) {
+      throw AuthorityException.of(ErrorReason.NOT_FOUND, "no session with this id");
+    }
+    return revoke(caller, session.get());
+  }
+
+  /** Revokes the session of a token; NOT_FOUND when it is unknown or not the caller's tenant's. */
+  public Instant revokeByToken(Caller caller, String token) {
+    Optional<Session> session = findByToken(token).filter(s -> visibleTo(caller, s));
+    if (session.isEmpty()) {
+      throw AuthorityException.of(ErrorReason.NOT_FOUND, "no session for this token");
+    }
+    return revoke(caller, session.get());
+  }
+
+  private Instant revoke(Caller caller, Session session) {
+    Instant at =
+        sessions.revokeSession(session.id(), clock.instant())
+            .orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no session with this id"));
+    log.info("session revoked id={} tenant={} by={}", session.id(), session.tenantId(), caller.apiKeyId());
+    return at;
+  }
+
+  /**
+   * Deletes sessions that expired more than the leeway ago, a batch at a time so that no
+   * caller waits behind a long delete.
+   *
+   * @return how many were deleted
+   */
+  public int purgeExpired() {
+    Instant before = clock.instant().minus(leeway);
+    int total = 0;
+    int deleted;
+    do {
+      deleted = sessions.purgeExpiredSessions(before, PURGE_BATCH);
+      total += deleted;
+    } while (deleted == PURGE_BATCH);
+    return total;
+  }
+
+  private Session lookUp(Caller caller, String token) {
+    Optional<Session> found = findByToken(token);
+    if (found.isEmpty()) {
+      // Not stored: a forgery, or a genuine token whose session was purged after it expired.
+      // Only the latter passes full verification, and it deserves the precise reason.
+      if (!token.isEmpty() && token.length() <= SessionTokenCodec.MAX_TOKEN_LENGTH) {
+        codec.verify(token);
+      }
+      throw invalid();
+    }
+    Session session = found.get();
+    if (!session.tenantId().equals(caller.tenantId())) {
+      // Another tenant's token is treated exactly as an unknown one.
+      throw invalid();
+    }
+    return session;
+  }
+
+  private Optional<Session> findByToken(String token) {
+    if (token.isEmpty() || token.length() > SessionTokenCodec.MAX_TOKEN_LENGTH) {
+      return Optional.empty();
+    }
+    return sessions.findSessionByTokenHash(SecretHash.of(token));
+  }
+
+  /**
+   * Why a session cannot be redeemed now, or null when it can.
+   *
+   * @param checkMinter also look up whether the key that minted it was revoked
+   */
+  private ErrorReason stateOf(Session session, Instant now, boolean checkMinter) {
+    if (session.revokeTime() != null) {
+      return ErrorReason.TOKEN_REVOKED;
+    }
+    if (session.isExpiredAt(now)) {
+      return ErrorReason.TOKEN_EXPIRED;
+    }
+    if (checkMinter) {
+      Optional<ApiKey> minter = keys.findApiKey(session.apiKeyId());
+      if (minter.isEmpty() || minter.get().isRevoked()) {
+        return ErrorReason.TOKEN_REVOKED;
+      }
+    }
+    if (session.usesRemaining() <= 0) {
+      return ErrorReason.TOKEN_ALREADY_USED;
+    }
+    return null;
+  }
+
+  private Tenant tenantOf(Caller caller) {
+    return tenants
+        .find(caller.tenantId())
+        .orElseThrow(() -> AuthorityException.of(ErrorReason.TENANT_INACTIVE, "the tenant of this API key does not exist"));
+  }
+
+  private static boolean visibleTo(Caller caller, Session session) {
+    return caller.isAdmin() || session.tenantId().equals(caller.tenantId());
+  }
+
+  private static AuthorityException invalid() {
+    return AuthorityException.of(ErrorReason.TOKEN_INVALID, "the session token is not valid");
+  }
+
+  private static AuthorityException expired() {
+    return AuthorityException.of(ErrorReason.TOKEN_EXPIRED, "the session token has expired");
+  }
+
+  private static AuthorityException revoked() {
+    return AuthorityException.of(ErrorReason.TOKEN_REVOKED, "the session token was revoked");
+  }
+}

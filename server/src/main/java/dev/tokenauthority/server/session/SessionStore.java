@@ -1,0 +1,62 @@
+package dev.tokenauthority.server.session;
+
+import dev.tokenauthority.server.secret.SecretHash;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Storage of sessions. Implementations are thread-safe, a write returns only once it is
+ * committed, and {@link #consumeSessionUse} is one atomic conditional write: of N concurrent
+ * calls on a session with k uses left, exactly min(N, k) succeed.
+ */
+public interface SessionStore {
+  /** Stores a new session. */
+  void insertSession(Session session);
+
+  /** The session whose token hashes to {@code hash}. */
+  Optional<Session> findSessionByTokenHash(SecretHash hash);
+
+  /** The session with this id. */
+  Optional<Session> findSession(String id);
+
+  /**
+   * Consumes one use of a session if, at {@code now}, it is unexpired, unrevoked, has a use
+   * left, and the API key that minted it is not revoked (revoking a key revokes its sessions).
+   */
+  ConsumeResult consumeSessionUse(String id, Instant now);
+
+  /**
+   * Revokes a session.
+   *
+   * @return when it was revoked (the earlier time if it already was), or empty if unknown
+   */
+  Optional<Instant> revokeSession(String id, Instant now);
+
+  /**
+   * Deletes up to {@code limit} sessions that expired before {@code before}, without holding
+   * up other calls for longer than one such batch.
+   *
+   * @return how many were deleted
+   */
+  int purgeExpiredSessions(Instant before, int limit);
+
+  /** The outcome of {@link #consumeSessionUse}. */
+  record ConsumeResult(Outcome outcome, int usesRemaining) {
+    public static ConsumeResult consumed(int usesRemaining) {
+      return new ConsumeResult(Outcome.CONSUMED, usesRemaining);
+    }
+
+    public static ConsumeResult refused(Outcome outcome) {
+      return new ConsumeResult(outcome, 0);
+    }
+  }
+
+  /** Why a use was or was not consumed. */
+  enum Outcome {
+    CONSUMED,
+    NOT_FOUND,
+    EXPIRED,
+    REVOKED,
+    ALREADY_USED
+  }
+}

@@ -1,0 +1,141 @@
+package dev.tokenauthority.server.signing;
+
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import io.jsonwebtoken.Claims;
+import io.jsonwebtoken.ExpiredJwtException;
+import io.jsonwebtoken.Jws;
+import io.jsonwebtoken.JwsHeader;
+import io.jsonwebtoken.JwtException;
+import io.jsonwebtoken.JwtParser;
+import io.jsonwebtoken.Jwts;
+import io.jsonwebtoken.Locator;
+import io.jsonwebtoken.ProtectedHeader;
+import io.jsonwebtoken.Header;
+import java.security.Key;
+import java.security.Provider;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Date;
+import java.util.Set;
+
+/**
+ * Signs and verifies session tokens: compact JWS, EdDSA over Ed25519, header {@code kid} and
+ * {@code typ: session+jwt}; claims {@code iss sub aud iat nbf exp jti tid}. Callers never pick
+ * the algorithm or the key: signing uses the active key, verification accepts EdDSA only, a
+ * known {@code kid}, the expected {@code typ} and {@code iss}, and the validity period with a
+ * small leeway.
+ */
+public final class SessionTokenCodec {
+  public static final String TYPE = "session+jwt";
+  public static final String TENANT_CLAIM = "tid";
+  /** Tokens longer than this are refused before any parsing. */
+  public static final int MAX_TOKEN_LENGTH = 4096;
+
+  private final SigningKeys keys;
+  private final Provider provider;
+  private final String issuer;
+  private final JwtParser parser;
+
+  public SessionTokenCodec(SigningKeys keys, Provider provider, String issuer, Clock clock, Duration leeway) {
+    this.keys = keys;
+    this.provider = provider;
+    this.issuer = issuer;
+    Locator<Key> locator = this::verificationKeyFor;
+    this.parser =
+        Jwts.parser()
+            .provider(provider)
+            .keyLocator(locator)
+            .requireIssuer(issuer)
+            .clock(() -> Date.from(clock.instant()))
+            .clockSkewSeconds(leeway.toSeconds())
+            .build();
+  }
+
+  public String issuer() {
+    return issuer;
+  }
+
+  /** Signs the claims with the active key. */
+  public String sign(SessionClaims claims) {
+    SigningKeys.ActiveKey active = keys.active();
+    try {
+      var builder =
+          Jwts.builder()
+              .provider(provider)
+              .header()
+              .keyId(active.kid())
+              .type(TYPE)
+              .and()
+              .issuer(issuer)
+              .subject(claims.subject())
+              .issuedAt(Date.from(claims.issueTime()))
+              .notBefore(Date.from(claims.issueTime()))
+              .expiration(Date.from(claims.expireTime()))
+              .id(claims.sessionId())
+              .claim(TENANT_CLAIM, claims.tenantId());
+      if (!claims.audience().isEmpty()) {
+        builder.audience().single(claims.audience());
+      }
+      return builder.signWith(active.privateKey(), Jwts.SIG.EdDSA).compact();
+    } catch (JwtException | IllegalArgumentException e) {
+      throw AuthorityException.of(ErrorReason.TOKEN_GENERATION_FAILED, "the session token could not be signed", e);
+    }
+  }
+
+  /**
+   * Verifies a token completely, signature included.
+   *
+   * @throws AuthorityException TOKEN_EXPIRED for a genuine token past its expiry (or before its
+   *     start), TOKEN_INVALID for anything else
+   */
+  public VerifiedSessionToken verify(String token) {
+    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+      throw invalid();
+    }
+    try {
+      Jws<Claims> jws = parser.parseSignedClaims(token);
+      JwsHeader header = jws.getHeader();
+      if (!"EdDSA".equals(header.getAlgorithm()) || !TYPE.equals(header.getType())) {
+        throw invalid();
+      }
+      Claims c = jws.getPayload();
+      String tenant = c.get(TENANT_CLAIM, String.class);
+      Set<String> aud = c.getAudience();
+      if (c.getId() == null || c.getSubject() == null || tenant == null || c.getExpiration() == null
+          || c.getIssuedAt() == null) {
+        throw invalid();
+      }
+      String audience = aud == null || aud.isEmpty() ? "" : aud.iterator().next();
+      return new VerifiedSessionToken(
+          header.getKeyId(),
+          new SessionClaims(
+              c.getId(), tenant, c.getSubject(), audience, c.getIssuedAt().toInstant(), c.getExpiration().toInstant()));
+    } catch (ExpiredJwtException e) {
+      throw AuthorityException.of(ErrorReason.TOKEN_EXPIRED, "the session token has expired");
+    } catch (io.jsonwebtoken.PrematureJwtException e) {
+      throw AuthorityException.of(ErrorReason.TOKEN_INVALID, "the session token is not valid yet");
+    } catch (JwtException | IllegalArgumentException | ClassCastException e) {
+      throw invalid();
+    }
+  }
+
+  private Key verificationKeyFor(Header header) {
+    if (!(header instanceof ProtectedHeader protectedHeader)) {
+      throw new io.jsonwebtoken.security.UnsupportedKeyException("unsigned tokens are refused");
+    }
+    if (!"EdDSA".equals(protectedHeader.getAlgorithm())) {
+      throw new io.jsonwebtoken.security.UnsupportedKeyException("only EdDSA is accepted");
+    }
+    String kid = protectedHeader.getKeyId();
+    SigningKeys.VerificationKey key = kid == null ? null : keys.verificationKey(kid);
+    if (key == null) {
+      throw new io.jsonwebtoken.security.UnsupportedKeyException("unknown kid");
+    }
+    return key.publicKey();
+  }
+
+  private static AuthorityException invalid() {
+    return AuthorityException.of(ErrorReason.TOKEN_INVALID, "the session token is not valid");
+  }
+}

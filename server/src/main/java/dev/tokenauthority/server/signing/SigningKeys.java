@@ -1,0 +1,137 @@
+package dev.tokenauthority.server.signing;
+
+import dev.tokenauthority.server.secret.RandomStrings;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The key ring: the active Ed25519 signing key and the retired keys that still verify.
+ * A retired key stays until {@code retention} (the longest a token can live, plus leeway)
+ * after its successor took over, so every token it signed expires before it goes. The ring
+ * is an immutable snapshot, swapped on rotation or on {@link #refresh()} from the store.
+ */
+public final class SigningKeys {
+  private static final Logger log = LoggerFactory.getLogger(SigningKeys.class);
+  private static final int RAW_PUBLIC_KEY_LENGTH = 32;
+
+  private final SigningKeyStore store;
+  private final Provider provider;
+  private final Clock clock;
+  private final Duration retention;
+  private volatile Ring ring;
+
+  /** The key that signs new tokens. */
+  public record ActiveKey(String kid, PrivateKey privateKey) {
+    @Override
+    public String toString() {
+      return "ActiveKey[kid=" + kid + "]";
+    }
+  }
+
+  /** A public key that verifies tokens, with its raw 32 bytes for a JWK's {@code x}. */
+  public record VerificationKey(String kid, PublicKey publicKey, byte[] raw, Instant createTime) {}
+
+  private record Ring(ActiveKey active, List<VerificationKey> verifying, Map<String, VerificationKey> byKid) {}
+
+  public SigningKeys(SigningKeyStore store, Provider provider, Clock clock, Duration retention) {
+    this.store = store;
+    this.provider = provider;
+    this.clock = clock;
+    this.retention = retention;
+    List<SigningKey> stored = store.listSigningKeys();
+    if (stored.isEmpty()) {
+      store.insertSigningKey(generate());
+      stored = store.listSigningKeys();
+      log.info("generated the first signing key kid={}", stored.get(0).kid());
+    }
+    this.ring = build(stored);
+  }
+
+  /** The key that signs new tokens. */
+  public ActiveKey active() {
+    return ring.active();
+  }
+
+  /** The public key for a token header's {@code kid}, or null when it is unknown or retired. */
+  public VerificationKey verificationKey(String kid) {
+    return ring.byKid().get(kid);
+  }
+
+  /** The keys of the JWK Set: the active one first, then retired keys still verifying. */
+  public List<VerificationKey> verificationKeys() {
+    return ring.verifying();
+  }
+
+  /** Makes a new key active; the previous ones keep verifying for the retention period. */
+  public synchronized SigningKey rotate() {
+    SigningKey key = generate();
+    store.insertSigningKey(key);
+    ring = build(store.listSigningKeys());
+    log.info("signing key rotated; active kid={}", key.kid());
+    return key;
+  }
+
+  /** Reloads the ring from the store, to pick up a rotation made by another replica. */
+  public synchronized void refresh() {
+    ring = build(store.listSigningKeys());
+  }
+
+  private SigningKey generate() {
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519", provider);
+      KeyPair pair = generator.generateKeyPair();
+      // Millisecond precision: what every store keeps, so a reload compares equal.
+      Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+      return new SigningKey(
+          RandomStrings.id("sig_"), pair.getPrivate().getEncoded(), pair.getPublic().getEncoded(), now);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot generate an Ed25519 key", e);
+    }
+  }
+
+  private Ring build(List<SigningKey> newestFirst) {
+    try {
+      KeyFactory factory = KeyFactory.getInstance("Ed25519", provider);
+      Instant now = clock.instant();
+      SigningKey newest = newestFirst.get(0);
+      ActiveKey active =
+          new ActiveKey(newest.kid(), factory.generatePrivate(new PKCS8EncodedKeySpec(newest.privateKeyPkcs8())));
+      List<VerificationKey> verifying = new ArrayList<>();
+      Map<String, VerificationKey> byKid = new HashMap<>();
+      Instant successorCreated = null;
+      for (SigningKey key : newestFirst) {
+        // A key is retired when its successor was created; it verifies for `retention` more.
+        boolean keep = successorCreated == null || successorCreated.plus(retention).isAfter(now);
+        if (keep) {
+          PublicKey publicKey = factory.generatePublic(new X509EncodedKeySpec(key.publicKeyX509()));
+          byte[] x509 = key.publicKeyX509();
+          byte[] raw = Arrays.copyOfRange(x509, x509.length - RAW_PUBLIC_KEY_LENGTH, x509.length);
+          VerificationKey vk = new VerificationKey(key.kid(), publicKey, raw, key.createTime());
+          verifying.add(vk);
+          byKid.put(key.kid(), vk);
+        }
+        successorCreated = key.createTime();
+      }
+      return new Ring(active, List.copyOf(verifying), Map.copyOf(byKid));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("a stored signing key cannot be decoded", e);
+    }
+  }
+}

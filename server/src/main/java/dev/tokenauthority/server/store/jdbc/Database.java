@@ -1,0 +1,38 @@
+package dev.tokenauthority.server.store.jdbc;
+
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+/**
+ * How {@link JdbcStore} reaches its database: reads on any connection, writes in a committed
+ * transaction. Implementations decide pooling and batching (SQLite: one writer thread that
+ * commits concurrent writes together) and turn connection failures into
+ * {@link dev.tokenauthority.server.error.StoreUnavailableException}.
+ */
+public interface Database extends AutoCloseable {
+  /** Runs read-only work on a connection and returns its result. */
+  <T> T read(Work<T> work);
+
+  /**
+   * Runs work in a transaction and returns its result once the transaction is committed.
+   * The work may be run again after a rollback, so it must have no effect outside SQL.
+   */
+  <T> T write(Work<T> work);
+
+  /** Whether the database answered recently. */
+  boolean isServing();
+
+  @Override
+  void close();
+
+  /** A unit of SQL work. */
+  @FunctionalInterface
+  interface Work<T> {
+    T run(Statements statements) throws SQLException;
+  }
+
+  /** Prepared statements of one connection, cached where the implementation can. */
+  interface Statements {
+    PreparedStatement prepare(String sql) throws SQLException;
+  }
+}

@@ -1,0 +1,274 @@
+package dev.tokenauthority.server.store.sqlite;
+
+import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.jdbc.Database;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * One SQLite file in WAL mode with {@code synchronous=FULL}. Writes go to a single writer
+ * thread that commits every write waiting at that moment in one transaction (group commit):
+ * each caller still returns only after its own write is durable, but N concurrent writes
+ * cost one fsync instead of N. Reads run in parallel on a small pool of read-only
+ * connections, each with its prepared statements cached (a pool such as HikariCP does not
+ * cache statements for SQLite, and preparing dominates a point read).
+ */
+public final class SqliteDatabase implements Database {
+  private static final Logger log = LoggerFactory.getLogger(SqliteDatabase.class);
+  private static final int MAX_BATCH = 512;
+  private static final int READERS = 4;
+
+  private final Path file;
+  private final Duration timeout;
+  private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>();
+  private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
+  private final CachedConnection writer;
+  private final Thread writerThread;
+  private volatile boolean closed;
+  private volatile boolean serving = true;
+
+  private static final class CachedConnection implements Statements {
+    final Connection connection;
+    final Map<String, PreparedStatement> statements = new HashMap<>();
+
+    CachedConnection(Connection connection) {
+      this.connection = connection;
+    }
+
+    @Override
+    public PreparedStatement prepare(String sql) throws SQLException {
+      PreparedStatement ps = statements.get(sql);
+      if (ps == null) {
+        ps = connection.prepareStatement(sql);
+        statements.put(sql, ps);
+      }
+      return ps;
+    }
+
+    void close() {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        log.warn("closing a SQLite connection failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  private static final class PendingWrite<T> {
+    final Work<T> work;
+    final CompletableFuture<T> done = new CompletableFuture<>();
+    T result;
+
+    PendingWrite(Work<T> work) {
+      this.work = work;
+    }
+
+    void run(Statements statements) throws SQLException {
+      result = work.run(statements);
+    }
+
+    void complete() {
+      done.complete(result);
+    }
+  }
+
+  private SqliteDatabase(Path file, Duration timeout) throws SQLException {
+    this.file = file;
+    this.timeout = timeout;
+    this.writer = new CachedConnection(open(false));
+    writer.connection.setAutoCommit(false);
+    for (int i = 0; i < READERS; i++) {
+      readers.add(new CachedConnection(open(true)));
+    }
+    this.writerThread = new Thread(this::writeLoop, "sqlite-writer");
+    writerThread.setDaemon(true);
+    writerThread.start();
+  }
+
+  /**
+   * Opens (creating if needed, with owner-only permissions) the database file and brings its
+   * schema up to date.
+   *
+   * @param timeout how long a call may wait for the database before it fails as unavailable
+   */
+  public static SqliteDatabase open(Path file, Duration timeout) {
+    try {
+      createOwnerOnly(file);
+      Flyway.configure()
+          .dataSource("jdbc:sqlite:" + file, null, null)
+          .locations("classpath:db/migration/sqlite")
+          .load()
+          .migrate();
+      return new SqliteDatabase(file, timeout);
+    } catch (SQLException | IOException | RuntimeException e) {
+      throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void createOwnerOnly(Path file) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    try {
+      Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (FileAlreadyExistsException e) {
+      // An existing store keeps its permissions.
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(file);
+    }
+  }
+
+  private Connection open(boolean readOnly) throws SQLException {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+    // FULL: a commit is on disk before the call returns, even across power loss.
+    config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+    config.setBusyTimeout((int) timeout.toMillis());
+    config.setReadOnly(readOnly);
+    return config.createConnection("jdbc:sqlite:" + file);
+  }
+
+  @Override
+  public <T> T read(Work<T> work) {
+    CachedConnection reader;
+    try {
+      reader = closed ? null : readers.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreUnavailableException("interrupted while waiting for the store", e);
+    }
+    if (reader == null) {
+      throw new StoreUnavailableException("the store is closed or busy", null);
+    }
+    try {
+      return work.run(reader);
+    } catch (SQLException e) {
+      throw new StoreUnavailableException("a store read failed: " + e.getMessage(), e);
+    } finally {
+      readers.add(reader);
+    }
+  }
+
+  @Override
+  public <T> T write(Work<T> work) {
+    if (closed) {
+      throw new StoreUnavailableException("the store is closed", null);
+    }
+    PendingWrite<T> pending = new PendingWrite<>(work);
+    writes.add(pending);
+    try {
+      return pending.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new StoreUnavailableException("the store did not commit within " + timeout.toMillis() + " ms", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreUnavailableException("interrupted while waiting for the store", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re && !(cause instanceof StoreUnavailableException)) {
+        throw re;
+      }
+      throw new StoreUnavailableException("a store write failed: " + cause.getMessage(), cause);
+    }
+  }
+
+  private void writeLoop() {
+    List<PendingWrite<?>> batch = new ArrayList<>(MAX_BATCH);
+    while (!closed || !writes.isEmpty()) {
+      try {
+        PendingWrite<?> first = writes.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        writes.drainTo(batch, MAX_BATCH - 1);
+        commit(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        log.error("the SQLite writer failed a batch", e);
+        batch.forEach(p -> p.done.completeExceptionally(e));
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  /** Runs a batch in one transaction; if any write fails, runs each alone to isolate it. */
+  private void commit(List<PendingWrite<?>> batch) {
+    try {
+      for (PendingWrite<?> p : batch) {
+        p.run(writer);
+      }
+      writer.connection.commit();
+      serving = true;
+      batch.forEach(PendingWrite::complete);
+    } catch (SQLException | RuntimeException e) {
+      rollback();
+      if (batch.size() == 1) {
+        serving = !(e instanceof SQLException) || isConstraintViolation((SQLException) e);
+        batch.get(0).done.completeExceptionally(e);
+        return;
+      }
+      for (PendingWrite<?> p : batch) {
+        commit(List.of(p));
+      }
+    }
+  }
+
+  private static boolean isConstraintViolation(SQLException e) {
+    return e.getMessage() != null && e.getMessage().contains("SQLITE_CONSTRAINT");
+  }
+
+  private void rollback() {
+    try {
+      writer.connection.rollback();
+    } catch (SQLException e) {
+      log.warn("SQLite rollback failed: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public boolean isServing() {
+    return serving && !closed;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      writerThread.join(timeout.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    writer.close();
+    List<CachedConnection> all = new ArrayList<>();
+    readers.drainTo(all);
+    all.forEach(CachedConnection::close);
+  }
+}

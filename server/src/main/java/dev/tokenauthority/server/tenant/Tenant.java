@@ -1,0 +1,51 @@
+package dev.tokenauthority.server.tenant;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A customer of the authority and its policy. Numeric limits of 0 mean "no limit"
+ * (rates, quota) or "the deployment default" (TTLs).
+ */
+public record Tenant(
+    String id,
+    String displayName,
+    Status status,
+    SubscriptionStatus subscriptionStatus,
+    List<String> enabledModules,
+    long sessionTtlDefaultSeconds,
+    long sessionTtlMaxSeconds,
+    int mintRatePerMinute,
+    int mintRatePerUserPerHour,
+    long monthlySessionQuota,
+    Instant createTime,
+    Instant updateTime) {
+
+  /** The tenant that exists from the first start and owns the admin key. */
+  public static final String DEFAULT_ID = "default";
+
+  /** Whether a tenant may use the service. */
+  public enum Status {
+    ACTIVE,
+    INACTIVE,
+    SUSPENDED
+  }
+
+  /** The tenant's billing state. */
+  public enum SubscriptionStatus {
+    ACTIVE,
+    PAST_DUE,
+    CANCELLED
+  }
+
+  public Tenant {
+    enabledModules = List.copyOf(enabledModules);
+  }
+
+  /** A new active tenant with the deployment's default policy. */
+  public static Tenant newDefault(String id, String displayName, Instant now) {
+    return new Tenant(
+        id, displayName, Status.ACTIVE, SubscriptionStatus.ACTIVE, List.of(), 0, 0, 0, 0, 0, now,
+        now);
+  }
+}
