@@ -78,6 +78,8 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Before anything slow: a SIGTERM during start-up still ends in an orderly stop and exit 0.
+    installSignalHandlers();
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
     Store opened;
     try {
@@ -102,7 +104,6 @@ public final class Main implements Callable<Integer> {
           new TokenAuthorityServer(NettyServerBuilder.forAddress(new InetSocketAddress(port)), authority, purgeInterval).start();
       generated.ifPresent(Main::printAdminKey);
       log.info("token-authority listening on port {} (store {})", server.port(), describeStore(store));
-      installSignalHandlers();
       stopRequested.await();
       log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
       server.stop(shutdownGrace);

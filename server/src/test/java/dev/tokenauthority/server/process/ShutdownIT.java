@@ -1,0 +1,187 @@
+package dev.tokenauthority.server.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import dev.tokenauthority.v1.ListApiKeysRequest;
+import dev.tokenauthority.v1.ListApiKeysResponse;
+import dev.tokenauthority.v1.MintSessionRequest;
+import dev.tokenauthority.v1.MintSessionResponse;
+import dev.tokenauthority.v1.RedeemResponse;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Starting and stopping the real process: SIGTERM drains, flags are checked, the admin key banner. */
+class ShutdownIT extends ProcessTestBase {
+  private static final Duration GRACE = Duration.ofSeconds(10);
+  private static final Pattern ADMIN_SECRET = Pattern.compile("sk_[A-Za-z0-9]{20,}");
+
+  @TempDir Path dataDir;
+
+  private Map<String, String> adminEnv(String adminSecret) {
+    return Map.of("TOKEN_AUTHORITY_ADMIN_KEY", adminSecret);
+  }
+
+  @Test
+  void sigterm_with200MintsInFlight_drainsThemAndExitsZero() throws Exception {
+    String admin = secret(ServerProcess.randomSecret());
+    ServerProcess server = start(dataDir, adminEnv(admin), "--shutdown-grace", GRACE.toSeconds() + "s");
+    int port = server.port();
+    // Warm up the connection and the server's code paths so the burst is really concurrent.
+    for (int i = 0; i < 20; i++) {
+      mint(server, admin, "warm-up-" + i, 1);
+    }
+
+    TokenAuthorityGrpc.TokenAuthorityFutureStub stub = server.futureStub(admin);
+    List<ListenableFuture<MintSessionResponse>> calls = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      calls.add(stub.mintSession(MintSessionRequest.newBuilder().setExternalUserId("in-flight-" + i).build()));
+    }
+    // SIGTERM as soon as the first answer is back, while the others are still running.
+    long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (calls.stream().noneMatch(ListenableFuture::isDone) && System.nanoTime() < waitUntil) {
+      Thread.onSpinWait();
+    }
+    long doneAtSignal = calls.stream().filter(ListenableFuture::isDone).count();
+    long signalled = System.nanoTime();
+    server.sigterm();
+
+    int exit = server.waitFor(GRACE);
+    Duration stopping = Duration.ofNanos(System.nanoTime() - signalled);
+    assertThat(exit).as("exit code after SIGTERM\n%s", server.describe()).isZero();
+
+    Map<String, Integer> outcomes = new TreeMap<>();
+    for (ListenableFuture<MintSessionResponse> call : calls) {
+      String outcome;
+      try {
+        MintSessionResponse minted = call.get(10, TimeUnit.SECONDS);
+        secret(minted.getToken());
+        assertThat(minted.getToken()).isNotEmpty();
+        outcome = "OK";
+      } catch (ExecutionException e) {
+        assertThat(e.getCause()).isInstanceOf(StatusRuntimeException.class);
+        outcome = ((StatusRuntimeException) e.getCause()).getStatus().getCode().name();
+      }
+      outcomes.merge(outcome, 1, Integer::sum);
+    }
+    System.out.printf("SIGTERM with %d of 200 calls answered; outcomes %s; exited in %d ms%n",
+        doneAtSignal, outcomes, stopping.toMillis());
+    assertThat(outcomes.keySet()).as("outcomes %s", outcomes).isSubsetOf("OK", "UNAVAILABLE");
+    assertThat(outcomes.getOrDefault("OK", 0)).isPositive();
+    assertThat(server.output()).doesNotContain(" ERROR ").contains("stopped");
+
+    // Nothing listens on the port any more.
+    assertThatThrownBy(() -> {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+      }
+    }).isInstanceOf(ConnectException.class);
+  }
+
+  @Test
+  void memoryStore_starts_servesHealthAndCalls_andWritesNoFile() throws Exception {
+    String admin = secret(ServerProcess.randomSecret());
+    ServerProcess server = start(dataDir, adminEnv(admin), "--store", "memory");
+
+    assertThat(server.health().check(HealthCheckRequest.getDefaultInstance()).getStatus())
+        .isEqualTo(ServingStatus.SERVING);
+    assertThat(server.health()
+            .check(HealthCheckRequest.newBuilder().setService(TokenAuthorityGrpc.SERVICE_NAME).build())
+            .getStatus())
+        .isEqualTo(ServingStatus.SERVING);
+    MintSessionResponse minted = mint(server, admin, "memory-user", 1);
+    RedeemResponse redeemed = redeem(server, admin, minted.getToken());
+    assertThat(redeemed.getSessionId()).isEqualTo(minted.getSessionId());
+    assertFails(Status.Code.UNAUTHENTICATED, "TOKEN_ALREADY_USED", () -> redeem(server, admin, minted.getToken()));
+
+    server.sigterm();
+    assertThat(server.waitFor(GRACE)).isZero();
+    try (var files = Files.list(dataDir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("token-authority.db");
+    }
+  }
+
+  @Test
+  void invalidStore_exitsNonZeroQuickly_withOneLineNamingTheFlag_andNoStackTrace() throws Exception {
+    String admin = secret(ServerProcess.randomSecret());
+    long started = System.nanoTime();
+    ServerProcess server = launch(dataDir, adminEnv(admin), "--store", "bogus");
+
+    // Quickly: no store is opened and nothing listens. (Generous bounds for a loaded CI machine.)
+    int exit = server.waitFor(Duration.ofSeconds(20));
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    assertThat(exit).isNotZero();
+    assertThat(took).isLessThan(Duration.ofSeconds(15));
+    List<String> lines = server.output().lines().filter(l -> !l.isBlank()).toList();
+    assertThat(lines).as(server.describe()).hasSize(1);
+    assertThat(lines.get(0)).contains("--store").contains("bogus");
+    assertThat(server.output()).doesNotContain("Exception").doesNotContain("\tat ");
+    assertThat(dataDir.resolve("token-authority.db")).doesNotExist();
+  }
+
+  @Test
+  void port0_printsTheActualPort_andServesOnIt() throws Exception {
+    String admin = secret(ServerProcess.randomSecret());
+    ServerProcess server = start(dataDir, adminEnv(admin));
+
+    int port = server.port();
+    assertThat(port).isBetween(1, 65535);
+    assertThat(server.stdout()).containsPattern("listening on port " + port + "\\b");
+    assertThat(server.health().check(HealthCheckRequest.getDefaultInstance()).getStatus())
+        .isEqualTo(ServingStatus.SERVING);
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+    }
+  }
+
+  @Test
+  void firstStartWithoutAdminKey_printsOneWorkingKeyOnce_andASecondStartPrintsNone() throws Exception {
+    ServerProcess first = start(dataDir, Map.of());
+    Matcher m = ADMIN_SECRET.matcher(first.stdout());
+    assertThat(m.find()).as("an sk_ admin key on stdout\n%s", first.describe()).isTrue();
+    String generated = m.group();
+    assertThat(m.find()).as("a second sk_ key on stdout").isFalse();
+    assertThat(first.stderr()).doesNotContain("sk_");
+    // Printed once: in the banner, not also in some log line.
+    assertThat(first.stdout().split(Pattern.quote(generated), -1)).hasSize(2);
+
+    ListApiKeysResponse keys = first.stub(generated).listApiKeys(ListApiKeysRequest.getDefaultInstance());
+    assertThat(keys.getApiKeysList()).anySatisfy(key -> {
+      assertThat(key.getScopesList()).contains("admin");
+      assertThat(key.getHint()).startsWith("sk_").endsWith(generated.substring(generated.length() - 4));
+    });
+    // Everything that comes next must keep it to itself.
+    String appKey = createKey(first, generated, "after banner", "sessions:mint", "sessions:redeem");
+    mint(first, appKey, "banner-user", 1);
+
+    first.sigterm();
+    assertThat(first.waitFor(GRACE)).isZero();
+
+    ServerProcess second = start(dataDir, Map.of());
+    assertThat(second.output()).doesNotContain(generated);
+    assertThat(second.stdout()).doesNotContainPattern("sk_[A-Za-z0-9]");
+    assertThat(second.stderr()).doesNotContain("sk_");
+    assertThat(second.stub(generated).listApiKeys(ListApiKeysRequest.getDefaultInstance()).getApiKeysCount())
+        .isGreaterThanOrEqualTo(2);
+  }
+}
