@@ -344,7 +344,7 @@ public final class JdbcStore implements Store {
           boolean consumed = update.executeUpdate() == 1;
           PreparedStatement read =
               s.prepare(
-                  "SELECT s.uses_remaining, s.revoke_time, s.expire_time, k.revoke_time FROM sessions s"
+                  "SELECT s.uses_remaining, s.revoke_time, s.expire_time, k.revoke_time, k.id FROM sessions s"
                       + " LEFT JOIN api_keys k ON k.id = s.api_key_id WHERE s.id = ?");
           read.setString(1, id);
           try (ResultSet rs = read.executeQuery()) {
@@ -359,7 +359,8 @@ public final class JdbcStore implements Store {
             boolean sessionRevoked = !rs.wasNull();
             long expire = rs.getLong(3);
             rs.getLong(4);
-            boolean keyRevoked = !rs.wasNull();
+            // A minting key that is revoked, or missing altogether, revokes the session.
+            boolean keyRevoked = !rs.wasNull() || rs.getString(5) == null;
             if (sessionRevoked || keyRevoked) {
               return ConsumeResult.refused(Outcome.REVOKED);
             }

@@ -261,6 +261,8 @@ public final class SqliteDatabase implements Database {
       return;
     }
     closed = true;
+    // Wake the writer at once (rather than at its next poll) so that it drains and exits.
+    writes.add(new PendingWrite<Void>(statements -> null));
     try {
       writerThread.join(timeout.toMillis());
     } catch (InterruptedException e) {

@@ -1,0 +1,946 @@
+package dev.tokenauthority.server.store;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.apikey.ApiKeyStore.ApiKeyCursor;
+import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
+import dev.tokenauthority.server.session.SessionStore.Outcome;
+import dev.tokenauthority.server.signing.SigningKey;
+import dev.tokenauthority.server.tenant.Tenant;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The behaviour every {@link Store} must show, run against each implementation by a small
+ * subclass that supplies a fresh, empty store (and, for a persistent store, a way to reopen it).
+ */
+public abstract class StoreContractTest {
+  protected static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final Instant LATER = T0.plus(Duration.ofHours(1));
+  private static final String TENANT = "tenant-a";
+  private static final int THREADS = 64;
+
+  /** The store under test; replaced by {@link #reopenStore()}. */
+  protected Store store;
+
+  /** A new, empty store. Called before every test. */
+  protected abstract Store newStore() throws Exception;
+
+  /** Whether the store keeps its data across {@link #reopen}; persistence tests are skipped otherwise. */
+  protected boolean persists() {
+    return false;
+  }
+
+  /** Closes {@code current} and opens the same store again over the same data. */
+  protected Store reopen(Store current) throws Exception {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not persist");
+  }
+
+  @BeforeEach
+  void openStore() throws Exception {
+    store = newStore();
+  }
+
+  @AfterEach
+  void closeStore() {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  /** Reopens {@link #store} in place. */
+  protected final void reopenStore() throws Exception {
+    Store current = store;
+    store = null;
+    store = reopen(current);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tenants
+
+  @Test
+  void findTenant_afterInsert_returnsEveryField() {
+    Tenant tenant =
+        new Tenant(
+            "acme", "Acme Corp", Tenant.Status.SUSPENDED, Tenant.SubscriptionStatus.PAST_DUE,
+            List.of("sessions", "billing", "audit"), 600, 7200, 120, 30, 50_000,
+            T0.plusMillis(1), T0.plusMillis(2));
+
+    assertThat(store.insertTenant(tenant)).isTrue();
+
+    assertThat(store.findTenant("acme")).contains(tenant);
+  }
+
+  @Test
+  void findTenant_unknownId_isEmpty() {
+    store.insertTenant(tenant("acme"));
+
+    assertThat(store.findTenant("other")).isEmpty();
+  }
+
+  @Test
+  void insertTenant_duplicateId_returnsFalseAndKeepsOriginal() {
+    Tenant original = tenant("acme");
+    store.insertTenant(original);
+    Tenant impostor = renamed(original, "Impostor");
+
+    assertThat(store.insertTenant(impostor)).isFalse();
+
+    assertThat(store.findTenant("acme")).contains(original);
+    assertThat(store.listTenants("", 10)).containsExactly(original);
+  }
+
+  @Test
+  void updateTenant_existing_replacesStoredTenant() {
+    store.insertTenant(tenant("acme"));
+    Tenant updated =
+        new Tenant(
+            "acme", "Acme Renamed", Tenant.Status.INACTIVE, Tenant.SubscriptionStatus.CANCELLED,
+            List.of("audit"), 60, 120, 1, 2, 3, T0, T0.plusSeconds(10));
+
+    assertThat(store.updateTenant(updated)).isTrue();
+
+    assertThat(store.findTenant("acme")).contains(updated);
+  }
+
+  @Test
+  void updateTenant_missing_returnsFalseAndStoresNothing() {
+    assertThat(store.updateTenant(tenant("ghost"))).isFalse();
+
+    assertThat(store.findTenant("ghost")).isEmpty();
+    assertThat(store.listTenants("", 10)).isEmpty();
+  }
+
+  @Test
+  void listTenants_fromStart_returnsByIdUpToLimit() {
+    for (String id : List.of("delta", "alpha", "echo", "charlie", "bravo")) {
+      store.insertTenant(tenant(id));
+    }
+
+    assertThat(store.listTenants("", 3)).extracting(Tenant::id).containsExactly("alpha", "bravo", "charlie");
+    assertThat(store.listTenants("", 100))
+        .extracting(Tenant::id)
+        .containsExactly("alpha", "bravo", "charlie", "delta", "echo");
+  }
+
+  @Test
+  void listTenants_pagedByAfterId_returnsEachTenantOnceInOrder() {
+    List<String> ids = new ArrayList<>(IntStream.range(0, 11).mapToObj(i -> "t" + (char) ('a' + i)).toList());
+    Collections.shuffle(ids, new Random(7));
+    ids.forEach(id -> store.insertTenant(tenant(id)));
+
+    List<String> seen = new ArrayList<>();
+    String after = "";
+    for (int pages = 0; pages < 20; pages++) {
+      List<Tenant> page = store.listTenants(after, 3);
+      assertThat(page).hasSizeLessThanOrEqualTo(3);
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(t -> seen.add(t.id()));
+      after = page.get(page.size() - 1).id();
+    }
+
+    assertThat(seen).containsExactlyElementsOf(ids.stream().sorted().toList());
+    assertThat(store.listTenants("tc", 2)).extracting(Tenant::id).containsExactly("td", "te");
+    assertThat(store.listTenants("tk", 5)).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // API keys
+
+  @Test
+  void findApiKey_afterInsert_roundTripsEveryField() {
+    ApiKey key =
+        new ApiKey(
+            "key-1", TENANT, "CI deploy key", List.of("sessions:mint", "admin", "keys:read"),
+            List.of("https://b.example.com", "https://a.example.com"), SecretHash.of("secret-1"), "ta_…Xy9Z",
+            T0.plusMillis(123), T0.plusSeconds(86_400).plusMillis(7), T0.plusSeconds(60).plusMillis(5),
+            T0.plusSeconds(120).plusMillis(9));
+
+    store.insertApiKey(key);
+
+    assertThat(store.findApiKey("key-1")).hasValueSatisfying(found -> assertSameKey(found, key));
+  }
+
+  @Test
+  void findApiKey_unsetOptionalTimesAndEmptyLists_roundTripAsNullAndEmpty() {
+    ApiKey key =
+        new ApiKey("key-1", TENANT, "bare", List.of(), List.of(), SecretHash.of("secret-1"), "", T0, null, null, null);
+
+    store.insertApiKey(key);
+
+    ApiKey found = store.findApiKey("key-1").orElseThrow();
+    assertSameKey(found, key);
+    assertThat(found.expireTime()).isNull();
+    assertThat(found.lastUsedTime()).isNull();
+    assertThat(found.revokeTime()).isNull();
+    assertThat(found.scopes()).isEmpty();
+    assertThat(found.allowedOrigins()).isEmpty();
+  }
+
+  @Test
+  void findApiKey_unknownId_isEmpty() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+
+    assertThat(store.findApiKey("key-2")).isEmpty();
+  }
+
+  @Test
+  void findApiKeyBySecretHash_equalDigest_findsKey() {
+    ApiKey key = apiKey("key-1", TENANT, T0);
+    store.insertApiKey(key);
+    store.insertApiKey(apiKey("key-2", TENANT, T0));
+
+    // A separately computed hash of the same secret, as a caller presenting the secret would have.
+    SecretHash presented = SecretHash.fromDigest(SecretHash.of(secretOf("key-1")).digest());
+
+    assertThat(store.findApiKeyBySecretHash(presented)).hasValueSatisfying(found -> assertSameKey(found, key));
+  }
+
+  @Test
+  void findApiKeyBySecretHash_otherDigest_isEmpty() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+
+    assertThat(store.findApiKeyBySecretHash(SecretHash.of(secretOf("key-1") + "x"))).isEmpty();
+  }
+
+  @Test
+  void findApiKeyBySecretHash_revokedKey_isStillFoundWithRevokeTime() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.revokeApiKey("key-1", T0.plusSeconds(5));
+
+    assertThat(store.findApiKeyBySecretHash(SecretHash.of(secretOf("key-1"))))
+        .hasValueSatisfying(found -> assertThat(found.revokeTime()).isEqualTo(T0.plusSeconds(5)));
+  }
+
+  @Test
+  void listApiKeys_severalKeys_inCreationOrderThenId() {
+    store.insertApiKey(apiKey("key-c", TENANT, T0.plusSeconds(2)));
+    store.insertApiKey(apiKey("key-z", TENANT, T0.plusSeconds(1)));
+    store.insertApiKey(apiKey("key-b", TENANT, T0.plusSeconds(2)));
+    store.insertApiKey(apiKey("key-y", TENANT, T0));
+    store.insertApiKey(apiKey("key-a", TENANT, T0.plusSeconds(2)));
+
+    assertThat(store.listApiKeys(TENANT, null, 100))
+        .extracting(ApiKey::id)
+        .containsExactly("key-y", "key-z", "key-a", "key-b", "key-c");
+    assertThat(store.listApiKeys(TENANT, null, 2)).extracting(ApiKey::id).containsExactly("key-y", "key-z");
+  }
+
+  @Test
+  void listApiKeys_revokedKey_isExcluded() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.insertApiKey(apiKey("key-2", TENANT, T0.plusSeconds(1)));
+    store.insertApiKey(apiKey("key-3", TENANT, T0.plusSeconds(2)));
+
+    store.revokeApiKey("key-2", T0.plusSeconds(10));
+
+    assertThat(store.listApiKeys(TENANT, null, 100)).extracting(ApiKey::id).containsExactly("key-1", "key-3");
+  }
+
+  @Test
+  void listApiKeys_otherTenantsKeys_areExcluded() {
+    store.insertApiKey(apiKey("key-a1", "tenant-a", T0));
+    store.insertApiKey(apiKey("key-b1", "tenant-b", T0));
+    store.insertApiKey(apiKey("key-a2", "tenant-a", T0.plusSeconds(1)));
+
+    assertThat(store.listApiKeys("tenant-a", null, 100)).extracting(ApiKey::id).containsExactly("key-a1", "key-a2");
+    assertThat(store.listApiKeys("tenant-b", null, 100)).extracting(ApiKey::id).containsExactly("key-b1");
+    assertThat(store.listApiKeys("tenant-c", null, 100)).isEmpty();
+  }
+
+  @Test
+  void listApiKeys_cursorPagingWithSharedCreateTimes_returnsEveryKeyOnceInOrder() {
+    // 15 keys over 3 create times, inserted shuffled, plus a revoked one and another tenant's.
+    List<ApiKey> keys = new ArrayList<>();
+    for (int i = 0; i < 15; i++) {
+      keys.add(apiKey(String.format("key-%02d", (i * 7) % 15), TENANT, T0.plusMillis(i % 3)));
+    }
+    Collections.shuffle(keys, new Random(42));
+    keys.forEach(store::insertApiKey);
+    store.insertApiKey(apiKey("key-revoked", TENANT, T0.plusMillis(1)));
+    store.revokeApiKey("key-revoked", T0.plusSeconds(1));
+    store.insertApiKey(apiKey("key-other", "tenant-b", T0.plusMillis(1)));
+    List<String> expected =
+        keys.stream()
+            .sorted(Comparator.comparing(ApiKey::createTime).thenComparing(ApiKey::id))
+            .map(ApiKey::id)
+            .toList();
+
+    for (int pageSize = 1; pageSize <= 6; pageSize++) {
+      List<String> seen = new ArrayList<>();
+      ApiKeyCursor after = null;
+      for (int pages = 0; pages < 100; pages++) {
+        List<ApiKey> page = store.listApiKeys(TENANT, after, pageSize);
+        assertThat(page).hasSizeLessThanOrEqualTo(pageSize);
+        if (page.isEmpty()) {
+          break;
+        }
+        page.forEach(k -> seen.add(k.id()));
+        ApiKey last = page.get(page.size() - 1);
+        after = new ApiKeyCursor(last.createTime(), last.id());
+      }
+      assertThat(seen).as("ids listed with page size %d", pageSize).containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void revokeApiKey_activeKey_returnsRevokeTimeAndStoresIt() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    Instant revokeAt = T0.plusSeconds(30).plusMillis(250);
+
+    assertThat(store.revokeApiKey("key-1", revokeAt)).contains(revokeAt);
+
+    ApiKey found = store.findApiKey("key-1").orElseThrow();
+    assertThat(found.revokeTime()).isEqualTo(revokeAt);
+    assertThat(found.isRevoked()).isTrue();
+  }
+
+  @Test
+  void revokeApiKey_secondTime_returnsFirstRevokeTime() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    Instant first = T0.plusSeconds(30);
+    store.revokeApiKey("key-1", first);
+
+    assertThat(store.revokeApiKey("key-1", T0.plusSeconds(90))).contains(first);
+
+    assertThat(store.findApiKey("key-1").orElseThrow().revokeTime()).isEqualTo(first);
+  }
+
+  @Test
+  void revokeApiKey_unknownId_isEmpty() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+
+    assertThat(store.revokeApiKey("key-2", T0.plusSeconds(30))).isEmpty();
+
+    assertThat(store.findApiKey("key-2")).isEmpty();
+    assertThat(store.findApiKey("key-1").orElseThrow().revokeTime()).isNull();
+  }
+
+  @Test
+  void recordApiKeyUse_neverUsed_setsLastUsedTime() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    Instant used = T0.plusSeconds(5).plusMillis(321);
+
+    store.recordApiKeyUse("key-1", used);
+
+    assertThat(store.findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(used);
+  }
+
+  @Test
+  void recordApiKeyUse_laterThenEarlierTime_keepsLatest() {
+    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.recordApiKeyUse("key-1", T0.plusSeconds(10));
+    store.recordApiKeyUse("key-1", T0.plusSeconds(20));
+
+    store.recordApiKeyUse("key-1", T0.plusSeconds(15));
+
+    assertThat(store.findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(T0.plusSeconds(20));
+  }
+
+  @Test
+  void recordApiKeyUse_unknownId_createsNothing() {
+    store.recordApiKeyUse("ghost", T0);
+
+    assertThat(store.findApiKey("ghost")).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sessions
+
+  @Test
+  void findSession_afterInsert_roundTripsEveryField() {
+    insertKey("key-1");
+    Session session = fullSession("key-1");
+
+    store.insertSession(session);
+
+    assertThat(store.findSession(session.id())).hasValueSatisfying(found -> assertSameSession(found, session));
+  }
+
+  @Test
+  void findSessionByTokenHash_equalDigest_roundTripsEveryField() {
+    insertKey("key-1");
+    Session session = fullSession("key-1");
+    store.insertSession(session);
+    store.insertSession(session("ses-other", "key-1", 1, LATER));
+
+    SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
+
+    assertThat(store.findSessionByTokenHash(presented)).hasValueSatisfying(found -> assertSameSession(found, session));
+  }
+
+  @Test
+  void findSessionByTokenHash_otherDigest_isEmpty() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 1, LATER));
+
+    assertThat(store.findSessionByTokenHash(SecretHash.of("not-a-token"))).isEmpty();
+  }
+
+  @Test
+  void findSession_emptyContextAndUnsetStrings_roundTripAsEmpty() {
+    insertKey("key-1");
+    Session session =
+        new Session(
+            "ses-bare", TENANT, "key-1", "user-1", "", "", List.of(), "", new byte[0], SecretHash.of("bare-token"),
+            T0, LATER, 1, 1, null);
+
+    store.insertSession(session);
+
+    Session found = store.findSession("ses-bare").orElseThrow();
+    assertSameSession(found, session);
+    assertThat(found.context()).isNotNull().isEmpty();
+    assertThat(found.scopes()).isEmpty();
+    assertThat(found.revokeTime()).isNull();
+  }
+
+  @Test
+  void findSession_unknownId_isEmpty() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 1, LATER));
+
+    assertThat(store.findSession("ses-2")).isEmpty();
+  }
+
+  @Test
+  void consumeSessionUse_usesLeft_decrementsAndReturnsRemaining() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 3, LATER));
+
+    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(2));
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(2);
+    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+  }
+
+  @Test
+  void consumeSessionUse_lastUseTaken_isAlreadyUsed() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 1, LATER));
+    store.consumeSessionUse("ses-1", T0);
+
+    assertThat(store.consumeSessionUse("ses-1", T0.plusMillis(1)).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(store.consumeSessionUse("ses-1", T0.plusMillis(2)).outcome()).isEqualTo(Outcome.ALREADY_USED);
+
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+  }
+
+  @Test
+  void consumeSessionUse_nowAtOrAfterExpireTime_isExpiredAndTakesNoUse() {
+    insertKey("key-1");
+    Instant expire = T0.plusSeconds(300);
+    store.insertSession(session("ses-1", "key-1", 5, expire));
+
+    assertThat(store.consumeSessionUse("ses-1", expire).outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(store.consumeSessionUse("ses-1", expire.plusSeconds(1)).outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(5);
+  }
+
+  @Test
+  void consumeSessionUse_oneMillisecondBeforeExpireTime_isConsumed() {
+    insertKey("key-1");
+    Instant expire = T0.plusSeconds(300);
+    store.insertSession(session("ses-1", "key-1", 5, expire));
+
+    assertThat(store.consumeSessionUse("ses-1", expire.minusMillis(1))).isEqualTo(ConsumeResult.consumed(4));
+  }
+
+  @Test
+  void consumeSessionUse_afterRevokeSession_isRevokedAndTakesNoUse() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 5, LATER));
+    store.consumeSessionUse("ses-1", T0);
+
+    store.revokeSession("ses-1", T0.plusSeconds(1));
+
+    assertThat(store.consumeSessionUse("ses-1", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(4);
+  }
+
+  @Test
+  void consumeSessionUse_mintingKeyRevoked_isRevokedWhileOtherKeysSessionConsumes() {
+    insertKey("key-revoked");
+    insertKey("key-live");
+    store.insertSession(session("ses-of-revoked-key", "key-revoked", 5, LATER));
+    store.insertSession(session("ses-of-live-key", "key-live", 5, LATER));
+
+    store.revokeApiKey("key-revoked", T0.plusSeconds(1));
+
+    assertThat(store.consumeSessionUse("ses-of-revoked-key", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.consumeSessionUse("ses-of-live-key", T0.plusSeconds(2))).isEqualTo(ConsumeResult.consumed(4));
+    Session cascaded = store.findSession("ses-of-revoked-key").orElseThrow();
+    assertThat(cascaded.usesRemaining()).isEqualTo(5);
+    assertThat(cascaded.revokeTime()).as("only a session revoked itself has a revoke time").isNull();
+  }
+
+  @Test
+  void consumeSessionUse_unknownId_isNotFound() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 5, LATER));
+
+    assertThat(store.consumeSessionUse("ses-2", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
+  }
+
+  @Test
+  void revokeSession_liveSession_returnsAndStoresRevokeTime() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 5, LATER));
+    Instant revokeAt = T0.plusSeconds(3).plusMillis(141);
+
+    assertThat(store.revokeSession("ses-1", revokeAt)).contains(revokeAt);
+
+    assertThat(store.findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(revokeAt);
+  }
+
+  @Test
+  void revokeSession_secondTime_returnsFirstRevokeTime() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 5, LATER));
+    store.revokeSession("ses-1", T0.plusSeconds(3));
+
+    assertThat(store.revokeSession("ses-1", T0.plusSeconds(9))).contains(T0.plusSeconds(3));
+
+    assertThat(store.findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(3));
+  }
+
+  @Test
+  void revokeSession_unknownId_isEmpty() {
+    assertThat(store.revokeSession("ses-ghost", T0)).isEmpty();
+
+    assertThat(store.findSession("ses-ghost")).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Concurrency
+
+  @ParameterizedTest(name = "maxUses={0}")
+  @ValueSource(ints = {1, 5})
+  @Timeout(60)
+  void consumeSessionUse_64ThreadsAtOnce_consumeExactlyMaxUses(int maxUses) throws Exception {
+    insertKey("key-1");
+    store.insertSession(session("ses-hot", "key-1", maxUses, LATER));
+    int callsPerThread = 4;
+
+    List<List<ConsumeResult>> perThread =
+        runAtOnce(
+            THREADS,
+            thread -> {
+              List<ConsumeResult> results = new ArrayList<>();
+              for (int i = 0; i < callsPerThread; i++) {
+                results.add(store.consumeSessionUse("ses-hot", T0));
+              }
+              return results;
+            });
+
+    List<ConsumeResult> all = perThread.stream().flatMap(List::stream).toList();
+    Map<Outcome, Long> byOutcome = all.stream().collect(Collectors.groupingBy(ConsumeResult::outcome, Collectors.counting()));
+    assertThat(byOutcome)
+        .containsOnly(
+            Map.entry(Outcome.CONSUMED, (long) maxUses),
+            Map.entry(Outcome.ALREADY_USED, (long) (THREADS * callsPerThread - maxUses)));
+    // Each remaining count is handed out exactly once: no two callers took the same use.
+    assertThat(all.stream().filter(r -> r.outcome() == Outcome.CONSUMED).map(ConsumeResult::usesRemaining))
+        .containsExactlyInAnyOrderElementsOf(IntStream.range(0, maxUses).boxed().toList());
+    assertThat(store.findSession("ses-hot").orElseThrow().usesRemaining()).isZero();
+  }
+
+  @Test
+  @Timeout(60)
+  void insertSession_64ThreadsAtOnce_allSucceedAndAreFindable() throws Exception {
+    insertKey("key-1");
+    int perThread = 4;
+
+    List<List<Session>> inserted =
+        runAtOnce(
+            THREADS,
+            thread -> {
+              List<Session> mine = new ArrayList<>();
+              for (int i = 0; i < perThread; i++) {
+                Session s = session("ses-" + thread + "-" + i, "key-1", 2, LATER);
+                store.insertSession(s);
+                mine.add(s);
+              }
+              return mine;
+            });
+
+    List<Session> all = inserted.stream().flatMap(List::stream).toList();
+    assertThat(all).hasSize(THREADS * perThread);
+    for (Session s : all) {
+      assertThat(store.findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
+      assertThat(store.findSessionByTokenHash(s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Purging expired sessions
+
+  @Test
+  void purgeExpiredSessions_mixedSessions_deletesOnlyThoseExpiredBeforeCutoff() {
+    insertKey("key-1");
+    Instant cutoff = T0.plusSeconds(100);
+    store.insertSession(session("ses-long-gone", "key-1", 1, cutoff.minusSeconds(50)));
+    store.insertSession(session("ses-just-gone", "key-1", 1, cutoff.minusMillis(1)));
+    store.insertSession(session("ses-at-cutoff", "key-1", 1, cutoff));
+    store.insertSession(session("ses-live", "key-1", 1, cutoff.plusSeconds(50)));
+
+    assertThat(store.purgeExpiredSessions(cutoff, 100)).isEqualTo(2);
+
+    assertThat(store.findSession("ses-long-gone")).isEmpty();
+    assertThat(store.findSession("ses-just-gone")).isEmpty();
+    assertThat(store.findSessionByTokenHash(tokenHashOf("ses-just-gone"))).isEmpty();
+    assertThat(store.consumeSessionUse("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
+    assertThat(store.findSession("ses-at-cutoff")).isPresent();
+    assertThat(store.findSession("ses-live")).isPresent();
+    assertThat(store.consumeSessionUse("ses-live", T0)).isEqualTo(ConsumeResult.consumed(0));
+  }
+
+  @Test
+  void purgeExpiredSessions_moreExpiredThanLimit_deletesAtMostLimitPerCall() {
+    insertKey("key-1");
+    for (int i = 0; i < 5; i++) {
+      store.insertSession(session("ses-expired-" + i, "key-1", 1, T0.minusSeconds(i + 1)));
+    }
+    store.insertSession(session("ses-live", "key-1", 1, LATER));
+
+    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(2);
+    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(2);
+    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(1);
+    assertThat(store.purgeExpiredSessions(T0, 2)).isZero();
+
+    for (int i = 0; i < 5; i++) {
+      assertThat(store.findSession("ses-expired-" + i)).isEmpty();
+    }
+    assertThat(store.findSession("ses-live")).isPresent();
+  }
+
+  @Test
+  void purgeExpiredSessions_nothingExpired_returnsZeroAndKeepsSessions() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 1, LATER));
+
+    assertThat(store.purgeExpiredSessions(T0, 1000)).isZero();
+
+    assertThat(store.findSession("ses-1")).isPresent();
+  }
+
+  @Test
+  @Timeout(120)
+  void purgeExpiredSessions_5000InBatchesWhileCallersWork_callersKeepSucceeding() throws Exception {
+    insertKey("key-1");
+    int expiredCount = 5000;
+    List<Session> expired =
+        IntStream.range(0, expiredCount)
+            .mapToObj(i -> session("ses-expired-" + i, "key-1", 1, T0.minusSeconds(3600).plusMillis(i)))
+            .toList();
+    runAtOnce(THREADS, thread -> {
+      for (int i = thread; i < expiredCount; i += THREADS) {
+        store.insertSession(expired.get(i));
+      }
+      return null;
+    });
+    int consumers = 4;
+    int inserters = 2;
+    int maxOps = 1000; // also each consumer's session's uses
+    for (int c = 0; c < consumers; c++) {
+      store.insertSession(session("ses-live-" + c, "key-1", maxOps, LATER));
+    }
+
+    AtomicBoolean purgeDone = new AtomicBoolean();
+    CountDownLatch working = new CountDownLatch(consumers + inserters);
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> insertedIds = new ConcurrentLinkedQueue<>();
+    AtomicLong slowestCallNanos = new AtomicLong();
+    int[] consumed = new int[consumers];
+    ExecutorService pool = Executors.newFixedThreadPool(consumers + inserters);
+    List<Future<?>> workers = new ArrayList<>();
+    List<Integer> batches = new ArrayList<>();
+    try {
+      for (int w = 0; w < consumers + inserters; w++) {
+        int worker = w;
+        workers.add(
+            pool.submit(
+                () -> {
+                  for (int op = 0; op < maxOps && (op < 20 || !purgeDone.get()); op++) {
+                    long start = System.nanoTime();
+                    try {
+                      if (worker < consumers) {
+                        ConsumeResult r = store.consumeSessionUse("ses-live-" + worker, T0);
+                        if (r.outcome() == Outcome.CONSUMED) {
+                          consumed[worker]++;
+                        } else {
+                          failures.add("consume of ses-live-" + worker + " gave " + r);
+                        }
+                      } else {
+                        String id = "ses-new-" + worker + "-" + op;
+                        store.insertSession(session(id, "key-1", 1, LATER));
+                        insertedIds.add(id);
+                      }
+                    } catch (RuntimeException e) {
+                      failures.add(e.toString());
+                    }
+                    slowestCallNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
+                    if (op == 0) {
+                      working.countDown();
+                    }
+                  }
+                }));
+      }
+      assertThat(working.await(30, SECONDS)).isTrue();
+
+      int purged;
+      do {
+        purged = store.purgeExpiredSessions(T0, 1000);
+        batches.add(purged);
+      } while (purged > 0 && batches.size() < 20);
+      purgeDone.set(true);
+      for (Future<?> f : workers) {
+        f.get(60, SECONDS);
+      }
+    } finally {
+      purgeDone.set(true);
+      pool.shutdownNow();
+    }
+
+    assertThat(batches).containsExactly(1000, 1000, 1000, 1000, 1000, 0);
+    assertThat(failures).isEmpty();
+    // Well under the SQLite test timeout (10 s): slow callers would show here before they fail.
+    assertThat(Duration.ofNanos(slowestCallNanos.get())).isLessThan(Duration.ofSeconds(5));
+    for (int c = 0; c < consumers; c++) {
+      assertThat(consumed[c]).isPositive();
+      assertThat(store.findSession("ses-live-" + c).orElseThrow().usesRemaining()).isEqualTo(maxOps - consumed[c]);
+    }
+    assertThat(insertedIds).isNotEmpty();
+    for (String id : insertedIds) {
+      assertThat(store.findSession(id)).as(id).isPresent();
+    }
+    for (int i = 0; i < expiredCount; i += 97) {
+      assertThat(store.findSession("ses-expired-" + i)).isEmpty();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Signing keys
+
+  @Test
+  void listSigningKeys_noneInserted_isEmpty() {
+    assertThat(store.listSigningKeys()).isEmpty();
+  }
+
+  @Test
+  void listSigningKeys_severalInserted_newestFirst() {
+    store.insertSigningKey(signingKey("kid-middle", T0.plusSeconds(10)));
+    store.insertSigningKey(signingKey("kid-newest", T0.plusSeconds(20)));
+    store.insertSigningKey(signingKey("kid-oldest", T0));
+
+    assertThat(store.listSigningKeys())
+        .extracting(SigningKey::kid)
+        .containsExactly("kid-newest", "kid-middle", "kid-oldest");
+  }
+
+  @Test
+  void listSigningKeys_afterInsert_roundTripsBytesAndTime() {
+    SigningKey key =
+        new SigningKey("kid-1", bytes(48, 0x30), bytes(44, 0x80), T0.plusMillis(999));
+
+    store.insertSigningKey(key);
+
+    List<SigningKey> listed = store.listSigningKeys();
+    assertThat(listed).hasSize(1);
+    assertThat(listed.get(0)).usingRecursiveComparison().isEqualTo(key);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Persistence (stores that persist only)
+
+  @Test
+  void reopen_afterWrites_keepsTenantsKeysSessionsRevocationsAndSigningKeys() throws Exception {
+    assumeTrue(persists(), "the store does not persist");
+    Tenant tenant = tenant(TENANT);
+    store.insertTenant(tenant);
+    ApiKey live = apiKey("key-live", TENANT, T0);
+    ApiKey revoked = apiKey("key-revoked", TENANT, T0.plusSeconds(1));
+    store.insertApiKey(live);
+    store.insertApiKey(revoked);
+    store.recordApiKeyUse("key-live", T0.plusSeconds(7));
+    store.revokeApiKey("key-revoked", T0.plusSeconds(8));
+    Session used = fullSession("key-live");
+    store.insertSession(used);
+    assertThat(store.consumeSessionUse(used.id(), T0)).isEqualTo(ConsumeResult.consumed(used.maxUses() - 1));
+    store.insertSession(session("ses-revoked", "key-live", 3, LATER));
+    store.revokeSession("ses-revoked", T0.plusSeconds(9));
+    store.insertSession(session("ses-of-revoked-key", "key-revoked", 3, LATER));
+    SigningKey older = signingKey("kid-older", T0);
+    SigningKey newer = signingKey("kid-newer", T0.plusSeconds(60));
+    store.insertSigningKey(older);
+    store.insertSigningKey(newer);
+
+    reopenStore();
+
+    assertThat(store.findTenant(TENANT)).contains(tenant);
+    assertSameKey(store.findApiKey("key-live").orElseThrow(), live.withLastUsedTime(T0.plusSeconds(7)));
+    assertSameKey(store.findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
+    assertThat(store.listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
+    assertSameSession(store.findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
+    assertThat(store.findSessionByTokenHash(used.tokenHash())).isPresent();
+    assertThat(store.findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
+    assertThat(store.consumeSessionUse("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.consumeSessionUse("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.listSigningKeys()).usingRecursiveFieldByFieldElementComparator().containsExactly(newer, older);
+  }
+
+  @Test
+  void reopen_afterAcknowledgedLastUse_staysConsumed() throws Exception {
+    assumeTrue(persists(), "the store does not persist");
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 2, LATER));
+    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
+
+    reopenStore();
+
+    assertThat(store.consumeSessionUse("ses-1", T0).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Builders and helpers
+
+  protected static Tenant tenant(String id) {
+    return new Tenant(
+        id, "Tenant " + id, Tenant.Status.ACTIVE, Tenant.SubscriptionStatus.ACTIVE, List.of("sessions", "keys"),
+        300, 3600, 60, 10, 1000, T0, T0.plusMillis(500));
+  }
+
+  private static Tenant renamed(Tenant t, String displayName) {
+    return new Tenant(
+        t.id(), displayName, t.status(), t.subscriptionStatus(), t.enabledModules(), t.sessionTtlDefaultSeconds(),
+        t.sessionTtlMaxSeconds(), t.mintRatePerMinute(), t.mintRatePerUserPerHour(), t.monthlySessionQuota(),
+        t.createTime(), t.updateTime());
+  }
+
+  private static String secretOf(String keyId) {
+    return "ta_secret_of_" + keyId;
+  }
+
+  /** An active key of {@code tenantId} whose secret is {@link #secretOf}. */
+  protected static ApiKey apiKey(String id, String tenantId, Instant createTime) {
+    return new ApiKey(
+        id, tenantId, "key " + id, List.of("sessions:mint", "sessions:redeem"), List.of("https://app.example.com"),
+        SecretHash.of(secretOf(id)), "ta_…" + id.substring(Math.max(0, id.length() - 4)), createTime, null, null,
+        null);
+  }
+
+  private void insertKey(String id) {
+    store.insertApiKey(apiKey(id, TENANT, T0));
+  }
+
+  private static SecretHash tokenHashOf(String sessionId) {
+    return SecretHash.of("token-of-" + sessionId);
+  }
+
+  /** A live, unrevoked session of {@link #TENANT} minted by {@code apiKeyId}. */
+  protected static Session session(String id, String apiKeyId, int maxUses, Instant expireTime) {
+    return new Session(
+        id, TENANT, apiKeyId, "user-" + id, "group-1", "https://api.example.com", List.of("read", "write"),
+        "https://app.example.com", new byte[] {1, 2, 3}, tokenHashOf(id), T0.minusSeconds(60), expireTime, maxUses,
+        maxUses, null);
+  }
+
+  /** A session with every field set to something distinctive. */
+  private static Session fullSession(String apiKeyId) {
+    byte[] context = {0x0a, 0x05, 0x00, (byte) 0xff, (byte) 0xc3, 0x28, 0x7f, (byte) 0x80, 0x00};
+    return new Session(
+        "ses-full", TENANT, apiKeyId, "user-42", "group-7", "https://api.example.com/v2",
+        List.of("write", "read", "admin:sessions"), "https://shop.example.com:8443", context,
+        SecretHash.of("token-of-full-session"), T0.plusMillis(123), T0.plusSeconds(300).plusMillis(456), 3, 3,
+        null);
+  }
+
+  private static SigningKey signingKey(String kid, Instant createTime) {
+    return new SigningKey(kid, bytes(48, kid.hashCode()), bytes(44, ~kid.hashCode()), createTime);
+  }
+
+  private static byte[] bytes(int length, int seed) {
+    byte[] out = new byte[length];
+    new Random(seed).nextBytes(out);
+    return out;
+  }
+
+  private static void assertSameKey(ApiKey actual, ApiKey expected) {
+    assertThat(actual).usingRecursiveComparison().isEqualTo(expected);
+    assertThat(actual.secretHash()).isEqualTo(expected.secretHash());
+  }
+
+  private static void assertSameSession(Session actual, Session expected) {
+    assertThat(actual).usingRecursiveComparison().isEqualTo(expected);
+    assertThat(actual.context()).containsExactly(expected.context());
+    assertThat(actual.tokenHash()).isEqualTo(expected.tokenHash());
+  }
+
+  /** Work for one of several threads, given its index. */
+  @FunctionalInterface
+  protected interface ThreadWork<T> {
+    T run(int thread) throws Exception;
+  }
+
+  /**
+   * Runs {@code work} on {@code threads} threads released together by one start gate, and
+   * returns each thread's result in thread order. Any thread's failure fails the test.
+   */
+  protected static <T> List<T> runAtOnce(int threads, ThreadWork<T> work) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch ready = new CountDownLatch(threads);
+    CountDownLatch start = new CountDownLatch(1);
+    try {
+      List<Future<T>> futures = new ArrayList<>();
+      for (int i = 0; i < threads; i++) {
+        int thread = i;
+        futures.add(
+            pool.submit(
+                () -> {
+                  ready.countDown();
+                  start.await();
+                  return work.run(thread);
+                }));
+      }
+      assertThat(ready.await(30, SECONDS)).as("all threads ready").isTrue();
+      start.countDown();
+      List<T> results = new ArrayList<>();
+      for (Future<T> f : futures) {
+        results.add(f.get(60, SECONDS));
+      }
+      return results;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+}
