@@ -4,12 +4,21 @@ import java.security.SecureRandom;
 
 /**
  * Random identifiers and secret bodies in base62 (letters and digits only, so they survive
- * double-clicks, URLs and logs unharmed). One {@link SecureRandom} per thread keeps the hot
- * path free of a shared lock.
+ * double-clicks, URLs and logs unharmed). Each thread has its own DRBG (NIST SP 800-90A,
+ * seeded by the operating system): the default NativePRNG serialises every thread on one lock
+ * and a read of /dev/urandom.
  */
 public final class RandomStrings {
   static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(SecureRandom::new);
+  private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(RandomStrings::newDrbg);
+
+  private static SecureRandom newDrbg() {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
+  }
 
   private RandomStrings() {}
 
@@ -17,8 +26,18 @@ public final class RandomStrings {
   public static String base62(int length) {
     SecureRandom random = RANDOM.get();
     char[] out = new char[length];
-    for (int i = 0; i < length; i++) {
-      out[i] = BASE62.charAt(random.nextInt(62));
+    // One draw of random bytes, more than enough for rejection sampling: a byte below 248
+    // (4 x 62) maps to a uniform digit; the rest (3%) are skipped.
+    byte[] bytes = new byte[length + length / 4 + 8];
+    int filled = 0;
+    while (filled < length) {
+      random.nextBytes(bytes);
+      for (int i = 0; i < bytes.length && filled < length; i++) {
+        int b = bytes[i] & 0xff;
+        if (b < 248) {
+          out[filled++] = BASE62.charAt(b % 62);
+        }
+      }
     }
     return new String(out);
   }
