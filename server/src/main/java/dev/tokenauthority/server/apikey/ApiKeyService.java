@@ -130,13 +130,22 @@ public final class ApiKeyService {
     cache.computeIfPresent(hash, (h, c) -> new CachedKey(key.withLastUsedTime(now), c.loadedAtNanos()));
   }
 
+  /**
+   * A create time as every store keeps it (milliseconds). The page token carries milliseconds
+   * too: a finer create time would make the last key of a page sort after its own token, so the
+   * next page would start with it again, forever.
+   */
+  private static Instant storedPrecision(Instant t) {
+    return t.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+  }
+
   private static AuthorityException invalidKey() {
     return AuthorityException.of(ErrorReason.API_KEY_INVALID, "the API key is not valid");
   }
 
   /** Creates a key in the caller's tenant, or in any tenant for an admin. */
   public CreatedKey create(Caller caller, NewKey request) {
-    Instant now = clock.instant();
+    Instant now = storedPrecision(clock.instant());
     Violations v = new Violations();
     v.length(request.name(), "name", 1, 100);
     v.check(request.name().isEmpty() || !request.name().isBlank(), "name", "must not be blank");
@@ -220,7 +229,7 @@ public final class ApiKeyService {
    * @return the generated secret, to be shown once; empty when nothing was generated
    */
   public Optional<String> ensureAdminKey(Optional<String> configuredSecret) {
-    Instant now = clock.instant();
+    Instant now = storedPrecision(clock.instant());
     if (configuredSecret.isPresent()) {
       String secret = configuredSecret.get();
       if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {

@@ -13,14 +13,19 @@ public final class Violations {
   /** Records a violation of {@code field} unless {@code ok}. */
   public Violations check(boolean ok, String field, String description) {
     if (!ok) {
-      violations.add(new FieldViolation(field, description));
+      add(field, description);
     }
     return this;
   }
 
-  /** Records a violation of {@code field} unconditionally. */
+  /**
+   * Records a violation of {@code field}, unless the field already has one: the contract is one
+   * {@code FieldViolation} per field, and the first problem found is the one to report.
+   */
   public Violations add(String field, String description) {
-    violations.add(new FieldViolation(field, description));
+    if (violations.stream().noneMatch(v -> v.field().equals(field))) {
+      violations.add(new FieldViolation(field, description));
+    }
     return this;
   }
 

@@ -3,7 +3,9 @@ package dev.tokenauthority.server.grpc;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Timestamps;
 import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.v1.IntrospectResponse;
@@ -20,9 +22,20 @@ final class ProtoMapper {
     return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
   }
 
-  /** The instant of a timestamp, or null when the field is unset. */
-  static Instant instant(boolean present, Timestamp t) {
-    return present ? Instant.ofEpochSecond(t.getSeconds(), t.getNanos()) : null;
+  /**
+   * The instant of a timestamp, or null when the field is unset.
+   *
+   * @throws AuthorityException INVALID_REQUEST naming {@code field} when the timestamp is outside
+   *     the range google.protobuf.Timestamp allows (years 1-9999, nanos 0-999999999)
+   */
+  static Instant instant(boolean present, Timestamp t, String field) {
+    if (!present) {
+      return null;
+    }
+    if (!Timestamps.isValid(t)) {
+      throw AuthorityException.invalidField(field, "is not a valid timestamp (years 1 to 9999)");
+    }
+    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
   }
 
   static dev.tokenauthority.v1.ApiKey apiKey(ApiKey key) {

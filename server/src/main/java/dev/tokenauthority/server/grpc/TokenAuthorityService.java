@@ -103,7 +103,7 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
                   new ApiKeyService.NewKey(
                       request.getTenantId(),
                       request.getName(),
-                      ProtoMapper.instant(request.hasExpireTime(), request.getExpireTime()),
+                      ProtoMapper.instant(request.hasExpireTime(), request.getExpireTime(), "expire_time"),
                       request.getScopesList(),
                       request.getAllowedOriginsList()));
           return CreateApiKeyResponse.newBuilder()
