@@ -33,13 +33,11 @@ public final class SessionTokenCodec {
   public static final int MAX_TOKEN_LENGTH = 4096;
 
   private final SigningKeys keys;
-  private final Provider provider;
   private final String issuer;
   private final JwtParser parser;
 
   public SessionTokenCodec(SigningKeys keys, Provider provider, String issuer, Clock clock, Duration leeway) {
     this.keys = keys;
-    this.provider = provider;
     this.issuer = issuer;
     Locator<Key> locator = this::verificationKeyFor;
     this.parser =
@@ -58,27 +56,9 @@ public final class SessionTokenCodec {
 
   /** Signs the claims with the active key. */
   public String sign(SessionClaims claims) {
-    SigningKeys.ActiveKey active = keys.active();
     try {
-      var builder =
-          Jwts.builder()
-              .provider(provider)
-              .header()
-              .keyId(active.kid())
-              .type(TYPE)
-              .and()
-              .issuer(issuer)
-              .subject(claims.subject())
-              .issuedAt(Date.from(claims.issueTime()))
-              .notBefore(Date.from(claims.issueTime()))
-              .expiration(Date.from(claims.expireTime()))
-              .id(claims.sessionId())
-              .claim(TENANT_CLAIM, claims.tenantId());
-      if (!claims.audience().isEmpty()) {
-        builder.audience().single(claims.audience());
-      }
-      return builder.signWith(active.privateKey(), Jwts.SIG.EdDSA).compact();
-    } catch (JwtException | IllegalArgumentException e) {
+      return SessionTokenWriter.write(keys.active(), issuer, claims);
+    } catch (RuntimeException e) {
       throw AuthorityException.of(ErrorReason.TOKEN_GENERATION_FAILED, "the session token could not be signed", e);
     }
   }

@@ -5,10 +5,8 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,6 +16,9 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
+import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
+import org.bouncycastle.crypto.util.PrivateKeyFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +38,12 @@ public final class SigningKeys {
   private final Duration retention;
   private volatile Ring ring;
 
-  /** The key that signs new tokens. */
-  public record ActiveKey(String kid, PrivateKey privateKey) {
+  /**
+   * The key that signs new tokens, decoded once: BouncyCastle's low-level Ed25519 key pair and
+   * the token header that names it.
+   */
+  public record ActiveKey(
+      String kid, Ed25519PrivateKeyParameters signer, Ed25519PublicKeyParameters verifier, String encodedHeader) {
     @Override
     public String toString() {
       return "ActiveKey[kid=" + kid + "]";
@@ -111,8 +116,9 @@ public final class SigningKeys {
       KeyFactory factory = KeyFactory.getInstance("Ed25519", provider);
       Instant now = clock.instant();
       SigningKey newest = newestFirst.get(0);
+      Ed25519PrivateKeyParameters signer = (Ed25519PrivateKeyParameters) PrivateKeyFactory.createKey(newest.privateKeyPkcs8());
       ActiveKey active =
-          new ActiveKey(newest.kid(), factory.generatePrivate(new PKCS8EncodedKeySpec(newest.privateKeyPkcs8())));
+          new ActiveKey(newest.kid(), signer, signer.generatePublicKey(), SessionTokenWriter.encodedHeader(newest.kid()));
       List<VerificationKey> verifying = new ArrayList<>();
       Map<String, VerificationKey> byKid = new HashMap<>();
       Instant successorCreated = null;
@@ -130,7 +136,7 @@ public final class SigningKeys {
         successorCreated = key.createTime();
       }
       return new Ring(active, List.copyOf(verifying), Map.copyOf(byKid));
-    } catch (GeneralSecurityException e) {
+    } catch (GeneralSecurityException | java.io.IOException | ClassCastException e) {
       throw new IllegalStateException("a stored signing key cannot be decoded", e);
     }
   }

@@ -1,0 +1,67 @@
+package dev.tokenauthority.server.signing;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+
+/**
+ * Writes a session token as a compact JWS (RFC 7515) signed with Ed25519 (RFC 8037). This is
+ * the mint hot path, so it avoids a general JWT builder's costs: the header segment is encoded
+ * once per signing key, the claims are written by Jackson's streaming generator (which does the
+ * JSON escaping), and the signature comes from BouncyCastle's Ed25519 with the key already
+ * decoded. Tokens are parsed and verified by jjwt only ({@link SessionTokenCodec#verify}), and
+ * the tests verify every minted token with it.
+ */
+final class SessionTokenWriter {
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
+  private static final int SIGNATURE_LENGTH = 64;
+
+  private SessionTokenWriter() {}
+
+  /** The encoded protected header for a key: {@code {"alg":"EdDSA","typ":"session+jwt","kid":...}}. */
+  static String encodedHeader(String kid) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("alg", "EdDSA");
+      g.writeStringField("typ", SessionTokenCodec.TYPE);
+      g.writeStringField("kid", kid);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return BASE64URL.encodeToString(out.toByteArray());
+  }
+
+  /** Signs the claims with the active key and returns the compact serialisation. */
+  static String write(SigningKeys.ActiveKey key, String issuer, SessionClaims claims) {
+    ByteArrayOutputStream payload = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(payload)) {
+      g.writeStartObject();
+      g.writeStringField("iss", issuer);
+      g.writeStringField("sub", claims.subject());
+      if (!claims.audience().isEmpty()) {
+        g.writeStringField("aud", claims.audience());
+      }
+      g.writeNumberField("iat", claims.issueTime().getEpochSecond());
+      g.writeNumberField("nbf", claims.issueTime().getEpochSecond());
+      g.writeNumberField("exp", claims.expireTime().getEpochSecond());
+      g.writeStringField("jti", claims.sessionId());
+      g.writeStringField(SessionTokenCodec.TENANT_CLAIM, claims.tenantId());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    String signingInput = key.encodedHeader() + '.' + BASE64URL.encodeToString(payload.toByteArray());
+    byte[] input = signingInput.getBytes(StandardCharsets.US_ASCII);
+    byte[] signature = new byte[SIGNATURE_LENGTH];
+    key.signer().sign(Ed25519.Algorithm.Ed25519, key.verifier(), null, input, 0, input.length, signature, 0);
+    return signingInput + '.' + BASE64URL.encodeToString(signature);
+  }
+}
