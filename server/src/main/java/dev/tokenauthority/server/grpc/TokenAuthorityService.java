@@ -45,11 +45,10 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
 
   @Override
   public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
-    Unary.respond(
+    Unary.respondAsync(
         observer,
-        () -> {
-          SessionService.Minted minted =
-              sessions.mint(
+        () ->
+              sessions.mintAsync(
                   CallerContext.current(),
                   new SessionService.MintRequest(
                       request.getExternalUserId(),
@@ -59,24 +58,28 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
                       request.getMaxUses(),
                       request.getScopesList(),
                       request.getOrigin(),
-                      ProtoMapper.encodeContext(request.hasContext(), request.getContext())));
-          Instant expires = minted.session().expireTime();
-          return MintSessionResponse.newBuilder()
-              .setToken(minted.token())
-              .setSessionId(minted.session().id())
-              .setExpireTime(ProtoMapper.timestamp(expires))
-              .setExpiresInSeconds(Math.max(0, Duration.between(clock.instant(), expires).toSeconds()))
-              .build();
-        });
+                      ProtoMapper.encodeContext(request.hasContext(), request.getContext())))
+                .thenApply(this::mintResponse));
+  }
+
+  private MintSessionResponse mintResponse(SessionService.Minted minted) {
+    Instant expires = minted.session().expireTime();
+    return MintSessionResponse.newBuilder()
+        .setToken(minted.token())
+        .setSessionId(minted.session().id())
+        .setExpireTime(ProtoMapper.timestamp(expires))
+        .setExpiresInSeconds(Math.max(0, Duration.between(clock.instant(), expires).toSeconds()))
+        .build();
   }
 
   @Override
   public void redeem(RedeemRequest request, StreamObserver<RedeemResponse> observer) {
-    Unary.respond(
+    Unary.respondAsync(
         observer,
         () ->
-            ProtoMapper.redeemResponse(
-                sessions.redeem(CallerContext.current(), request.getToken(), request.getOrigin(), request.getAudience())));
+            sessions
+                .redeemAsync(CallerContext.current(), request.getToken(), request.getOrigin(), request.getAudience())
+                .thenApply(ProtoMapper::redeemResponse));
   }
 
   @Override

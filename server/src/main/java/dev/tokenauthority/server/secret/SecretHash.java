@@ -57,6 +57,20 @@ public final class SecretHash {
     return digest.clone();
   }
 
+  /** The digest as four big-endian longs (index 0-3), for a store that keeps it in fields. */
+  public long word(int index) {
+    long w = 0;
+    for (int i = index * 8; i < index * 8 + 8; i++) {
+      w = (w << 8) | (digest[i] & 0xff);
+    }
+    return w;
+  }
+
+  /** Whether the digest equals the four words, in constant time. */
+  public boolean matches(long w0, long w1, long w2, long w3) {
+    return ((word(0) ^ w0) | (word(1) ^ w1) | (word(2) ^ w2) | (word(3) ^ w3)) == 0;
+  }
+
   /** The digest as lowercase hex, for a store that keys by text. */
   public String toHex() {
     return HexFormat.of().formatHex(digest);

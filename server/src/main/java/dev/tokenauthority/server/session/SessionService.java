@@ -6,6 +6,7 @@ import dev.tokenauthority.server.apikey.ApiKeyStore;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Origins;
 import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.error.FieldViolation;
 import dev.tokenauthority.server.error.Violations;
@@ -22,15 +23,17 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Session tokens: minting them for a caller's user, redeeming one use, introspecting, and
- * revoking. A redeem finds the session by the SHA-256 of the exact token string: only a token
- * this authority minted (byte for byte) has a stored hash, so an edited, re-signed or
- * {@code alg: none} token finds nothing. That makes the signature check on the redeem path
- * unnecessary; the single-use guarantee rests on the store's atomic conditional write.
+ * revoking. A redeem finds the session by the token's {@code jti} and then requires the
+ * SHA-256 of the exact token string to equal the one stored at mint: only a token this
+ * authority minted, byte for byte, matches, so an edited, re-signed or {@code alg: none} token
+ * finds nothing. That makes the signature check on the redeem path unnecessary; the single-use
+ * guarantee rests on the store's atomic conditional write.
  */
 public final class SessionService {
   private static final Logger log = LoggerFactory.getLogger(SessionService.class);
@@ -85,8 +88,16 @@ public final class SessionService {
     this.leeway = leeway;
   }
 
-  /** Mints a session token for the caller's tenant. */
+  /** Mints a session token for the caller's tenant; returns once the session is committed. */
   public Minted mint(Caller caller, MintRequest request) {
+    return Completions.join(mintAsync(caller, request));
+  }
+
+  /**
+   * Mints a session token; the future completes once the session is committed. Validation and
+   * signing run on the calling thread and throw at once; only the store write is awaited.
+   */
+  public CompletableFuture<Minted> mintAsync(Caller caller, MintRequest request) {
     Tenant tenant = tenantOf(caller);
     long maxTtl = tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS;
     long defaultTtl = tenant.sessionTtlDefaultSeconds() > 0 ? tenant.sessionTtlDefaultSeconds() : DEFAULT_TTL_SECONDS;
@@ -120,7 +131,7 @@ public final class SessionService {
     // JWT times have second precision; the stored session uses the very same instants.
     Instant issued = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Instant expires = issued.plusSeconds(ttl);
-    String sessionId = RandomStrings.id("ses_");
+    String sessionId = RandomStrings.timeOrderedId("ses_", clock.millis());
     String token =
         codec.sign(new SessionClaims(sessionId, caller.tenantId(), request.externalUserId(), request.audience(), issued, expires));
     Session session =
@@ -128,8 +139,7 @@ public final class SessionService {
             sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
             request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
-    sessions.insertSession(session);
-    return new Minted(token, session);
+    return sessions.insertSessionAsync(session).thenApply(ignored -> new Minted(token, session));
   }
 
   /**
@@ -140,6 +150,14 @@ public final class SessionService {
    * @return the session with {@code usesRemaining} after this use
    */
   public Session redeem(Caller caller, String token, String origin, String audience) {
+    return Completions.join(redeemAsync(caller, token, origin, audience));
+  }
+
+  /**
+   * {@link #redeem} without making the calling thread wait for the commit: the checks run now
+   * (and throw at once), the future completes once the use is consumed and committed.
+   */
+  public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
     Session session = lookUp(caller, token);
     // Refusals the stored row already shows need no write; the minting key's revocation is
     // checked inside the atomic consume, so it costs no extra read here.
@@ -153,7 +171,12 @@ public final class SessionService {
     if (!session.origin().isEmpty() && !session.origin().equals(Origins.normalise(origin).orElse(""))) {
       throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
     }
-    ConsumeResult result = sessions.consumeSessionUse(session.id(), clock.instant());
+    return sessions
+        .consumeSessionUseAsync(session.id(), clock.instant())
+        .thenApply(result -> consumed(result, session, caller));
+  }
+
+  private static Session consumed(ConsumeResult result, Session session, Caller caller) {
     switch (result.outcome()) {
       case CONSUMED:
         return session.withUsesRemaining(result.usesRemaining());
@@ -257,10 +280,8 @@ public final class SessionService {
   }
 
   private Optional<Session> findByToken(String token) {
-    if (token.isEmpty() || token.length() > SessionTokenCodec.MAX_TOKEN_LENGTH) {
-      return Optional.empty();
-    }
-    return sessions.findSessionByTokenHash(SecretHash.of(token));
+    Optional<String> id = SessionTokenCodec.peekSessionId(token);
+    return id.isEmpty() ? Optional.empty() : sessions.findSessionForToken(id.get(), SecretHash.of(token));
   }
 
   /**

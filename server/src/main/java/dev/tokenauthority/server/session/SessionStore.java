@@ -3,6 +3,7 @@ package dev.tokenauthority.server.session;
 import dev.tokenauthority.server.secret.SecretHash;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Storage of sessions. Implementations are thread-safe, a write returns only once it is
@@ -13,8 +14,24 @@ public interface SessionStore {
   /** Stores a new session. */
   void insertSession(Session session);
 
-  /** The session whose token hashes to {@code hash}. */
-  Optional<Session> findSessionByTokenHash(SecretHash hash);
+  /**
+   * Stores a new session without making the calling thread wait: the future completes once the
+   * write is committed. Stores that write synchronously may keep this default.
+   */
+  default CompletableFuture<Void> insertSessionAsync(Session session) {
+    try {
+      insertSession(session);
+      return CompletableFuture.completedFuture(null);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * The session with this id, if the token it was minted with hashes to {@code tokenHash}
+   * (compared in constant time); empty otherwise.
+   */
+  Optional<Session> findSessionForToken(String id, SecretHash tokenHash);
 
   /** The session with this id. */
   Optional<Session> findSession(String id);
@@ -24,6 +41,15 @@ public interface SessionStore {
    * left, and the API key that minted it is not revoked (revoking a key revokes its sessions).
    */
   ConsumeResult consumeSessionUse(String id, Instant now);
+
+  /** {@link #consumeSessionUse} completing once committed, without making the caller wait. */
+  default CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
+    try {
+      return CompletableFuture.completedFuture(consumeSessionUse(id, now));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
 
   /**
    * Revokes a session.

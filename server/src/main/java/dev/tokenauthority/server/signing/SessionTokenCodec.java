@@ -2,6 +2,9 @@ package dev.tokenauthority.server.signing;
 
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.jsonwebtoken.Claims;
 import io.jsonwebtoken.ExpiredJwtException;
 import io.jsonwebtoken.Jws;
@@ -16,7 +19,10 @@ import java.security.Key;
 import java.security.Provider;
 import java.time.Clock;
 import java.time.Duration;
+import java.io.IOException;
+import java.util.Base64;
 import java.util.Date;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -31,6 +37,8 @@ public final class SessionTokenCodec {
   public static final String TENANT_CLAIM = "tid";
   /** Tokens longer than this are refused before any parsing. */
   public static final int MAX_TOKEN_LENGTH = 4096;
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   private final SigningKeys keys;
   private final String issuer;
@@ -60,6 +68,44 @@ public final class SessionTokenCodec {
       return SessionTokenWriter.write(keys.active(), issuer, claims);
     } catch (RuntimeException e) {
       throw AuthorityException.of(ErrorReason.TOKEN_GENERATION_FAILED, "the session token could not be signed", e);
+    }
+  }
+
+  /**
+   * The {@code jti} (session id) of a token, read WITHOUT verifying anything. It is only a
+   * lookup key: the caller must then match the token against what is stored for that id (the
+   * store compares the token's hash), which is what authenticates it.
+   *
+   * @return empty unless the token is a three-part compact JWS whose payload is a JSON object
+   *     with a string {@code jti}
+   */
+  public static Optional<String> peekSessionId(String token) {
+    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+      return Optional.empty();
+    }
+    int first = token.indexOf('.');
+    int second = first < 0 ? -1 : token.indexOf('.', first + 1);
+    if (second < 0 || token.indexOf('.', second + 1) >= 0) {
+      return Optional.empty();
+    }
+    try {
+      byte[] payload = Base64.getUrlDecoder().decode(token.substring(first + 1, second));
+      try (JsonParser p = JSON.createParser(payload)) {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+          return Optional.empty();
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          JsonToken value = p.nextToken();
+          if ("jti".equals(name)) {
+            return value == JsonToken.VALUE_STRING ? Optional.of(p.getText()) : Optional.empty();
+          }
+          p.skipChildren();
+        }
+        return Optional.empty();
+      }
+    } catch (IllegalArgumentException | IOException e) {
+      return Optional.empty();
     }
   }
 

@@ -386,7 +386,7 @@ public abstract class StoreContractTest {
   }
 
   @Test
-  void findSessionByTokenHash_equalDigest_roundTripsEveryField() {
+  void findSessionForToken_equalDigest_roundTripsEveryField() {
     insertKey("key-1");
     Session session = fullSession("key-1");
     store.insertSession(session);
@@ -394,15 +394,29 @@ public abstract class StoreContractTest {
 
     SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
 
-    assertThat(store.findSessionByTokenHash(presented)).hasValueSatisfying(found -> assertSameSession(found, session));
+    assertThat(store.findSessionForToken(session.id(), presented)).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
   @Test
-  void findSessionByTokenHash_otherDigest_isEmpty() {
+  void findSessionForToken_otherDigest_isEmpty() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 1, LATER));
+    Session session = session("ses-1", "key-1", 1, LATER);
+    store.insertSession(session);
 
-    assertThat(store.findSessionByTokenHash(SecretHash.of("not-a-token"))).isEmpty();
+    assertThat(store.findSessionForToken("ses-1", SecretHash.of("not-a-token"))).isEmpty();
+    assertThat(store.findSessionForToken("ses-1", session.tokenHash())).isPresent();
+  }
+
+  @Test
+  void findSessionForToken_digestOfAnotherSession_isEmpty() {
+    insertKey("key-1");
+    Session one = session("ses-1", "key-1", 1, LATER);
+    Session two = session("ses-2", "key-1", 1, LATER);
+    store.insertSession(one);
+    store.insertSession(two);
+
+    assertThat(store.findSessionForToken("ses-1", two.tokenHash())).isEmpty();
+    assertThat(store.findSessionForToken("ses-unknown", one.tokenHash())).isEmpty();
   }
 
   @Test
@@ -596,7 +610,7 @@ public abstract class StoreContractTest {
     assertThat(all).hasSize(THREADS * perThread);
     for (Session s : all) {
       assertThat(store.findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
-      assertThat(store.findSessionByTokenHash(s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+      assertThat(store.findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
     }
   }
 
@@ -616,7 +630,7 @@ public abstract class StoreContractTest {
 
     assertThat(store.findSession("ses-long-gone")).isEmpty();
     assertThat(store.findSession("ses-just-gone")).isEmpty();
-    assertThat(store.findSessionByTokenHash(tokenHashOf("ses-just-gone"))).isEmpty();
+    assertThat(store.findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"))).isEmpty();
     assertThat(store.consumeSessionUse("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
     assertThat(store.findSession("ses-at-cutoff")).isPresent();
     assertThat(store.findSession("ses-live")).isPresent();
@@ -810,7 +824,7 @@ public abstract class StoreContractTest {
     assertSameKey(store.findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
     assertThat(store.listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
     assertSameSession(store.findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
-    assertThat(store.findSessionByTokenHash(used.tokenHash())).isPresent();
+    assertThat(store.findSessionForToken(used.id(), used.tokenHash())).isPresent();
     assertThat(store.findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
     assertThat(store.consumeSessionUse("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
     assertThat(store.consumeSessionUse("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);

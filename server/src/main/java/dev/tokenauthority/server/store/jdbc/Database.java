@@ -2,6 +2,7 @@ package dev.tokenauthority.server.store.jdbc;
 
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * How {@link JdbcStore} reaches its database: reads on any connection, writes in a committed
@@ -18,6 +19,20 @@ public interface Database extends AutoCloseable {
    * The work may be run again after a rollback, so it must have no effect outside SQL.
    */
   <T> T write(Work<T> work);
+
+  /**
+   * Like {@link #write} but returns at once: the future completes once the transaction is
+   * committed (or fails with a {@link dev.tokenauthority.server.error.StoreUnavailableException}),
+   * so that the caller's thread need not wait. Implementations that cannot do better may
+   * simply run {@link #write}.
+   */
+  default <T> CompletableFuture<T> writeAsync(Work<T> work) {
+    try {
+      return CompletableFuture.completedFuture(write(work));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
 
   /** Whether the database answered recently. */
   boolean isServing();

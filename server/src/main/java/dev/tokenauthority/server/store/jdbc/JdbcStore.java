@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store.jdbc;
 
 import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SigningKey;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The store on a SQL database, in SQL that SQLite and PostgreSQL both speak. Times are epoch
@@ -276,7 +278,12 @@ public final class JdbcStore implements Store {
 
   @Override
   public void insertSession(Session x) {
-    db.write(
+    Completions.join(insertSessionAsync(x));
+  }
+
+  @Override
+  public CompletableFuture<Void> insertSessionAsync(Session x) {
+    return db.writeAsync(
         s -> {
           PreparedStatement ps =
               s.prepare(
@@ -300,20 +307,14 @@ public final class JdbcStore implements Store {
           ps.setInt(13, x.maxUses());
           ps.setInt(14, x.usesRemaining());
           setTime(ps, 15, x.revokeTime());
-          return ps.executeUpdate();
+          ps.executeUpdate();
+          return null;
         });
   }
 
   @Override
-  public Optional<Session> findSessionByTokenHash(SecretHash hash) {
-    return db.read(
-        s -> {
-          PreparedStatement ps = s.prepare("SELECT " + SESSION_COLUMNS + " FROM sessions WHERE token_hash = ?");
-          ps.setBytes(1, hash.digest());
-          try (ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? Optional.of(session(rs)) : Optional.empty();
-          }
-        });
+  public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
+    return findSession(id).filter(session -> session.tokenHash().equals(tokenHash));
   }
 
   @Override
@@ -330,7 +331,12 @@ public final class JdbcStore implements Store {
 
   @Override
   public ConsumeResult consumeSessionUse(String id, Instant now) {
-    return db.write(
+    return Completions.join(consumeSessionUseAsync(id, now));
+  }
+
+  @Override
+  public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
+    return db.writeAsync(
         s -> {
           // One conditional write: the use is taken only if, at this instant, one is left, the
           // session is live and unrevoked, and the key that minted it is not revoked.
@@ -455,6 +461,7 @@ public final class JdbcStore implements Store {
   }
 
   // Helpers
+
 
   private static String join(List<String> values) {
     return String.join(" ", values);

@@ -17,8 +17,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A store in the process's memory, for development and tests: fast, thread-safe, and gone
- * when the process ends. Every conditional write is a single {@code compute} on one map entry,
+ * A store in the process's memory, for development, tests and sidecars that can afford to lose
+ * their sessions on restart: fast, thread-safe, and gone when the process ends. Every conditional write is a single {@code compute} on one map entry,
  * so it is atomic without a global lock.
  */
 public final class MemoryStore implements Store {
@@ -28,8 +28,7 @@ public final class MemoryStore implements Store {
   private final ConcurrentSkipListMap<String, Tenant> tenants = new ConcurrentSkipListMap<>();
   private final ConcurrentHashMap<String, ApiKey> keysById = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<SecretHash, String> keyIdBySecretHash = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Session> sessionsById = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<SecretHash, String> sessionIdByTokenHash = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, StoredSession> sessions = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<SigningKey> signingKeys = new CopyOnWriteArrayList<>();
 
   @Override
@@ -117,37 +116,103 @@ public final class MemoryStore implements Store {
 
   // Sessions
 
-  @Override
-  public void insertSession(Session session) {
-    if (sessionIdByTokenHash.putIfAbsent(session.tokenHash(), session.id()) != null) {
-      throw new IllegalStateException("a session with this token exists already");
+  /**
+   * A session as this store keeps it: times as epoch milliseconds and the token hash as four
+   * longs, about half the heap of a {@link Session} with its {@code Instant}s and digest object,
+   * so that a million outstanding sessions fit in well under 512 MiB. Immutable: a consume
+   * replaces it inside the map's atomic {@code compute}.
+   */
+  private record StoredSession(
+      String id,
+      String tenantId,
+      String apiKeyId,
+      String externalUserId,
+      String externalGroupId,
+      String audience,
+      List<String> scopes,
+      String origin,
+      byte[] context,
+      long hash0,
+      long hash1,
+      long hash2,
+      long hash3,
+      long issueMillis,
+      long expireMillis,
+      long revokeMillis,
+      int maxUses,
+      int usesRemaining) {
+
+    static final long NOT_REVOKED = Long.MIN_VALUE;
+    static final byte[] NO_CONTEXT = new byte[0];
+
+    static StoredSession of(Session s) {
+      SecretHash h = s.tokenHash();
+      return new StoredSession(
+          s.id(), s.tenantId(), s.apiKeyId(), s.externalUserId(), s.externalGroupId(), s.audience(), s.scopes(),
+          s.origin(), s.context().length == 0 ? NO_CONTEXT : s.context(), h.word(0), h.word(1), h.word(2), h.word(3),
+          s.issueTime().toEpochMilli(), s.expireTime().toEpochMilli(),
+          s.revokeTime() == null ? NOT_REVOKED : s.revokeTime().toEpochMilli(), s.maxUses(), s.usesRemaining());
     }
-    sessionsById.put(session.id(), session);
+
+    Session toSession() {
+      byte[] digest = java.nio.ByteBuffer.allocate(32).putLong(hash0).putLong(hash1).putLong(hash2).putLong(hash3).array();
+      return new Session(
+          id, tenantId, apiKeyId, externalUserId, externalGroupId, audience, scopes, origin, context,
+          SecretHash.fromDigest(digest), Instant.ofEpochMilli(issueMillis), Instant.ofEpochMilli(expireMillis), maxUses,
+          usesRemaining, revokeMillis == NOT_REVOKED ? null : Instant.ofEpochMilli(revokeMillis));
+    }
+
+    boolean isRevoked() {
+      return revokeMillis != NOT_REVOKED;
+    }
+
+    StoredSession withUsesRemaining(int remaining) {
+      return new StoredSession(
+          id, tenantId, apiKeyId, externalUserId, externalGroupId, audience, scopes, origin, context, hash0, hash1, hash2,
+          hash3, issueMillis, expireMillis, revokeMillis, maxUses, remaining);
+    }
+
+    StoredSession withRevokeMillis(long millis) {
+      return new StoredSession(
+          id, tenantId, apiKeyId, externalUserId, externalGroupId, audience, scopes, origin, context, hash0, hash1, hash2,
+          hash3, issueMillis, expireMillis, millis, maxUses, usesRemaining);
+    }
   }
 
   @Override
-  public Optional<Session> findSessionByTokenHash(SecretHash hash) {
-    String id = sessionIdByTokenHash.get(hash);
-    return id == null ? Optional.empty() : Optional.ofNullable(sessionsById.get(id));
+  public void insertSession(Session session) {
+    if (sessions.putIfAbsent(session.id(), StoredSession.of(session)) != null) {
+      throw new IllegalStateException("a session with this id exists already");
+    }
+  }
+
+  @Override
+  public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
+    StoredSession s = sessions.get(id);
+    return s != null && tokenHash.matches(s.hash0(), s.hash1(), s.hash2(), s.hash3())
+        ? Optional.of(s.toSession())
+        : Optional.empty();
   }
 
   @Override
   public Optional<Session> findSession(String id) {
-    return Optional.ofNullable(sessionsById.get(id));
+    StoredSession s = sessions.get(id);
+    return s == null ? Optional.empty() : Optional.of(s.toSession());
   }
 
   @Override
   public ConsumeResult consumeSessionUse(String id, Instant now) {
     ConsumeResult[] result = {ConsumeResult.refused(Outcome.NOT_FOUND)};
-    sessionsById.computeIfPresent(
+    long nowMillis = now.toEpochMilli();
+    sessions.computeIfPresent(
         id,
         (k, s) -> {
           ApiKey minter = keysById.get(s.apiKeyId());
-          if (s.revokeTime() != null || minter == null || minter.isRevoked()) {
+          if (s.isRevoked() || minter == null || minter.isRevoked()) {
             result[0] = ConsumeResult.refused(Outcome.REVOKED);
             return s;
           }
-          if (s.isExpiredAt(now)) {
+          if (nowMillis >= s.expireMillis()) {
             result[0] = ConsumeResult.refused(Outcome.EXPIRED);
             return s;
           }
@@ -163,18 +228,17 @@ public final class MemoryStore implements Store {
 
   @Override
   public Optional<Instant> revokeSession(String id, Instant now) {
-    Session s = sessionsById.computeIfPresent(id, (k, v) -> v.revokeTime() != null ? v : v.withRevokeTime(now));
-    return s == null ? Optional.empty() : Optional.of(s.revokeTime());
+    StoredSession s = sessions.computeIfPresent(id, (k, v) -> v.isRevoked() ? v : v.withRevokeMillis(now.toEpochMilli()));
+    return s == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(s.revokeMillis()));
   }
 
   @Override
   public int purgeExpiredSessions(Instant before, int limit) {
+    long beforeMillis = before.toEpochMilli();
     int deleted = 0;
-    for (Iterator<Session> it = sessionsById.values().iterator(); it.hasNext() && deleted < limit; ) {
-      Session s = it.next();
-      if (s.expireTime().isBefore(before)) {
+    for (Iterator<StoredSession> it = sessions.values().iterator(); it.hasNext() && deleted < limit; ) {
+      if (it.next().expireMillis() < beforeMillis) {
         it.remove();
-        sessionIdByTokenHash.remove(s.tokenHash(), s.id());
         deleted++;
       }
     }

@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.store.sqlite;
 
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.jdbc.Database;
 import java.io.IOException;
@@ -18,7 +19,9 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -46,6 +49,13 @@ public final class SqliteDatabase implements Database {
   private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
   private final CachedConnection writer;
   private final Thread writerThread;
+  private final ExecutorService acknowledgements =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "sqlite-acks");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile boolean closed;
   private volatile boolean serving = true;
 
@@ -78,11 +88,14 @@ public final class SqliteDatabase implements Database {
 
   private static final class PendingWrite<T> {
     final Work<T> work;
+    /** Completed off the writer thread, because its callbacks send responses. */
+    final boolean async;
     final CompletableFuture<T> done = new CompletableFuture<>();
     T result;
 
-    PendingWrite(Work<T> work) {
+    PendingWrite(Work<T> work, boolean async) {
       this.work = work;
+      this.async = async;
     }
 
     void run(Statements statements) throws SQLException {
@@ -175,22 +188,53 @@ public final class SqliteDatabase implements Database {
     if (closed) {
       throw new StoreUnavailableException("the store is closed", null);
     }
-    PendingWrite<T> pending = new PendingWrite<>(work);
+    // A synchronous write is completed by the writer itself, never by the acknowledgement
+    // thread: that thread runs response callbacks, which must not be able to hold up a waiter.
+    PendingWrite<T> pending = new PendingWrite<>(work, false);
     writes.add(pending);
     try {
       return pending.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      throw new StoreUnavailableException("the store did not commit within " + timeout.toMillis() + " ms", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreUnavailableException("interrupted while waiting for the store", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException re && !(cause instanceof StoreUnavailableException)) {
-        throw re;
-      }
-      throw new StoreUnavailableException("a store write failed: " + cause.getMessage(), cause);
+    } catch (ExecutionException | TimeoutException e) {
+      throw translate(e instanceof ExecutionException ? e.getCause() : e);
     }
+  }
+
+  @Override
+  public <T> CompletableFuture<T> writeAsync(Work<T> work) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new StoreUnavailableException("the store is closed", null));
+    }
+    PendingWrite<T> pending = new PendingWrite<>(work, true);
+    writes.add(pending);
+    CompletableFuture<T> result = new CompletableFuture<>();
+    pending.done
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete(
+            (value, failure) -> {
+              if (failure == null) {
+                result.complete(value);
+              } else {
+                result.completeExceptionally(translate(failure));
+              }
+            });
+    return result;
+  }
+
+  private RuntimeException translate(Throwable failure) {
+    Throwable cause = Completions.unwrap(failure);
+    if (cause instanceof TimeoutException) {
+      return new StoreUnavailableException("the store did not commit within " + timeout.toMillis() + " ms", cause);
+    }
+    if (cause instanceof RuntimeException re && !(cause instanceof StoreUnavailableException)) {
+      return re;
+    }
+    if (cause instanceof StoreUnavailableException su) {
+      return su;
+    }
+    return new StoreUnavailableException("a store write failed: " + cause.getMessage(), cause);
   }
 
   private void writeLoop() {
@@ -224,7 +268,19 @@ public final class SqliteDatabase implements Database {
       }
       writer.connection.commit();
       serving = true;
-      batch.forEach(PendingWrite::complete);
+      // Acknowledge on another thread: the callers' responses are sent from there, and the
+      // writer goes straight back to committing the next group.
+      List<PendingWrite<?>> async = new ArrayList<>(batch.size());
+      for (PendingWrite<?> p : batch) {
+        if (p.async) {
+          async.add(p);
+        } else {
+          p.complete();
+        }
+      }
+      if (!async.isEmpty()) {
+        acknowledgements.execute(() -> async.forEach(PendingWrite::complete));
+      }
     } catch (SQLException | RuntimeException e) {
       rollback();
       if (batch.size() == 1) {
@@ -262,12 +318,13 @@ public final class SqliteDatabase implements Database {
     }
     closed = true;
     // Wake the writer at once (rather than at its next poll) so that it drains and exits.
-    writes.add(new PendingWrite<Void>(statements -> null));
+    writes.add(new PendingWrite<Void>(statements -> null, false));
     try {
       writerThread.join(timeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    acknowledgements.shutdown();
     writer.close();
     List<CachedConnection> all = new ArrayList<>();
     readers.drainTo(all);
