@@ -40,13 +40,13 @@ CREATE TABLE sessions (
   scopes            TEXT    NOT NULL,
   origin            TEXT    NOT NULL,
   context           BLOB,
-  token_hash        BLOB    NOT NULL UNIQUE,
+  token_hash        BLOB    NOT NULL,
   issue_time        INTEGER NOT NULL,
   expire_time       INTEGER NOT NULL,
   max_uses          INTEGER NOT NULL,
   uses_remaining    INTEGER NOT NULL,
   revoke_time       INTEGER
-);
+) WITHOUT ROWID; -- one B-tree keyed by id: an insert maintains it and the expiry index, nothing else
 CREATE INDEX sessions_by_expire_time ON sessions (expire_time);
 
 CREATE TABLE signing_keys (

@@ -47,6 +47,15 @@ public final class RandomStrings {
     return prefix + base62(22);
   }
 
+  /**
+   * An id that sorts by creation time: the prefix, 8 base62 digits of epoch milliseconds, then
+   * 16 random base62 characters (95 bits). Stores keyed by it append at the end of their index
+   * instead of writing a page at a random place per insert.
+   */
+  public static String timeOrderedId(String prefix, long epochMillis) {
+    return prefix + base62Fixed(epochMillis, 8) + base62(16);
+  }
+
   /** Encodes a non-negative number as exactly {@code width} base62 digits (zero-padded). */
   public static String base62Fixed(long value, int width) {
     char[] out = new char[width];
