@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -66,6 +67,11 @@ public final class Main implements Callable<Integer> {
       description = "How often expired sessions are deleted (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_PURGE_INTERVAL.")
   Duration purgeInterval;
 
+  @Option(names = "--executor-threads", defaultValue = "${env:TOKEN_AUTHORITY_EXECUTOR_THREADS:-0}",
+      description = "Threads that run calls; 0 means one per core, at least 2; -1 means grpc's default"
+          + " unbounded pool (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_EXECUTOR_THREADS.")
+  int executorThreads;
+
   private final CountDownLatch stopRequested = new CountDownLatch(1);
 
   public static void main(String[] args) {
@@ -78,6 +84,9 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (executorThreads == 0) {
+      executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
     // Before anything slow: a SIGTERM during start-up still ends in an orderly stop and exit 0.
     installSignalHandlers();
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
@@ -100,8 +109,13 @@ public final class Main implements Callable<Integer> {
         System.err.println("token-authority: " + e.getMessage());
         return 2;
       }
-      TokenAuthorityServer server =
-          new TokenAuthorityServer(NettyServerBuilder.forAddress(new InetSocketAddress(port)), authority, purgeInterval).start();
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(port));
+      if (executorThreads > 0) {
+        // Handlers never wait for a commit (writes complete asynchronously), so a pool as large
+        // as the machine beats grpc's default unbounded pool: no thread handoff per call.
+        builder.executor(new ForkJoinPool(executorThreads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true));
+      }
+      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval).start();
       generated.ifPresent(Main::printAdminKey);
       log.info("token-authority listening on port {} (store {})", server.port(), describeStore(store));
       stopRequested.await();
