@@ -1,0 +1,278 @@
+package dev.tokenauthority.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import dev.tokenauthority.client.ApiKeyCredentials;
+import dev.tokenauthority.v1.CreateApiKeyRequest;
+import dev.tokenauthority.v1.MintSessionRequest;
+import dev.tokenauthority.v1.MintSessionResponse;
+import dev.tokenauthority.v1.RedeemRequest;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The load benchmark: starts the real server jar as a separate process on each chosen store
+ * and measures, in one run and alternating round by round, the baseline (gRPC health Check on
+ * that same server), MintSession, Redeem of distinct pre-minted tokens, and mint-then-redeem
+ * pairs, each with a fixed number of calls in flight. Prints a table of calls/s, latency
+ * percentiles, errors by reason and the ratio to the baseline, and writes the figures as JSON.
+ */
+@Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Measures MintSession and Redeem against a gRPC health-check baseline on the same server.")
+public final class LoadBenchmark implements Callable<Integer> {
+  enum Workload { baseline, mint, redeem, mint_redeem }
+
+  @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
+      description = "The server jar to start (default: ${DEFAULT-VALUE}).")
+  Path serverJar;
+
+  @Option(names = "--stores", split = ",", defaultValue = "memory,sqlite",
+      description = "Stores to measure, one server process each (default: ${DEFAULT-VALUE}).")
+  List<String> stores;
+
+  @Option(names = "--outstanding", split = ",", defaultValue = "1000",
+      description = "Unexpired sessions minted before measuring, one server per value (default: ${DEFAULT-VALUE}).")
+  List<Integer> outstanding;
+
+  @Option(names = "--in-flight", defaultValue = "64", description = "Calls in flight (default: ${DEFAULT-VALUE}).")
+  int inFlight;
+
+  @Option(names = "--phase", defaultValue = "4", description = "Seconds per measured phase (default: ${DEFAULT-VALUE}).")
+  int phaseSeconds;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds of all workloads (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds per workload (default: ${DEFAULT-VALUE}).")
+  int warmupSeconds;
+
+  @Option(names = "--server-heap", defaultValue = "512m",
+      description = "The server's -Xmx (default: ${DEFAULT-VALUE}).")
+  String serverHeap;
+
+  @Option(names = "--server-jvm-option", description = "Extra JVM option for the server (repeatable), e.g. -XX:+FlightRecorder.")
+  List<String> serverJvmOptions = new ArrayList<>();
+
+  @Option(names = "--server-arg", description = "Extra server argument (repeatable), e.g. --server-arg=--executor-threads=-1.")
+  List<String> serverArgs = new ArrayList<>();
+
+  @Option(names = "--outstanding-ttl", defaultValue = "3600",
+      description = "TTL in seconds of the preloaded sessions; a short one makes them expire and be purged"
+          + " while the workloads run (default: ${DEFAULT-VALUE}).")
+  long outstandingTtl;
+
+  @Option(names = "--json", defaultValue = "bench/target/bench-results.json",
+      description = "Where to write the figures as JSON (default: ${DEFAULT-VALUE}).")
+  Path json;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new LoadBenchmark()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    List<Map<String, Object>> results = new ArrayList<>();
+    List<String> table = new ArrayList<>();
+    table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6s %8s %8s %9s %7s  %s",
+        "store", "outstanding", "workload", "calls/s", "ratio", "p50 ms", "p99 ms", "p99.9 ms", "RSS MiB", "errors"));
+    for (String store : stores) {
+      for (int preload : outstanding) {
+        results.addAll(measure(store, preload, table));
+      }
+    }
+    System.out.println();
+    table.forEach(System.out::println);
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("time", Instant.now().toString());
+    doc.put("machine", machine());
+    doc.put("settings", Map.of("inFlight", inFlight, "phaseSeconds", phaseSeconds, "rounds", rounds,
+        "warmupSeconds", warmupSeconds, "serverHeap", serverHeap, "serverArgs", serverArgs,
+        "outstandingTtlSeconds", outstandingTtl));
+    doc.put("results", results);
+    if (json.getParent() != null) {
+      Files.createDirectories(json.getParent());
+    }
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
+    System.out.println("\nfigures written to " + json);
+    return 0;
+  }
+
+  private List<Map<String, Object>> measure(String store, int preload, List<String> table) throws Exception {
+    List<String> jvm = new ArrayList<>(List.of("-Xmx" + serverHeap, "-Xms" + serverHeap));
+    jvm.addAll(serverJvmOptions);
+    System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
+    try (ServerUnderTest server = ServerUnderTest.start(serverJar, store, jvm, serverArgs)) {
+      var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
+      String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
+          .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
+      var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
+      var health = HealthGrpc.newFutureStub(server.channel());
+      AtomicLong users = new AtomicLong();
+      ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>();
+
+      if (preload > 0) {
+        long t0 = System.nanoTime();
+        mintInto(stub, users, null, preload, outstandingTtl);
+        System.out.printf(Locale.ROOT, "   preloaded %,d sessions in %.1f s%n", preload, (System.nanoTime() - t0) / 1e9);
+      }
+      double[] lastMintRate = {20_000};
+      for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
+          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate).entrySet()) {
+        System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
+        p.getValue().call();
+      }
+      Map<Workload, Callable<ClosedLoop.Outcome>> phases =
+          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate);
+
+      Map<Workload, Aggregate> totals = new LinkedHashMap<>();
+      for (int round = 1; round <= rounds; round++) {
+        for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p : phases.entrySet()) {
+          ClosedLoop.Outcome o = p.getValue().call();
+          totals.computeIfAbsent(p.getKey(), k -> new Aggregate()).add(o);
+          System.out.printf(Locale.ROOT, "   round %d %-12s %,10.0f calls/s%n", round, p.getKey(), o.ok() / o.seconds());
+        }
+      }
+      long rss = server.residentMiB();
+      double baseline = totals.get(Workload.baseline).rate();
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (Map.Entry<Workload, Aggregate> e : totals.entrySet()) {
+        Aggregate a = e.getValue();
+        double ratio = a.rate() / baseline;
+        table.add(String.format(Locale.ROOT, "%-7s %,11d %-12s %,9.0f %6.2f %8.2f %8.2f %9.2f %7d  %s",
+            store, preload, e.getKey(), a.rate(), ratio, a.percentileMs(50), a.percentileMs(99),
+            a.percentileMs(99.9), rss, a.errors.isEmpty() ? "-" : a.errors));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("store", store);
+        r.put("outstandingSessions", preload);
+        r.put("workload", e.getKey().name());
+        r.put("callsPerSecond", Math.round(a.rate()));
+        r.put("ratioToBaseline", Math.round(ratio * 1000) / 1000.0);
+        r.put("p50Ms", a.percentileMs(50));
+        r.put("p99Ms", a.percentileMs(99));
+        r.put("p999Ms", a.percentileMs(99.9));
+        r.put("calls", a.ok);
+        r.put("errors", a.errors);
+        r.put("serverResidentMiB", rss);
+        out.add(r);
+      }
+      return out;
+    }
+  }
+
+  /** The four workloads, each run for {@code phase}, in the order they alternate. */
+  private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
+      Duration phase,
+      TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
+      HealthGrpc.HealthFutureStub health,
+      AtomicLong users,
+      ConcurrentLinkedQueue<String> tokens,
+      double[] lastMintRate) {
+    Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
+    phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
+        () -> health.check(HealthCheckRequest.getDefaultInstance())));
+    phases.put(Workload.mint, () -> {
+      ClosedLoop.Outcome o = ClosedLoop.run(inFlight, phase, () -> stub.mintSession(mintRequest(users, 300)));
+      lastMintRate[0] = Math.max(1000, o.ok() / o.seconds());
+      return o;
+    });
+    phases.put(Workload.redeem, () -> {
+      // Distinct tokens, minted before the phase so that only redeems are measured.
+      tokens.clear();
+      mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
+      return ClosedLoop.run(inFlight, phase, () -> {
+        String token = tokens.poll();
+        return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
+      });
+    });
+    phases.put(Workload.mint_redeem, () -> ClosedLoop.run(inFlight, phase, () ->
+        Futures.transformAsync(
+            stub.mintSession(mintRequest(users, 300)),
+            (MintSessionResponse m) -> stub.redeem(RedeemRequest.newBuilder().setToken(m.getToken()).build()),
+            MoreExecutors.directExecutor())));
+    return phases;
+  }
+
+  private static MintSessionRequest mintRequest(AtomicLong users, long ttl) {
+    return MintSessionRequest.newBuilder()
+        .setExternalUserId("user-" + (users.incrementAndGet() % 100_000))
+        .setTtlSeconds(ttl)
+        .build();
+  }
+
+  /** Mints {@code count} sessions as fast as the server allows; keeps the tokens when asked. */
+  private void mintInto(TokenAuthorityGrpc.TokenAuthorityFutureStub stub, AtomicLong users,
+      ConcurrentLinkedQueue<String> sink, int count, long ttl) throws InterruptedException {
+    AtomicLong left = new AtomicLong(count);
+    ClosedLoop.Outcome o = ClosedLoop.run(inFlight, Duration.ofMinutes(10), () -> {
+      if (left.getAndDecrement() <= 0) {
+        return null;
+      }
+      ListenableFuture<MintSessionResponse> f = stub.mintSession(mintRequest(users, ttl));
+      if (sink != null) {
+        f.addListener(() -> {
+          try {
+            sink.add(f.get().getToken());
+          } catch (Exception e) {
+            // counted as an error by the loop
+          }
+        }, MoreExecutors.directExecutor());
+      }
+      return f;
+    });
+    if (!o.errors().isEmpty()) {
+      throw new IllegalStateException("minting failed: " + o.errors());
+    }
+  }
+
+  private static Map<String, Object> machine() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("cores", Runtime.getRuntime().availableProcessors());
+    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+    return m;
+  }
+
+  /** One workload's phases added up over all rounds. */
+  private static final class Aggregate {
+    final Histogram histogram = new Histogram(3);
+    final Map<String, Long> errors = new TreeMap<>();
+    long ok;
+    double seconds;
+
+    void add(ClosedLoop.Outcome o) {
+      histogram.add(o.latencyMicros());
+      o.errors().forEach((k, v) -> errors.merge(k, v, Long::sum));
+      ok += o.ok();
+      seconds += o.seconds();
+    }
+
+    double rate() {
+      return ok / seconds;
+    }
+
+    double percentileMs(double p) {
+      return Math.round(histogram.getValueAtPercentile(p) / 10.0) / 100.0;
+    }
+  }
+}
