@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.grpc;
 
+import com.google.rpc.ErrorInfo;
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Scopes;
@@ -89,7 +90,11 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
         () -> {
           SessionService.Introspection result = sessions.introspect(CallerContext.current(), request.getToken());
           if (!result.active()) {
-            return IntrospectResponse.newBuilder().setActive(false).setReason(result.reason().name()).build();
+            return IntrospectResponse.newBuilder()
+                .setActive(false)
+                .setReason(result.reason().name())
+                .setErrorInfo(ErrorInfo.newBuilder().setReason(result.reason().name()).setDomain(ErrorMapper.DOMAIN))
+                .build();
           }
           return ProtoMapper.introspectResponse(result.session());
         });

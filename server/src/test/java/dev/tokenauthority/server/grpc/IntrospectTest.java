@@ -56,8 +56,15 @@ class IntrospectTest {
   private void assertInactive(IntrospectResponse r, String reason) {
     assertThat(r.getActive()).isFalse();
     assertThat(r.getReason()).isEqualTo(reason);
+    assertThat(r.getErrorInfo().getReason()).isEqualTo(reason);
+    assertThat(r.getErrorInfo().getDomain()).isEqualTo("tokenauthority");
     // Nothing about a bad token is disclosed beyond why it is bad.
-    assertThat(r).isEqualTo(IntrospectResponse.newBuilder().setReason(reason).build());
+    assertThat(r)
+        .isEqualTo(
+            IntrospectResponse.newBuilder()
+                .setReason(reason)
+                .setErrorInfo(com.google.rpc.ErrorInfo.newBuilder().setReason(reason).setDomain("tokenauthority"))
+                .build());
   }
 
   @Test
