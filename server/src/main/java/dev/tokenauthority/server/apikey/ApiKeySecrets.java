@@ -44,6 +44,15 @@ public final class ApiKeySecrets {
     return secret.startsWith(prefix);
   }
 
+  /**
+   * Whether a secret has exactly the shape of the secrets this deployment generates (prefix and
+   * length); only such a secret can be judged by its checksum. An operator's own admin secret
+   * may start with the prefix too, with any length.
+   */
+  public boolean hasGeneratedShape(String secret) {
+    return hasPrefix(secret) && secret.length() == prefix.length() + BODY_LENGTH + CHECKSUM_LENGTH;
+  }
+
   /** Whether a secret with this deployment's prefix has the right length, alphabet and checksum. */
   public boolean isWellFormed(String secret) {
     if (secret.length() != prefix.length() + BODY_LENGTH + CHECKSUM_LENGTH || !hasPrefix(secret)) {

@@ -45,6 +45,8 @@ public final class ApiKeyService {
   private final Clock clock;
   private final long cacheTtlNanos;
   private final ConcurrentHashMap<SecretHash, CachedKey> cache = new ConcurrentHashMap<>();
+  /** Keys revoked through this process: a cache entry loaded before the revocation is not trusted. */
+  private final java.util.Set<String> revokedHere = ConcurrentHashMap.newKeySet();
 
   private record CachedKey(ApiKey key, long loadedAtNanos) {}
 
@@ -81,13 +83,18 @@ public final class ApiKeyService {
     if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
       throw invalidKey();
     }
-    // A secret in our own format with a bad checksum is a typo or a forgery: refuse it
-    // without touching the store. Other shapes can only be a configured admin secret.
-    if (secrets.hasPrefix(secret) && !secrets.isWellFormed(secret)) {
+    // A secret of exactly our generated shape with a bad checksum is a typo or a forgery:
+    // refuse it without touching the store. Other shapes can only be a configured admin secret.
+    if (secrets.hasGeneratedShape(secret) && !secrets.isWellFormed(secret)) {
       throw invalidKey();
     }
     SecretHash hash = SecretHash.of(secret);
     ApiKey key = lookUp(hash);
+    if (key != null && !key.isRevoked() && revokedHere.contains(key.id())) {
+      // A copy cached just before this process revoked it: the revocation wins at once.
+      cache.remove(hash);
+      key = key.withRevokeTime(clock.instant());
+    }
     // The map lookup matched on the hash; compare it again explicitly in constant time.
     if (key == null || !key.secretHash().equals(hash)) {
       throw invalidKey();
@@ -126,7 +133,9 @@ public final class ApiKeyService {
     if (last != null && Duration.between(last, now).compareTo(LAST_USED_GRANULARITY) < 0) {
       return;
     }
-    keys.recordApiKeyUse(key.id(), now);
+    // Bookkeeping, not a guarantee: written without making the call wait, and a failure to
+    // write it never fails the call.
+    keys.recordApiKeyUseLater(key.id(), now);
     cache.computeIfPresent(hash, (h, c) -> new CachedKey(key.withLastUsedTime(now), c.loadedAtNanos()));
   }
 
@@ -209,6 +218,10 @@ public final class ApiKeyService {
     if (key.isEmpty() || !visibleTo(caller, key.get().tenantId())) {
       throw AuthorityException.of(ErrorReason.NOT_FOUND, "no API key with this id");
     }
+    if (key.get().scopes().contains(Scopes.ADMIN) && !caller.isAdmin()) {
+      throw AuthorityException.of(ErrorReason.SCOPE_NOT_GRANTED, "only an admin key may revoke an admin key");
+    }
+    revokedHere.add(keyId);
     Instant revoked =
         keys.revokeApiKey(keyId, clock.instant())
             .orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no API key with this id"));
@@ -235,6 +248,11 @@ public final class ApiKeyService {
       if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
         throw new IllegalArgumentException(
             "TOKEN_AUTHORITY_ADMIN_KEY must have " + MIN_SECRET_LENGTH + " to " + MAX_SECRET_LENGTH + " characters");
+      }
+      if (secrets.hasGeneratedShape(secret) && !secrets.isWellFormed(secret)) {
+        // It would be refused by its checksum on every call: say so now, not at the first call.
+        throw new IllegalArgumentException(
+            "TOKEN_AUTHORITY_ADMIN_KEY looks like a generated " + secrets.prefix() + " key but its checksum is wrong (a typo?)");
       }
       SecretHash hash = SecretHash.of(secret);
       Optional<ApiKey> existing = keys.findApiKeyBySecretHash(hash);

@@ -36,6 +36,18 @@ public interface ApiKeyStore {
   /** Records that a key authenticated a call at {@code time}. */
   void recordApiKeyUse(String id, Instant time);
 
+  /**
+   * Like {@link #recordApiKeyUse} but need not be committed when it returns, and may be lost
+   * on failure: for bookkeeping that must not slow or fail the call that caused it.
+   */
+  default void recordApiKeyUseLater(String id, Instant time) {
+    try {
+      recordApiKeyUse(id, time);
+    } catch (RuntimeException e) {
+      // best effort by contract
+    }
+  }
+
   /** A position in a key listing: the last key of the previous page. */
   record ApiKeyCursor(Instant createTime, String id) {}
 }

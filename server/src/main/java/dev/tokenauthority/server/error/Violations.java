@@ -46,8 +46,13 @@ public final class Violations {
 
   /** Throws INVALID_REQUEST naming every recorded field, if any. */
   public void throwIfAny() {
+    throwIfAny(ErrorReason.INVALID_REQUEST);
+  }
+
+  /** Throws {@code reason} (INVALID_REQUEST or INVALID_TTL) naming every recorded field, if any. */
+  public void throwIfAny(ErrorReason reason) {
     if (!violations.isEmpty()) {
-      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, violations);
+      throw AuthorityException.invalid(reason, violations);
     }
   }
 }

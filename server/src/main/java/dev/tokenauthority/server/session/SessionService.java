@@ -8,7 +8,6 @@ import dev.tokenauthority.server.apikey.Origins;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.ErrorReason;
-import dev.tokenauthority.server.error.FieldViolation;
 import dev.tokenauthority.server.error.Violations;
 import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
@@ -42,6 +41,8 @@ public final class SessionService {
   public static final int MAX_USES = 1000;
   static final long DEFAULT_TTL_SECONDS = 300;
   static final long DEFAULT_MAX_TTL_SECONDS = 3600;
+  /** The longest any tenant may allow: retired signing keys verify for this long. */
+  public static final long MAX_TTL_SECONDS = 86_400;
   private static final int PURGE_BATCH = 1000;
 
   private final SessionStore sessions;
@@ -99,14 +100,15 @@ public final class SessionService {
    */
   public CompletableFuture<Minted> mintAsync(Caller caller, MintRequest request) {
     Tenant tenant = tenantOf(caller);
-    long maxTtl = tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS;
+    // Never beyond a day: retired signing keys stay in the JWK Set for exactly that long.
+    long maxTtl = Math.min(
+        tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS,
+        MAX_TTL_SECONDS);
     long defaultTtl = tenant.sessionTtlDefaultSeconds() > 0 ? tenant.sessionTtlDefaultSeconds() : DEFAULT_TTL_SECONDS;
-    if (request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl) {
-      throw AuthorityException.invalid(
-          ErrorReason.INVALID_TTL,
-          List.of(new FieldViolation("ttl_seconds", "must be between 1 and " + maxTtl + " seconds (0 means the default, " + Math.min(defaultTtl, maxTtl) + ")")));
-    }
     Violations v = new Violations();
+    boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
+    v.check(!badTtl, "ttl_seconds",
+        "must be between 1 and " + maxTtl + " seconds (0 means the default, " + Math.min(defaultTtl, maxTtl) + ")");
     v.length(request.externalUserId(), "external_user_id", 1, 256);
     v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
     v.length(request.externalGroupId(), "external_group_id", 0, 256);
@@ -120,7 +122,8 @@ public final class SessionService {
       origin = normalised.orElse("");
     }
     v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
-    v.throwIfAny();
+    // Every bad field is listed; the reason says INVALID_TTL when the TTL is among them.
+    v.throwIfAny(badTtl ? ErrorReason.INVALID_TTL : ErrorReason.INVALID_REQUEST);
     caller.requireAll(scopes, "a session");
     if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {
       throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "this API key may not bind tokens to origin " + origin);
@@ -267,7 +270,17 @@ public final class SessionService {
       // Not stored: a forgery, or a genuine token whose session was purged after it expired.
       // Only the latter passes full verification, and it deserves the precise reason.
       if (!token.isEmpty() && token.length() <= SessionTokenCodec.MAX_TOKEN_LENGTH) {
-        codec.verify(token);
+        try {
+          if (!codec.verify(token).claims().tenantId().equals(caller.tenantId())) {
+            throw invalid();
+          }
+        } catch (AuthorityException e) {
+          // TOKEN_EXPIRED only for the caller's own tenant's tokens: another tenant's is unknown.
+          if (e.reason() == ErrorReason.TOKEN_EXPIRED && !expiredTokenOfTenant(token, caller.tenantId())) {
+            throw invalid();
+          }
+          throw e;
+        }
       }
       throw invalid();
     }
@@ -277,6 +290,11 @@ public final class SessionService {
       throw invalid();
     }
     return session;
+  }
+
+  /** Whether an expired (so unverifiable by the codec) token names this tenant; read unverified. */
+  private static boolean expiredTokenOfTenant(String token, String tenantId) {
+    return SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(tenantId::equals).orElse(false);
   }
 
   private Optional<Session> findByToken(String token) {

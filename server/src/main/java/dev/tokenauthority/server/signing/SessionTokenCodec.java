@@ -80,6 +80,11 @@ public final class SessionTokenCodec {
    *     with a string {@code jti}
    */
   public static Optional<String> peekSessionId(String token) {
+    return peekClaim(token, "jti");
+  }
+
+  /** A top-level string claim of a token, read WITHOUT verifying anything (see {@link #peekSessionId}). */
+  public static Optional<String> peekClaim(String token, String claim) {
     if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
       return Optional.empty();
     }
@@ -97,7 +102,7 @@ public final class SessionTokenCodec {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
           String name = p.currentName();
           JsonToken value = p.nextToken();
-          if ("jti".equals(name)) {
+          if (claim.equals(name)) {
             return value == JsonToken.VALUE_STRING ? Optional.of(p.getText()) : Optional.empty();
           }
           p.skipChildren();

@@ -44,6 +44,15 @@ class MintSessionTest {
   }
 
   @Test
+  void mintSession_badTtlAndMissingUser_isInvalidTtlNamingBothFields() {
+    StatusRuntimeException e =
+        ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_TTL",
+            () -> ta.mint(minter, MintSessionRequest.newBuilder().setTtlSeconds(3601).build()));
+
+    assertThat(InProcessAuthority.violationFields(e)).containsExactlyInAnyOrder("ttl_seconds", "external_user_id");
+  }
+
+  @Test
   void mintSession_defaults_isEdDsaSessionJwtWithContractClaims() {
     Instant now = ta.clock().instant();
     MintSessionResponse r =

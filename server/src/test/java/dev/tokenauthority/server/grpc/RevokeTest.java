@@ -65,6 +65,22 @@ class RevokeTest {
   // API keys
 
   @Test
+  void revoke_adminKeyByNonAdminKeysWriteKey_isScopeNotGranted_andAdminKeepsWorking() {
+    String keysWriter = ta.createKey("keys:write", "keys:read");
+    String adminId =
+        ta.admin().listApiKeys(ListApiKeysRequest.getDefaultInstance()).getApiKeysList().stream()
+            .filter(k -> k.getScopesList().contains("admin"))
+            .findFirst()
+            .orElseThrow()
+            .getId();
+
+    ta.assertFails(Code.PERMISSION_DENIED, "SCOPE_NOT_GRANTED",
+        () -> ta.stub(keysWriter).revoke(RevokeRequest.newBuilder().setApiKeyId(adminId).build()));
+
+    assertThat(ta.admin().getJwks(GetJwksRequest.getDefaultInstance()).getKeysCount()).isPositive();
+  }
+
+  @Test
   void revoke_apiKeyWithKeysWrite_isRevokedAtOnce() {
     CreateApiKeyResponse victim = newKey("sessions:redeem");
     // Authenticate once so the key sits in the authentication cache.

@@ -242,7 +242,16 @@ public final class JdbcStore implements Store {
 
   @Override
   public void recordApiKeyUse(String id, Instant time) {
-    db.write(
+    Completions.join(recordApiKeyUseAsync(id, time));
+  }
+
+  @Override
+  public void recordApiKeyUseLater(String id, Instant time) {
+    recordApiKeyUseAsync(id, time);
+  }
+
+  private CompletableFuture<Integer> recordApiKeyUseAsync(String id, Instant time) {
+    return db.writeAsync(
         s -> {
           PreparedStatement ps =
               s.prepare(

@@ -42,10 +42,12 @@ public final class SqliteDatabase implements Database {
   private static final Logger log = LoggerFactory.getLogger(SqliteDatabase.class);
   private static final int MAX_BATCH = 512;
   private static final int READERS = 4;
+  /** Writes waiting at most; beyond this a write is refused at once rather than queued. */
+  private static final int MAX_QUEUED_WRITES = 20_000;
 
   private final Path file;
   private final Duration timeout;
-  private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>();
+  private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>(MAX_QUEUED_WRITES);
   private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
   private final CachedConnection writer;
   private final Thread writerThread;
@@ -86,16 +88,36 @@ public final class SqliteDatabase implements Database {
     }
   }
 
+  /**
+   * One queued write. It is either claimed by the writer or abandoned by its caller's time
+   * limit, never both: a write whose caller was told "unavailable" is never committed later,
+   * and a write the writer has started is always answered with its real outcome.
+   */
   private static final class PendingWrite<T> {
+    private static final int QUEUED = 0;
+    private static final int CLAIMED = 1;
+    private static final int ABANDONED = 2;
+
     final Work<T> work;
     /** Completed off the writer thread, because its callbacks send responses. */
     final boolean async;
     final CompletableFuture<T> done = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger(QUEUED);
     T result;
 
     PendingWrite(Work<T> work, boolean async) {
       this.work = work;
       this.async = async;
+    }
+
+    /** The writer takes the write; false when its caller has given up on it. */
+    boolean claim() {
+      return state.compareAndSet(QUEUED, CLAIMED);
+    }
+
+    /** The caller gives up; false when the writer already has it (its outcome will come). */
+    boolean abandon() {
+      return state.compareAndSet(QUEUED, ABANDONED);
     }
 
     void run(Statements statements) throws SQLException {
@@ -191,14 +213,28 @@ public final class SqliteDatabase implements Database {
     // A synchronous write is completed by the writer itself, never by the acknowledgement
     // thread: that thread runs response callbacks, which must not be able to hold up a waiter.
     PendingWrite<T> pending = new PendingWrite<>(work, false);
-    writes.add(pending);
+    enqueue(pending);
     try {
-      return pending.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      try {
+        return pending.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        if (pending.abandon()) {
+          throw translate(e);
+        }
+        // The writer is committing it right now: its real outcome is moments away.
+        return pending.done.get();
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreUnavailableException("interrupted while waiting for the store", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw translate(e instanceof ExecutionException ? e.getCause() : e);
+    } catch (ExecutionException e) {
+      throw translate(e.getCause());
+    }
+  }
+
+  private void enqueue(PendingWrite<?> pending) {
+    if (!writes.offer(pending)) {
+      throw new StoreUnavailableException("the store has " + MAX_QUEUED_WRITES + " writes waiting already", null);
     }
   }
 
@@ -208,10 +244,21 @@ public final class SqliteDatabase implements Database {
       return CompletableFuture.failedFuture(new StoreUnavailableException("the store is closed", null));
     }
     PendingWrite<T> pending = new PendingWrite<>(work, true);
-    writes.add(pending);
+    try {
+      enqueue(pending);
+    } catch (StoreUnavailableException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    // The time limit covers waiting in the queue only; once claimed, the outcome is the commit's.
+    CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .execute(
+            () -> {
+              if (pending.abandon()) {
+                pending.done.completeExceptionally(new TimeoutException());
+              }
+            });
     CompletableFuture<T> result = new CompletableFuture<>();
     pending.done
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete(
             (value, failure) -> {
               if (failure == null) {
@@ -247,12 +294,17 @@ public final class SqliteDatabase implements Database {
         }
         batch.add(first);
         writes.drainTo(batch, MAX_BATCH - 1);
-        commit(batch);
+        batch.removeIf(p -> !p.claim());
+        if (!batch.isEmpty()) {
+          acknowledge(commit(batch));
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException e) {
+      } catch (Throwable e) {
+        // Whatever happened, the writer lives on: fail this batch and go on with the next.
         log.error("the SQLite writer failed a batch", e);
+        rollback();
         batch.forEach(p -> p.done.completeExceptionally(e));
       } finally {
         batch.clear();
@@ -260,8 +312,13 @@ public final class SqliteDatabase implements Database {
     }
   }
 
-  /** Runs a batch in one transaction; if any write fails, runs each alone to isolate it. */
-  private void commit(List<PendingWrite<?>> batch) {
+  /**
+   * Runs a batch in one transaction; if any write fails, the batch is rolled back and each write
+   * runs alone, to isolate it. Synchronous writes are completed here.
+   *
+   * @return the committed asynchronous writes, to be acknowledged by the caller
+   */
+  private List<PendingWrite<?>> commit(List<PendingWrite<?>> batch) {
     try {
       for (PendingWrite<?> p : batch) {
         p.run(writer);
@@ -278,19 +335,32 @@ public final class SqliteDatabase implements Database {
           p.complete();
         }
       }
-      if (!async.isEmpty()) {
-        acknowledgements.execute(() -> async.forEach(PendingWrite::complete));
-      }
+      return async;
     } catch (SQLException | RuntimeException e) {
       rollback();
       if (batch.size() == 1) {
         serving = !(e instanceof SQLException) || isConstraintViolation((SQLException) e);
         batch.get(0).done.completeExceptionally(e);
-        return;
+        return List.of();
       }
+      List<PendingWrite<?>> committed = new ArrayList<>();
       for (PendingWrite<?> p : batch) {
-        commit(List.of(p));
+        committed.addAll(commit(List.of(p)));
       }
+      return committed;
+    }
+  }
+
+  /** Completes committed asynchronous writes on the acknowledgement thread (never re-runs them). */
+  private void acknowledge(List<PendingWrite<?>> committed) {
+    if (committed.isEmpty()) {
+      return;
+    }
+    try {
+      acknowledgements.execute(() -> committed.forEach(PendingWrite::complete));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // Shutting down: they are committed, so answer them from here.
+      committed.forEach(PendingWrite::complete);
     }
   }
 
@@ -308,7 +378,7 @@ public final class SqliteDatabase implements Database {
 
   @Override
   public boolean isServing() {
-    return serving && !closed;
+    return serving && !closed && writerThread.isAlive();
   }
 
   @Override
@@ -323,6 +393,11 @@ public final class SqliteDatabase implements Database {
       writerThread.join(timeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (writerThread.isAlive()) {
+      // Never close the connection under a live writer; the process is ending anyway.
+      log.warn("the SQLite writer did not finish within {} ms; leaving its connection open", timeout.toMillis());
+      return;
     }
     acknowledgements.shutdown();
     writer.close();

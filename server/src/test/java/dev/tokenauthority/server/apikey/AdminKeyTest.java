@@ -1,0 +1,45 @@
+package dev.tokenauthority.server.apikey;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tokenauthority.server.Authority;
+import dev.tokenauthority.server.store.memory.MemoryStore;
+import java.time.Clock;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The admin key an operator configures through TOKEN_AUTHORITY_ADMIN_KEY. */
+class AdminKeyTest {
+  private final Authority authority = new Authority(new MemoryStore(), Authority.Settings.defaults(), Clock.systemUTC());
+
+  @Test
+  void configuredSecretWithOurPrefixButOwnLength_authenticatesAsAdmin() {
+    String secret = "sk_live_" + "x".repeat(40);
+
+    authority.ensureAdminKey(Optional.of(secret));
+
+    assertThat(authority.apiKeys().authenticate(secret).isAdmin()).isTrue();
+  }
+
+  @Test
+  void configuredSecretOfGeneratedShapeWithWrongChecksum_isRefusedAtStart() {
+    String generated = new ApiKeySecrets("sk_").generate();
+    char last = generated.charAt(generated.length() - 1);
+    String typo = generated.substring(0, generated.length() - 1) + (last == 'a' ? 'b' : 'a');
+
+    assertThatThrownBy(() -> authority.ensureAdminKey(Optional.of(typo)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("checksum")
+        .hasMessageNotContaining(typo);
+  }
+
+  @Test
+  void generatedShapeWithWrongChecksum_isRefusedWithoutStoreLookup() {
+    String generated = new ApiKeySecrets("sk_").generate();
+    String typo = generated.substring(0, generated.length() - 1) + (generated.endsWith("a") ? "b" : "a");
+
+    assertThatThrownBy(() -> authority.apiKeys().authenticate(typo))
+        .hasMessage("the API key is not valid");
+  }
+}

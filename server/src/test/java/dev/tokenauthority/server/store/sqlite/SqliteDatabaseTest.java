@@ -1,0 +1,84 @@
+package dev.tokenauthority.server.store.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tokenauthority.server.error.StoreUnavailableException;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SQLite writer's promises about time limits: a write its caller gave up on never commits. */
+class SqliteDatabaseTest {
+  @TempDir Path dir;
+  private SqliteDatabase db;
+
+  @AfterEach
+  void close() {
+    db.close();
+  }
+
+  @Test
+  void writeAsync_timedOutWhileQueued_isNeverCommittedLater() throws Exception {
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(200));
+    CountDownLatch writerBusy = new CountDownLatch(1);
+    // Occupy the writer for longer than the time limit.
+    CompletableFuture<Object> slow =
+        db.writeAsync(
+            s -> {
+              writerBusy.countDown();
+              sleep(600);
+              return null;
+            });
+    writerBusy.await();
+
+    CompletableFuture<Integer> queued =
+        db.writeAsync(
+            s -> {
+              var ps = s.prepare("INSERT INTO signing_keys (kid, private_key, public_key, create_time) VALUES ('late', x'00', x'00', 0)");
+              return ps.executeUpdate();
+            });
+
+    assertThatThrownBy(queued::join).isInstanceOf(CompletionException.class).hasCauseInstanceOf(StoreUnavailableException.class);
+    slow.join();
+    db.write(s -> null); // one more commit after the abandoned write's turn
+    int rows =
+        db.read(
+            s -> {
+              try (ResultSet rs = s.prepare("SELECT COUNT(*) FROM signing_keys WHERE kid = 'late'").executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+              }
+            });
+    assertThat(rows).isZero();
+  }
+
+  @Test
+  void write_claimedByTheWriter_returnsItsRealOutcomeEvenPastTheTimeLimit() {
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(100));
+
+    Integer result =
+        db.write(
+            s -> {
+              sleep(300);
+              return s.prepare("INSERT INTO signing_keys (kid, private_key, public_key, create_time) VALUES ('slow', x'00', x'00', 0)")
+                  .executeUpdate();
+            });
+
+    assertThat(result).isEqualTo(1);
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
