@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store.memory;
 
 import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SigningKey;
@@ -30,6 +31,22 @@ public final class MemoryStore implements Store {
   private final ConcurrentHashMap<SecretHash, String> keyIdBySecretHash = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StoredSession> sessions = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<SigningKey> signingKeys = new CopyOnWriteArrayList<>();
+  private final int maxSessions;
+
+  /**
+   * A store sized to this JVM's heap: at most one session per 400 bytes of maximum heap (a
+   * session takes about 290), 1.3 million for -Xmx512m. Beyond that a mint fails fast as
+   * STORE_UNAVAILABLE instead of driving the collector into a stall that takes the whole
+   * process down.
+   */
+  public MemoryStore() {
+    this((int) Math.min(Integer.MAX_VALUE, Runtime.getRuntime().maxMemory() / 400));
+  }
+
+  /** A store that holds at most {@code maxSessions} sessions at once. */
+  public MemoryStore(int maxSessions) {
+    this.maxSessions = maxSessions;
+  }
 
   @Override
   public String kind() {
@@ -181,6 +198,10 @@ public final class MemoryStore implements Store {
 
   @Override
   public void insertSession(Session session) {
+    if (sessions.size() >= maxSessions) {
+      throw new StoreUnavailableException(
+          "the memory store holds its maximum of " + maxSessions + " sessions; give it more heap or use sqlite", null);
+    }
     if (sessions.putIfAbsent(session.id(), StoredSession.of(session)) != null) {
       throw new IllegalStateException("a session with this id exists already");
     }

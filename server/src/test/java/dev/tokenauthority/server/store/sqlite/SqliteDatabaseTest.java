@@ -26,17 +26,17 @@ class SqliteDatabaseTest {
 
   @Test
   void writeAsync_timedOutWhileQueued_isNeverCommittedLater() throws Exception {
-    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(200));
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(500));
     CountDownLatch writerBusy = new CountDownLatch(1);
     // Occupy the writer for longer than the time limit.
     CompletableFuture<Object> slow =
         db.writeAsync(
             s -> {
               writerBusy.countDown();
-              sleep(600);
+              sleep(1500);
               return null;
             });
-    writerBusy.await();
+    assertThat(writerBusy.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
 
     CompletableFuture<Integer> queued =
         db.writeAsync(
@@ -61,12 +61,12 @@ class SqliteDatabaseTest {
 
   @Test
   void write_claimedByTheWriter_returnsItsRealOutcomeEvenPastTheTimeLimit() {
-    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(100));
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofMillis(300));
 
     Integer result =
         db.write(
             s -> {
-              sleep(300);
+              sleep(1000);
               return s.prepare("INSERT INTO signing_keys (kid, private_key, public_key, create_time) VALUES ('slow', x'00', x'00', 0)")
                   .executeUpdate();
             });
