@@ -102,6 +102,7 @@ public final class SqliteDatabase implements Database {
     /** Completed off the writer thread, because its callbacks send responses. */
     final boolean async;
     final CompletableFuture<T> done = new CompletableFuture<>();
+    final long enqueuedNanos = System.nanoTime();
     private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger(QUEUED);
     T result;
 
@@ -118,6 +119,15 @@ public final class SqliteDatabase implements Database {
     /** The caller gives up; false when the writer already has it (its outcome will come). */
     boolean abandon() {
       return state.compareAndSet(QUEUED, ABANDONED);
+    }
+
+    /** Gives up on a write that waited longer than {@code limitNanos}; true if it did. */
+    boolean abandonIfOlderThan(long limitNanos, long nowNanos) {
+      if (nowNanos - enqueuedNanos > limitNanos && abandon()) {
+        done.completeExceptionally(new TimeoutException());
+        return true;
+      }
+      return false;
     }
 
     void run(Statements statements) throws SQLException {
@@ -140,6 +150,9 @@ public final class SqliteDatabase implements Database {
     this.writerThread = new Thread(this::writeLoop, "sqlite-writer");
     writerThread.setDaemon(true);
     writerThread.start();
+    Thread watchdog = new Thread(this::watchQueue, "sqlite-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
   }
 
   /**
@@ -249,14 +262,8 @@ public final class SqliteDatabase implements Database {
     } catch (StoreUnavailableException e) {
       return CompletableFuture.failedFuture(e);
     }
-    // The time limit covers waiting in the queue only; once claimed, the outcome is the commit's.
-    CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .execute(
-            () -> {
-              if (pending.abandon()) {
-                pending.done.completeExceptionally(new TimeoutException());
-              }
-            });
+    // The time limit covers waiting in the queue only (checked by the writer as it drains, and
+    // by the watchdog when the writer is stuck); once claimed, the outcome is the commit's.
     CompletableFuture<T> result = new CompletableFuture<>();
     pending.done
         .whenComplete(
@@ -284,6 +291,29 @@ public final class SqliteDatabase implements Database {
     return new StoreUnavailableException("a store write failed: " + cause.getMessage(), cause);
   }
 
+  /**
+   * Fails asynchronous writes that waited past the time limit while the writer was stuck (a
+   * hung disk, say). Normally the writer itself drops them as it drains, and this only peeks at
+   * the head of the queue ten times a second.
+   */
+  private void watchQueue() {
+    long limit = timeout.toNanos();
+    while (!closed) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        return;
+      }
+      PendingWrite<?> head = writes.peek();
+      long now = System.nanoTime();
+      if (head != null && now - head.enqueuedNanos > limit) {
+        for (PendingWrite<?> p : writes) {
+          p.abandonIfOlderThan(limit, now);
+        }
+      }
+    }
+  }
+
   private void writeLoop() {
     List<PendingWrite<?>> batch = new ArrayList<>(MAX_BATCH);
     while (!closed || !writes.isEmpty()) {
@@ -294,7 +324,8 @@ public final class SqliteDatabase implements Database {
         }
         batch.add(first);
         writes.drainTo(batch, MAX_BATCH - 1);
-        batch.removeIf(p -> !p.claim());
+        long now = System.nanoTime();
+        batch.removeIf(p -> p.abandonIfOlderThan(timeout.toNanos(), now) || !p.claim());
         if (!batch.isEmpty()) {
           acknowledge(commit(batch));
         }
