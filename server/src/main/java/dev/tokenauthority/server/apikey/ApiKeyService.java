@@ -230,11 +230,6 @@ public final class ApiKeyService {
     return revoked;
   }
 
-  /** The key with this id, if it exists and is not revoked; used to check a session's minter. */
-  public Optional<ApiKey> find(String keyId) {
-    return keys.findApiKey(keyId);
-  }
-
   /**
    * Makes sure the deployment has an admin key. With a configured secret, ensures a key with
    * that secret exists; without one, generates a key when no unrevoked admin key exists.

@@ -268,19 +268,12 @@ public final class SessionService {
     Optional<Session> found = findByToken(token);
     if (found.isEmpty()) {
       // Not stored: a forgery, or a genuine token whose session was purged after it expired.
-      // Only the latter passes full verification, and it deserves the precise reason.
-      if (!token.isEmpty() && token.length() <= SessionTokenCodec.MAX_TOKEN_LENGTH) {
-        try {
-          if (!codec.verify(token).claims().tenantId().equals(caller.tenantId())) {
-            throw invalid();
-          }
-        } catch (AuthorityException e) {
-          // TOKEN_EXPIRED only for the caller's own tenant's tokens: another tenant's is unknown.
-          if (e.reason() == ErrorReason.TOKEN_EXPIRED && !expiredTokenOfTenant(token, caller.tenantId())) {
-            throw invalid();
-          }
-          throw e;
-        }
+      // Only the latter, and only for the caller's own tenant, deserves the precise reason:
+      // full verification throws TOKEN_EXPIRED for it and TOKEN_INVALID for anything else.
+      boolean ownTenant =
+          SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(caller.tenantId()::equals).orElse(false);
+      if (ownTenant) {
+        codec.verify(token);
       }
       throw invalid();
     }
@@ -290,11 +283,6 @@ public final class SessionService {
       throw invalid();
     }
     return session;
-  }
-
-  /** Whether an expired (so unverifiable by the codec) token names this tenant; read unverified. */
-  private static boolean expiredTokenOfTenant(String token, String tenantId) {
-    return SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(tenantId::equals).orElse(false);
   }
 
   private Optional<Session> findByToken(String token) {

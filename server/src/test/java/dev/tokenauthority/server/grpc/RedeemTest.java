@@ -171,6 +171,18 @@ class RedeemTest {
   }
 
   @Test
+  void redeem_otherTenantsExpiredAndPurgedToken_isTokenInvalid() {
+    ta.createTenant("other");
+    String otherMinter = ta.createKeyIn("other", "sessions:mint");
+    String token = ta.mint(otherMinter, "u").getToken();
+    ta.clock().advanceSeconds(300 + 31);
+    assertThat(ta.authority().sessions().purgeExpired()).isEqualTo(1);
+
+    // Exactly as for a token that never existed: nothing tells it expired.
+    redeemFails(Code.UNAUTHENTICATED, "TOKEN_INVALID", token);
+  }
+
+  @Test
   void redeem_garbageTokens_areTokenInvalid() {
     for (String garbage :
         List.of("", " ", "garbage", "a.b.c", "eyJ.eyJ.", "..", "eyJhbGciOiJFZERTQSJ9", "x".repeat(4096), "x".repeat(4097))) {
