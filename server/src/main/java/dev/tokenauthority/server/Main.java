@@ -1,7 +1,9 @@
 package dev.tokenauthority.server;
 
+import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
+import dev.tokenauthority.server.store.postgres.PostgresStore;
 import dev.tokenauthority.server.store.sqlite.SqliteStore;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.PrintStream;
@@ -31,7 +33,8 @@ import picocli.CommandLine.Option;
     footer = {
       "",
       "Environment: TOKEN_AUTHORITY_ADMIN_KEY (an admin secret of at least 32 characters; never a flag,",
-      "so that it does not show in the process list) and TOKEN_AUTHORITY_<OPTION> for each option above."
+      "so that it does not show in the process list), TOKEN_AUTHORITY_STORE_PASSWORD (the PostgreSQL",
+      "password when the URL carries none) and TOKEN_AUTHORITY_<OPTION> for each option above."
     })
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -93,7 +96,7 @@ public final class Main implements Callable<Integer> {
     Store opened;
     try {
       opened = openStore();
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | StoreUnavailableException e) {
       System.err.println("token-authority: " + e.getMessage());
       return 2;
     }
@@ -134,14 +137,18 @@ public final class Main implements Callable<Integer> {
     if (kind.equals("sqlite")) {
       return SqliteStore.open(dataDir, Duration.ofSeconds(5));
     }
-    if (kind.startsWith("jdbc:postgresql:")) {
-      throw new IllegalArgumentException("--store: the PostgreSQL store is not in this build yet; use sqlite or memory");
+    if (kind.startsWith(PostgresStore.URL_PREFIX)) {
+      return PostgresStore.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
     }
     throw new IllegalArgumentException("--store must be sqlite, memory or a jdbc:postgresql:// URL, not '" + store + "'");
   }
 
   private String describeStore(Store s) {
-    return s.kind().equals("sqlite") ? "sqlite in " + dataDir.toAbsolutePath().normalize() : s.kind();
+    return switch (s.kind()) {
+      case "sqlite" -> "sqlite in " + dataDir.toAbsolutePath().normalize();
+      case "postgres" -> "postgres at " + PostgresStore.redact(store);
+      default -> s.kind();
+    };
   }
 
   /** The generated admin secret goes to stdout once, never to the log. */

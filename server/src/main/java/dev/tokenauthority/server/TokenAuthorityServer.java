@@ -1,7 +1,9 @@
 package dev.tokenauthority.server;
 
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
+import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
+import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -44,6 +46,7 @@ public final class TokenAuthorityServer {
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
             .addService(ServerInterceptors.intercept(service, auth))
+            .addService(ServerInterceptors.intercept(new TenantAdminService(authority.signingKeys()), auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())
@@ -89,14 +92,27 @@ public final class TokenAuthorityServer {
     }
   }
 
+  /**
+   * Every second: health follows the store, and while the store answers, the signing keys are
+   * reloaded, so that a rotation made by another replica on the same store is used here too.
+   */
   private void checkStore() {
-    setServing(authority.store().isServing());
+    boolean serving = authority.store().isServing();
+    setServing(serving);
+    if (serving) {
+      try {
+        authority.signingKeys().refresh();
+      } catch (RuntimeException e) {
+        log.warn("reloading the signing keys failed: {}", e.getMessage());
+      }
+    }
   }
 
   private void setServing(boolean serving) {
     ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.setStatus("", status);
     health.setStatus(TokenAuthorityGrpc.SERVICE_NAME, status);
+    health.setStatus(TenantAdminGrpc.SERVICE_NAME, status);
   }
 
   /**

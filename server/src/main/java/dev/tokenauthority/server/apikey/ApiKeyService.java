@@ -156,7 +156,7 @@ public final class ApiKeyService {
   public CreatedKey create(Caller caller, NewKey request) {
     Instant now = storedPrecision(clock.instant());
     Violations v = new Violations();
-    v.length(request.name(), "name", 1, 100);
+    v.text(request.name(), "name", 1, 100);
     v.check(request.name().isEmpty() || !request.name().isBlank(), "name", "must not be blank");
     List<String> scopes = validScopes(request.scopes(), "scopes", v);
     v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
@@ -182,7 +182,10 @@ public final class ApiKeyService {
             request.expireTime(),
             null,
             null);
-    keys.insertApiKey(key);
+    if (!keys.insertApiKey(key)) {
+      // 256 random bits for the secret and ~95 for the id: a clash means a broken random source.
+      throw new IllegalStateException("a new API key clashed with a stored one");
+    }
     log.info("api key created id={} tenant={} by={}", key.id(), tenantId, caller.apiKeyId());
     return new CreatedKey(key, secret);
   }
@@ -258,8 +261,10 @@ public final class ApiKeyService {
         }
         return Optional.empty();
       }
-      keys.insertApiKey(adminKey(hash, secrets.hint(secret), now));
-      log.info("admin key from TOKEN_AUTHORITY_ADMIN_KEY stored");
+      if (keys.insertApiKey(adminKey(hash, secrets.hint(secret), now))) {
+        log.info("admin key from TOKEN_AUTHORITY_ADMIN_KEY stored");
+      } // else another replica stored it at the same moment
+
       return Optional.empty();
     }
     if (hasActiveAdminKey()) {

@@ -10,8 +10,13 @@ import java.util.Optional;
  * committed.
  */
 public interface ApiKeyStore {
-  /** Stores a new key. */
-  void insertApiKey(ApiKey key);
+  /**
+   * Stores a new key.
+   *
+   * @return false, storing nothing, when a key with this id or this secret exists already
+   *     (another replica storing the same configured admin key at the same moment)
+   */
+  boolean insertApiKey(ApiKey key);
 
   /** The key whose secret hashes to {@code hash}, revoked or not. */
   Optional<ApiKey> findApiKeyBySecretHash(SecretHash hash);

@@ -29,10 +29,15 @@ public final class Violations {
     return this;
   }
 
-  /** Checks a text field's length in code points. */
-  public Violations length(String value, String field, int min, int max) {
+  /**
+   * Checks a text field: its length in code points, and no control characters (a NUL, a
+   * newline or an escape sequence is never part of a name or id, and would forge log lines).
+   */
+  public Violations text(String value, String field, int min, int max) {
     int n = value.codePointCount(0, value.length());
-    if (n < min) {
+    if (value.chars().anyMatch(Character::isISOControl)) {
+      add(field, "must not contain control characters");
+    } else if (n < min) {
       add(field, min == 1 ? "is required" : "must have at least " + min + " characters");
     } else if (n > max) {
       add(field, "must have at most " + max + " characters");

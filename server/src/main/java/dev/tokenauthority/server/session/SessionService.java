@@ -109,10 +109,10 @@ public final class SessionService {
     boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
     v.check(!badTtl, "ttl_seconds",
         "must be between 1 and " + maxTtl + " seconds (0 means the default, " + Math.min(defaultTtl, maxTtl) + ")");
-    v.length(request.externalUserId(), "external_user_id", 1, 256);
+    v.text(request.externalUserId(), "external_user_id", 1, 256);
     v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
-    v.length(request.externalGroupId(), "external_group_id", 0, 256);
-    v.length(request.audience(), "audience", 0, 128);
+    v.text(request.externalGroupId(), "external_group_id", 0, 256);
+    v.text(request.audience(), "audience", 0, 128);
     v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
     List<String> scopes = ApiKeyService.validScopes(request.scopes(), "scopes", v);
     String origin = "";

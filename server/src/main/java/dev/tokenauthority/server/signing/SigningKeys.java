@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.util.PrivateKeyFactory;
@@ -31,12 +32,15 @@ import org.slf4j.LoggerFactory;
 public final class SigningKeys {
   private static final Logger log = LoggerFactory.getLogger(SigningKeys.class);
   private static final int RAW_PUBLIC_KEY_LENGTH = 32;
+  private static final Duration UNKNOWN_KID_REFRESH_INTERVAL = Duration.ofSeconds(1);
 
   private final SigningKeyStore store;
   private final Provider provider;
   private final Clock clock;
   private final Duration retention;
   private volatile Ring ring;
+  /** When an unknown kid last made us read the store (nanoTime), to do so at most once a second. */
+  private final AtomicLong lastLookupRefresh = new AtomicLong(System.nanoTime() - UNKNOWN_KID_REFRESH_INTERVAL.toNanos());
 
   /**
    * The key that signs new tokens, decoded once: BouncyCastle's low-level Ed25519 key pair and
@@ -53,7 +57,16 @@ public final class SigningKeys {
   /** A public key that verifies tokens, with its raw 32 bytes for a JWK's {@code x}. */
   public record VerificationKey(String kid, PublicKey publicKey, byte[] raw, Instant createTime) {}
 
-  private record Ring(ActiveKey active, List<VerificationKey> verifying, Map<String, VerificationKey> byKid) {}
+  /**
+   * One snapshot: the stored kids it was built from (newest first), and the moment its oldest
+   * retired key stops verifying, when it must be rebuilt even if the store has not changed.
+   */
+  private record Ring(
+      ActiveKey active,
+      List<VerificationKey> verifying,
+      Map<String, VerificationKey> byKid,
+      List<String> storedKids,
+      Instant rebuildBy) {}
 
   public SigningKeys(SigningKeyStore store, Provider provider, Clock clock, Duration retention) {
     this.store = store;
@@ -74,9 +87,23 @@ public final class SigningKeys {
     return ring.active();
   }
 
-  /** The public key for a token header's {@code kid}, or null when it is unknown or retired. */
+  /**
+   * The public key for a token header's {@code kid}, or null when it is unknown or retired. An
+   * unknown kid may be a key that another replica made active a moment ago: then the ring is
+   * reloaded from the store first, at most once a second.
+   */
   public VerificationKey verificationKey(String kid) {
-    return ring.byKid().get(kid);
+    VerificationKey key = ring.byKid().get(kid);
+    if (key != null) {
+      return key;
+    }
+    long last = lastLookupRefresh.get();
+    long now = System.nanoTime();
+    if (now - last >= UNKNOWN_KID_REFRESH_INTERVAL.toNanos() && lastLookupRefresh.compareAndSet(last, now)) {
+      refresh();
+      return ring.byKid().get(kid);
+    }
+    return null;
   }
 
   /** The keys of the JWK Set: the active one first, then retired keys still verifying. */
@@ -93,9 +120,26 @@ public final class SigningKeys {
     return key;
   }
 
-  /** Reloads the ring from the store, to pick up a rotation made by another replica. */
-  public synchronized void refresh() {
-    ring = build(store.listSigningKeys());
+  /**
+   * Reloads the ring from the store, to pick up a rotation made by another replica; the server
+   * calls this every second. The ring is rebuilt only when the stored keys changed or a
+   * retired key's time is up.
+   *
+   * @return whether the active key changed
+   */
+  public synchronized boolean refresh() {
+    List<SigningKey> stored = store.listSigningKeys();
+    Ring current = ring;
+    List<String> kids = stored.stream().map(SigningKey::kid).toList();
+    if (kids.equals(current.storedKids()) && clock.instant().isBefore(current.rebuildBy())) {
+      return false;
+    }
+    ring = build(stored);
+    boolean changed = !ring.active().kid().equals(current.active().kid());
+    if (changed) {
+      log.info("signing key changed in the store; active kid={}", ring.active().kid());
+    }
+    return changed;
   }
 
   private SigningKey generate() {
@@ -122,10 +166,14 @@ public final class SigningKeys {
       List<VerificationKey> verifying = new ArrayList<>();
       Map<String, VerificationKey> byKid = new HashMap<>();
       Instant successorCreated = null;
+      Instant rebuildBy = Instant.MAX;
       for (SigningKey key : newestFirst) {
         // A key is retired when its successor was created; it verifies for `retention` more.
         boolean keep = successorCreated == null || successorCreated.plus(retention).isAfter(now);
         if (keep) {
+          if (successorCreated != null && successorCreated.plus(retention).isBefore(rebuildBy)) {
+            rebuildBy = successorCreated.plus(retention);
+          }
           PublicKey publicKey = factory.generatePublic(new X509EncodedKeySpec(key.publicKeyX509()));
           byte[] x509 = key.publicKeyX509();
           byte[] raw = Arrays.copyOfRange(x509, x509.length - RAW_PUBLIC_KEY_LENGTH, x509.length);
@@ -135,7 +183,8 @@ public final class SigningKeys {
         }
         successorCreated = key.createTime();
       }
-      return new Ring(active, List.copyOf(verifying), Map.copyOf(byKid));
+      List<String> storedKids = newestFirst.stream().map(SigningKey::kid).toList();
+      return new Ring(active, List.copyOf(verifying), Map.copyOf(byKid), storedKids, rebuildBy);
     } catch (GeneralSecurityException | java.io.IOException | ClassCastException e) {
       throw new IllegalStateException("a stored signing key cannot be decoded", e);
     }

@@ -30,8 +30,13 @@ class MintSessionTest {
 
   @BeforeEach
   void setUp() {
-    ta = InProcessAuthority.start();
+    ta = authority().start();
     minter = ta.createKey("sessions:mint", "sessions:redeem", "chat:write");
+  }
+
+  /** The fixture to test against; a subclass may serve another store. */
+  InProcessAuthority.Builder authority() {
+    return InProcessAuthority.builder();
   }
 
   @AfterEach
@@ -144,6 +149,17 @@ class MintSessionTest {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.mint(minter, request().setExternalUserId(id).build()));
     assertThat(violationFields(e)).containsExactly("external_user_id");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"rep\u00008842", "rep_8842\nINFO forged log line", "rep\u001b[31m"})
+  void mintSession_controlCharactersInTextFields_isInvalidRequestNamingEach(String text) {
+    StatusRuntimeException e =
+        ta.assertFails(
+            Code.INVALID_ARGUMENT,
+            "INVALID_REQUEST",
+            () -> ta.mint(minter, request().setExternalUserId(text).setExternalGroupId(text).setAudience(text).build()));
+    assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id", "audience");
   }
 
   @Test

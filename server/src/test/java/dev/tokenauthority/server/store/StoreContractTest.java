@@ -190,6 +190,24 @@ public abstract class StoreContractTest {
   }
 
   @Test
+  void insertApiKey_sameSecretOrIdAgain_returnsFalseAndKeepsTheFirst() {
+    ApiKey first = apiKey("key-1", TENANT, T0);
+    assertThat(store.insertApiKey(first)).isTrue();
+    ApiKey sameSecret =
+        new ApiKey("key-2", TENANT, "impostor", List.of("admin"), List.of(), first.secretHash(), "", T0, null, null, null);
+    ApiKey sameId =
+        new ApiKey("key-1", "tenant-b", "impostor", List.of("admin"), List.of(), SecretHash.of("other"), "", T0, null, null, null);
+
+    assertThat(store.insertApiKey(sameSecret)).isFalse();
+    assertThat(store.insertApiKey(sameId)).isFalse();
+
+    assertThat(store.findApiKey("key-2")).isEmpty();
+    assertThat(store.findApiKeyBySecretHash(first.secretHash())).hasValueSatisfying(k -> assertSameKey(k, first));
+    assertThat(store.findApiKey("key-1")).hasValueSatisfying(k -> assertSameKey(k, first));
+    assertThat(store.findApiKeyBySecretHash(SecretHash.of("other"))).isEmpty();
+  }
+
+  @Test
   void findApiKey_unsetOptionalTimesAndEmptyLists_roundTripAsNullAndEmpty() {
     ApiKey key =
         new ApiKey("key-1", TENANT, "bare", List.of(), List.of(), SecretHash.of("secret-1"), "", T0, null, null, null);

@@ -34,6 +34,15 @@ public interface Database extends AutoCloseable {
     }
   }
 
+  /**
+   * Inside a {@link #write}, takes a lock held until the transaction ends, that one process at
+   * a time can hold (PostgreSQL: an advisory lock); false when another holds it. A database
+   * that only one process opens (SQLite) always grants it.
+   */
+  default boolean tryExclusiveLock(Statements statements, long lockId) throws SQLException {
+    return true;
+  }
+
   /** Whether the database answered recently. */
   boolean isServing();
 

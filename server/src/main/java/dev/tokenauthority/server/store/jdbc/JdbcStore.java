@@ -24,6 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * space). Single use rests on one conditional UPDATE per redeem, never a read then a write.
  */
 public final class JdbcStore implements Store {
+  /** The lock that makes replicas on one database purge one at a time ("purge" in ASCII). */
+  private static final long PURGE_LOCK = 0x7075726765L;
   private final String kind;
   private final Database db;
 
@@ -70,18 +72,12 @@ public final class JdbcStore implements Store {
   public boolean insertTenant(Tenant t) {
     return db.write(
         s -> {
-          PreparedStatement exists = s.prepare("SELECT 1 FROM tenants WHERE id = ?");
-          exists.setString(1, t.id());
-          try (ResultSet rs = exists.executeQuery()) {
-            if (rs.next()) {
-              return false;
-            }
-          }
           PreparedStatement ps =
-              s.prepare("INSERT INTO tenants (" + TENANT_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              s.prepare(
+                  "INSERT INTO tenants (" + TENANT_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      + " ON CONFLICT DO NOTHING");
           bindTenant(ps, t);
-          ps.executeUpdate();
-          return true;
+          return ps.executeUpdate() == 1;
         });
   }
 
@@ -156,11 +152,13 @@ public final class JdbcStore implements Store {
           + " last_used_time, revoke_time";
 
   @Override
-  public void insertApiKey(ApiKey k) {
-    db.write(
+  public boolean insertApiKey(ApiKey k) {
+    return db.write(
         s -> {
           PreparedStatement ps =
-              s.prepare("INSERT INTO api_keys (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              s.prepare(
+                  "INSERT INTO api_keys (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      + " ON CONFLICT DO NOTHING");
           ps.setString(1, k.id());
           ps.setString(2, k.tenantId());
           ps.setString(3, k.name());
@@ -172,7 +170,7 @@ public final class JdbcStore implements Store {
           setTime(ps, 9, k.expireTime());
           setTime(ps, 10, k.lastUsedTime());
           setTime(ps, 11, k.revokeTime());
-          return ps.executeUpdate();
+          return ps.executeUpdate() == 1;
         });
   }
 
@@ -407,6 +405,9 @@ public final class JdbcStore implements Store {
   public int purgeExpiredSessions(Instant before, int limit) {
     return db.write(
         s -> {
+          if (!db.tryExclusiveLock(s, PURGE_LOCK)) {
+            return 0; // another replica is purging right now
+          }
           PreparedStatement ps =
               s.prepare(
                   "DELETE FROM sessions WHERE id IN"

@@ -87,11 +87,12 @@ public final class MemoryStore implements Store {
   // API keys
 
   @Override
-  public void insertApiKey(ApiKey key) {
-    if (keyIdBySecretHash.putIfAbsent(key.secretHash(), key.id()) != null) {
-      throw new IllegalStateException("an API key with this secret exists already");
+  public synchronized boolean insertApiKey(ApiKey key) {
+    if (keysById.containsKey(key.id()) || keyIdBySecretHash.putIfAbsent(key.secretHash(), key.id()) != null) {
+      return false;
     }
     keysById.put(key.id(), key);
+    return true;
   }
 
   @Override

@@ -1,0 +1,107 @@
+package dev.tokenauthority.server.store.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.testing.TestPostgres;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the store contract, persistence included, against a real PostgreSQL (embedded, or the
+ * server of TOKEN_AUTHORITY_TEST_PG_URL), one fresh database per test; plus what only a shared
+ * database has: two stores on it at once.
+ */
+class PostgresStoreTest extends StoreContractTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  private String url;
+
+  @Override
+  protected Store newStore() {
+    url = TestPostgres.newDatabase();
+    return PostgresStore.open(url, null, TIMEOUT);
+  }
+
+  @Override
+  protected boolean persists() {
+    return true;
+  }
+
+  @Override
+  protected Store reopen(Store current) {
+    current.close();
+    return PostgresStore.open(url, null, TIMEOUT);
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    TestPostgres.dropDatabase(url);
+  }
+
+  @Test
+  void open_twoStoresAtOnce_bothMigrateAndSeeEachOthersWrites() throws Exception {
+    var second = new java.util.concurrent.FutureTask<Store>(() -> PostgresStore.open(url, null, TIMEOUT));
+    new Thread(second).start();
+    try (Store other = second.get()) {
+      assertThat(store.insertTenant(tenant("acme"))).isTrue();
+      assertThat(other.insertTenant(tenant("acme"))).isFalse();
+      assertThat(other.findTenant("acme")).isPresent();
+    }
+  }
+
+  @Test
+  void purgeExpiredSessions_whileAnotherStoreHoldsThePurgeLock_purgesNothing() throws Exception {
+    store.insertApiKey(apiKey("key-1", "tenant-a", T0));
+    store.insertSession(session("ses-1", "key-1", 1, T0.minusSeconds(10)));
+    try (Store other = PostgresStore.open(url, null, TIMEOUT)) {
+      java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      Thread holder = new Thread(() -> holdPurgeLock(locked, release));
+      holder.start();
+      locked.await();
+      try {
+        assertThat(other.purgeExpiredSessions(T0, 100)).isZero();
+        assertThat(other.findSession("ses-1")).isPresent();
+      } finally {
+        release.countDown();
+        holder.join();
+      }
+      assertThat(other.purgeExpiredSessions(T0, 100)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void open_unreachableServer_failsWithStoreUnavailableWithinTheTimeout() {
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> PostgresStore.open("jdbc:postgresql://127.0.0.1:1/none?user=nobody", null, Duration.ofSeconds(1)))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("cannot connect to PostgreSQL");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void redact_hidesPasswordsAndUserInfo() {
+    assertThat(PostgresStore.redact("jdbc:postgresql://db:5432/ta?user=ta&password=s3cret&ssl=true"))
+        .isEqualTo("jdbc:postgresql://db:5432/ta?user=ta&password=***&ssl=true");
+    assertThat(PostgresStore.redact("jdbc:postgresql://ta:s3cret@db/ta")).isEqualTo("jdbc:postgresql://***@db/ta");
+  }
+
+  private void holdPurgeLock(java.util.concurrent.CountDownLatch locked, java.util.concurrent.CountDownLatch release) {
+    try (var c = java.sql.DriverManager.getConnection(url)) {
+      c.setAutoCommit(false);
+      try (var s = c.createStatement()) {
+        s.execute("SELECT pg_advisory_xact_lock(" + 0x7075726765L + ")");
+      }
+      locked.countDown();
+      release.await();
+      c.rollback();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

