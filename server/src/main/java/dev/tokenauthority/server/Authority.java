@@ -32,8 +32,15 @@ public final class Authority {
 
   /** Settings of the domain that a deployment may change. */
   public record Settings(String apiKeyPrefix, String issuer, Duration cacheTtl, Duration leeway) {
+    /**
+     * How long API keys and tenants are cached per process: the bound on how long another
+     * replica may still accept a key revoked (or a tenant suspended) on one, with room to
+     * spare under the documented one second.
+     */
+    public static final Duration CACHE_TTL = Duration.ofMillis(500);
+
     public static Settings defaults() {
-      return new Settings("sk_", "token-authority", Duration.ofSeconds(1), Duration.ofSeconds(30));
+      return new Settings("sk_", "token-authority", CACHE_TTL, Duration.ofSeconds(30));
     }
   }
 

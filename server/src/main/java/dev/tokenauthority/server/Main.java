@@ -102,7 +102,7 @@ public final class Main implements Callable<Integer> {
     }
     try (Store store = opened) {
       Authority.Settings settings =
-          new Authority.Settings(apiKeyPrefix, issuer, Duration.ofSeconds(1), Duration.ofSeconds(30));
+          new Authority.Settings(apiKeyPrefix, issuer, Authority.Settings.CACHE_TTL, Duration.ofSeconds(30));
       Authority authority;
       Optional<String> generated;
       try {

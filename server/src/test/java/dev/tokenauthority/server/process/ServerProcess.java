@@ -3,6 +3,7 @@ package dev.tokenauthority.server.process;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.ErrorInfo;
+import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
@@ -190,6 +191,13 @@ final class ServerProcess implements AutoCloseable {
   /** A future stub authenticated with {@code secret}, with a deadline from now. */
   TokenAuthorityGrpc.TokenAuthorityFutureStub futureStub(String secret) {
     return TokenAuthorityGrpc.newFutureStub(channel())
+        .withInterceptors(bearer(secret))
+        .withDeadlineAfter(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** A TenantAdmin blocking stub authenticated with {@code secret}, with a deadline from now. */
+  TenantAdminGrpc.TenantAdminBlockingStub tenantAdmin(String secret) {
+    return TenantAdminGrpc.newBlockingStub(channel())
         .withInterceptors(bearer(secret))
         .withDeadlineAfter(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
   }

