@@ -2,12 +2,15 @@ package dev.tokenauthority.server;
 
 import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.ratelimit.MemoryRateLimitStore;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionService;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
 import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantDirectory;
+import dev.tokenauthority.server.tenant.TenantService;
 import java.security.Provider;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,6 +32,7 @@ public final class Authority {
   private final SessionTokenCodec codec;
   private final ApiKeyService apiKeys;
   private final SessionService sessions;
+  private final TenantService tenantAdmin;
 
   /** Settings of the domain that a deployment may change. */
   public record Settings(String apiKeyPrefix, String issuer, Duration cacheTtl, Duration leeway) {
@@ -54,7 +58,11 @@ public final class Authority {
     this.signingKeys = new SigningKeys(store, provider, clock, MAX_SESSION_TTL.plus(settings.leeway()));
     this.codec = new SessionTokenCodec(signingKeys, provider, settings.issuer(), clock, settings.leeway());
     this.apiKeys = new ApiKeyService(store, store, new ApiKeySecrets(settings.apiKeyPrefix()), clock, settings.cacheTtl());
-    this.sessions = new SessionService(store, store, tenants, codec, clock, settings.leeway());
+    // One process keeps rate-limit buckets in memory; replicas share them in the store.
+    RateLimiter limiter = new RateLimiter(store.isShared() ? store : new MemoryRateLimitStore());
+    this.sessions =
+        new SessionService(store, store, tenants, codec, clock, settings.leeway(), limiter, settings.cacheTtl());
+    this.tenantAdmin = new TenantService(tenants, clock);
   }
 
   private void ensureDefaultTenant() {
@@ -98,5 +106,10 @@ public final class Authority {
 
   public SessionService sessions() {
     return sessions;
+  }
+
+  /** Tenants and their policy, for TenantAdmin. */
+  public TenantService tenantService() {
+    return tenantAdmin;
   }
 }

@@ -1,6 +1,7 @@
 package dev.tokenauthority.server;
 
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
+import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
 import dev.tokenauthority.v1.TenantAdminGrpc;
@@ -39,14 +40,16 @@ public final class TokenAuthorityServer {
   public TokenAuthorityServer(ServerBuilder<?> builder, Authority authority, Duration purgeInterval) {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
-    ApiKeyAuthInterceptor auth = new ApiKeyAuthInterceptor(authority.apiKeys());
+    ApiKeyAuthInterceptor auth = new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants());
     TokenAuthorityService service =
         new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .addService(ServerInterceptors.intercept(service, auth))
-            .addService(ServerInterceptors.intercept(new TenantAdminService(authority.signingKeys()), auth))
+            // Interceptors run last-listed first: authentication, then the rate-limit headers.
+            .addService(ServerInterceptors.intercept(service, new RateLimitHeaders(), auth))
+            .addService(ServerInterceptors.intercept(
+                new TenantAdminService(authority.tenantService(), authority.signingKeys()), auth))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())

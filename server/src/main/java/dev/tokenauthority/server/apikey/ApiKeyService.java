@@ -7,6 +7,7 @@ import dev.tokenauthority.server.error.Violations;
 import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantPolicy;
 import dev.tokenauthority.server.tenant.TenantStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -163,10 +164,17 @@ public final class ApiKeyService {
     List<String> origins = validOrigins(request.allowedOrigins(), v);
     if (request.expireTime() != null) {
       v.check(request.expireTime().isAfter(now), "expire_time", "must be in the future");
+      // No key outlives the key that made it, as no key is stronger than it.
+      v.check(caller.expireTime() == null || !request.expireTime().isAfter(caller.expireTime()), "expire_time",
+          "must not be later than the calling key's own expiry, " + caller.expireTime());
     }
     v.throwIfAny();
     String tenantId = resolveTenant(caller, request.tenantId());
+    Tenant tenant =
+        tenants.findTenant(tenantId).orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id"));
+    TenantPolicy.check(tenant, TenantPolicy.Operation.CREATE_KEY);
     caller.requireAll(scopes, "a new key");
+    Instant expireTime = request.expireTime() != null ? request.expireTime() : caller.expireTime();
 
     String secret = secrets.generate();
     ApiKey key =
@@ -179,7 +187,7 @@ public final class ApiKeyService {
             SecretHash.of(secret),
             secrets.hint(secret),
             now,
-            request.expireTime(),
+            expireTime,
             null,
             null);
     if (!keys.insertApiKey(key)) {

@@ -2,10 +2,15 @@ package dev.tokenauthority.server.apikey;
 
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import java.time.Instant;
 import java.util.List;
 
-/** Who is calling: the API key that authenticated the current call. */
-public record Caller(String apiKeyId, String tenantId, List<String> scopes, List<String> allowedOrigins) {
+/**
+ * Who is calling: the API key that authenticated the current call. {@code expireTime} is the
+ * key's own expiry, null when it has none.
+ */
+public record Caller(
+    String apiKeyId, String tenantId, List<String> scopes, List<String> allowedOrigins, Instant expireTime) {
 
   public Caller {
     scopes = List.copyOf(scopes);
@@ -13,7 +18,7 @@ public record Caller(String apiKeyId, String tenantId, List<String> scopes, List
   }
 
   static Caller of(ApiKey key) {
-    return new Caller(key.id(), key.tenantId(), key.scopes(), key.allowedOrigins());
+    return new Caller(key.id(), key.tenantId(), key.scopes(), key.allowedOrigins(), key.expireTime());
   }
 
   public boolean isAdmin() {

@@ -5,6 +5,8 @@ import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.tenant.TenantDirectory;
+import dev.tokenauthority.server.tenant.TenantPolicy;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.Context;
@@ -41,10 +43,15 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
           Map.entry(TenantAdminGrpc.getListTenantsMethod().getFullMethodName(), Scopes.ADMIN),
           Map.entry(TenantAdminGrpc.getRotateSigningKeyMethod().getFullMethodName(), Scopes.ADMIN));
 
-  private final ApiKeyService keys;
+  /** A browser's origin, passed on by a gRPC-Web proxy; server-to-server calls carry none. */
+  static final Metadata.Key<String> ORIGIN = Metadata.Key.of("origin", Metadata.ASCII_STRING_MARSHALLER);
 
-  public ApiKeyAuthInterceptor(ApiKeyService keys) {
+  private final ApiKeyService keys;
+  private final TenantDirectory tenants;
+
+  public ApiKeyAuthInterceptor(ApiKeyService keys, TenantDirectory tenants) {
     this.keys = keys;
+    this.tenants = tenants;
   }
 
   @Override
@@ -58,12 +65,21 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
       if (!scope.isEmpty()) {
         caller.require(scope);
       }
+      if (call.getMethodDescriptor().getServiceName().equals(TokenAuthorityGrpc.SERVICE_NAME)) {
+        // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the rest.
+        tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.MANAGE));
+      }
     } catch (RuntimeException e) {
       StatusRuntimeException status = ErrorMapper.toStatusException(e);
       call.close(status.getStatus(), status.getTrailers());
       return new ServerCall.Listener<>() {};
     }
-    return Contexts.interceptCall(Context.current().withValue(CallerContext.CALLER, caller), call, headers, next);
+    String origin = headers.get(ORIGIN);
+    Context context =
+        Context.current()
+            .withValue(CallerContext.CALLER, caller)
+            .withValue(CallerContext.BROWSER_ORIGIN, origin == null ? "" : origin);
+    return Contexts.interceptCall(context, call, headers, next);
   }
 
   private static String bearerSecret(String header) {

@@ -3,9 +3,13 @@ package dev.tokenauthority.server.grpc;
 import dev.tokenauthority.server.apikey.Caller;
 import io.grpc.Context;
 
-/** Hands the authenticated {@link Caller} from the auth interceptor to the services. */
+/**
+ * Hands the authenticated {@link Caller}, and the browser origin the call came with (empty for
+ * server-to-server calls), from the auth interceptor to the services.
+ */
 public final class CallerContext {
   static final Context.Key<Caller> CALLER = Context.key("tokenauthority-caller");
+  static final Context.Key<String> BROWSER_ORIGIN = Context.keyWithDefault("tokenauthority-browser-origin", "");
 
   private CallerContext() {}
 
@@ -16,5 +20,10 @@ public final class CallerContext {
       throw new IllegalStateException("no authenticated caller: is the ApiKeyAuthInterceptor installed?");
     }
     return caller;
+  }
+
+  /** The {@code origin} header of the current call, empty when it has none. */
+  public static String browserOrigin() {
+    return BROWSER_ORIGIN.get();
   }
 }

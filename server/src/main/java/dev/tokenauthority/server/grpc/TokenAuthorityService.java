@@ -5,6 +5,9 @@ import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.Completions;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionService;
 import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
@@ -26,6 +29,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The {@code tokenauthority.v1.TokenAuthority} service: maps each request to the domain and
@@ -46,21 +50,42 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
 
   @Override
   public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
+    AtomicReference<RateLimiter.Decision> rateLimit = RateLimitHeaders.holder();
     Unary.respondAsync(
         observer,
         () ->
-              sessions.mintAsync(
-                  CallerContext.current(),
-                  new SessionService.MintRequest(
-                      request.getExternalUserId(),
-                      request.getExternalGroupId(),
-                      request.getAudience(),
-                      request.getTtlSeconds(),
-                      request.getMaxUses(),
-                      request.getScopesList(),
-                      request.getOrigin(),
-                      ProtoMapper.encodeContext(request.hasContext(), request.getContext())))
+            sessions.mintAsync(
+                    CallerContext.current(),
+                    new SessionService.MintRequest(
+                        request.getExternalUserId(),
+                        request.getExternalGroupId(),
+                        request.getAudience(),
+                        request.getTtlSeconds(),
+                        request.getMaxUses(),
+                        request.getScopesList(),
+                        request.getOrigin(),
+                        ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
+                        CallerContext.browserOrigin()))
+                .whenComplete((minted, failure) -> recordRateLimit(rateLimit, minted, failure))
                 .thenApply(this::mintResponse));
+  }
+
+  /** Hands the caller's rate limit to {@link RateLimitHeaders}, from a success or a RATE_LIMITED refusal. */
+  private static void recordRateLimit(
+      AtomicReference<RateLimiter.Decision> holder, SessionService.Minted minted, Throwable failure) {
+    if (holder == null) {
+      return;
+    }
+    if (minted != null) {
+      holder.set(minted.rateLimit());
+    } else if (Completions.unwrap(failure) instanceof AuthorityException e && e.reason() == ErrorReason.RATE_LIMITED) {
+      holder.set(new RateLimiter.Decision(
+          false,
+          Long.parseLong(e.metadata().get("limit")),
+          0,
+          Instant.ofEpochSecond(Long.parseLong(e.metadata().get("reset"))),
+          e.retryAfter()));
+    }
   }
 
   private MintSessionResponse mintResponse(SessionService.Minted minted) {

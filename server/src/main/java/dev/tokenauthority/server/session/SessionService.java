@@ -11,11 +11,14 @@ import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.error.Violations;
 import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
+import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
 import dev.tokenauthority.server.signing.SessionClaims;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantDirectory;
+import dev.tokenauthority.server.tenant.TenantPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,11 +42,9 @@ public final class SessionService {
 
   public static final int MAX_CONTEXT_BYTES = 8 * 1024;
   public static final int MAX_USES = 1000;
-  static final long DEFAULT_TTL_SECONDS = 300;
-  static final long DEFAULT_MAX_TTL_SECONDS = 3600;
-  /** The longest any tenant may allow: retired signing keys verify for this long. */
-  public static final long MAX_TTL_SECONDS = 86_400;
   private static final int PURGE_BATCH = 1000;
+  private static final Duration MINUTE = Duration.ofMinutes(1);
+  private static final Duration HOUR = Duration.ofHours(1);
 
   private final SessionStore sessions;
   private final ApiKeyStore keys;
@@ -51,8 +52,14 @@ public final class SessionService {
   private final SessionTokenCodec codec;
   private final Clock clock;
   private final Duration leeway;
+  private final RateLimiter rateLimiter;
+  private final QuotaMeter quotas;
 
-  /** What a caller asks for when minting. Empty strings mean "not given". */
+  /**
+   * What a caller asks for when minting. Empty strings mean "not given". {@code browserOrigin}
+   * is the call's own {@code origin} header, set when a browser (through a gRPC-Web proxy)
+   * made the call.
+   */
   public record MintRequest(
       String externalUserId,
       String externalGroupId,
@@ -61,10 +68,11 @@ public final class SessionService {
       int maxUses,
       List<String> scopes,
       String origin,
-      byte[] context) {}
+      byte[] context,
+      String browserOrigin) {}
 
-  /** A minted session and its token, which only the caller ever sees. */
-  public record Minted(String token, Session session) {
+  /** A minted session, its token (which only the caller ever sees) and the caller's rate limit. */
+  public record Minted(String token, Session session, RateLimiter.Decision rateLimit) {
     @Override
     public String toString() {
       return "Minted[session=" + session.id() + ", token=redacted]";
@@ -80,13 +88,17 @@ public final class SessionService {
       TenantDirectory tenants,
       SessionTokenCodec codec,
       Clock clock,
-      Duration leeway) {
+      Duration leeway,
+      RateLimiter rateLimiter,
+      Duration cacheTtl) {
     this.sessions = sessions;
     this.keys = keys;
     this.tenants = tenants;
     this.codec = codec;
     this.clock = clock;
     this.leeway = leeway;
+    this.rateLimiter = rateLimiter;
+    this.quotas = new QuotaMeter(sessions, cacheTtl);
   }
 
   /** Mints a session token for the caller's tenant; returns once the session is committed. */
@@ -100,15 +112,13 @@ public final class SessionService {
    */
   public CompletableFuture<Minted> mintAsync(Caller caller, MintRequest request) {
     Tenant tenant = tenantOf(caller);
-    // Never beyond a day: retired signing keys stay in the JWK Set for exactly that long.
-    long maxTtl = Math.min(
-        tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS,
-        MAX_TTL_SECONDS);
-    long defaultTtl = tenant.sessionTtlDefaultSeconds() > 0 ? tenant.sessionTtlDefaultSeconds() : DEFAULT_TTL_SECONDS;
+    TenantPolicy.check(tenant, TenantPolicy.Operation.MINT);
+    long maxTtl = TenantPolicy.maxTtlSeconds(tenant);
+    long defaultTtl = TenantPolicy.defaultTtlSeconds(tenant);
     Violations v = new Violations();
     boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
     v.check(!badTtl, "ttl_seconds",
-        "must be between 1 and " + maxTtl + " seconds (0 means the default, " + Math.min(defaultTtl, maxTtl) + ")");
+        "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
     v.text(request.externalUserId(), "external_user_id", 1, 256);
     v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
     v.text(request.externalGroupId(), "external_group_id", 0, 256);
@@ -128,8 +138,57 @@ public final class SessionService {
     if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {
       throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "this API key may not bind tokens to origin " + origin);
     }
+    if (!request.browserOrigin().isEmpty()
+        && !Origins.normalise(request.browserOrigin()).map(caller.allowedOrigins()::contains).orElse(false)) {
+      // Seed 000: minting is server-to-server. A browser reaching it through a gRPC-Web proxy
+      // gets a token only for an origin the key explicitly allows.
+      throw AuthorityException.of(
+          ErrorReason.ORIGIN_NOT_ALLOWED, "MintSession is a server-to-server call; this API key does not allow the caller's origin");
+    }
+    if (!TenantPolicy.allowsAudience(tenant, request.audience())) {
+      throw AuthorityException.of(
+          ErrorReason.MODULE_NOT_ENABLED,
+          request.audience().isEmpty()
+              ? "this tenant's tokens must name an audience, one of its enabled modules"
+              : "the audience " + request.audience() + " is not one of this tenant's enabled modules");
+    }
+    Instant now = clock.instant();
+    quotas.checkNotExhausted(tenant, now);
+    String boundOrigin = origin;
+    return takeRateLimits(caller, tenant, request.externalUserId(), now)
+        .thenCompose(rate -> mintAdmitted(caller, request, scopes, boundOrigin, defaultTtl, rate));
+  }
 
-    long ttl = request.ttlSeconds() == 0 ? Math.min(defaultTtl, maxTtl) : request.ttlSeconds();
+  /**
+   * Takes one mint from the key's per-minute and the user's per-hour allowance, when the tenant
+   * sets them; the decision reported is the tighter of the two.
+   */
+  private CompletableFuture<RateLimiter.Decision> takeRateLimits(Caller caller, Tenant tenant, String user, Instant now) {
+    CompletableFuture<RateLimiter.Decision> perKey =
+        tenant.mintRatePerMinute() > 0
+            ? rateLimiter.take("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE, now)
+            : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
+    return perKey.thenCompose(keyDecision -> {
+      if (!keyDecision.allowed() || tenant.mintRatePerUserPerHour() <= 0) {
+        return CompletableFuture.completedFuture(keyDecision);
+      }
+      return rateLimiter
+          .take("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR, now)
+          .thenApply(userDecision -> !userDecision.allowed() || userDecision.remaining() < keyDecision.remaining()
+              ? userDecision : keyDecision);
+    });
+  }
+
+  private CompletableFuture<Minted> mintAdmitted(
+      Caller caller, MintRequest request, List<String> scopes, String origin, long defaultTtl, RateLimiter.Decision rate) {
+    if (!rate.allowed()) {
+      throw AuthorityException.limited(
+          ErrorReason.RATE_LIMITED,
+          "rate limit of " + rate.limit() + " mints reached; retry in " + Math.max(1, rate.retryAfter().toSeconds()) + " s",
+          rate.retryAfter(),
+          rateLimitMetadata(rate));
+    }
+    long ttl = request.ttlSeconds() == 0 ? defaultTtl : request.ttlSeconds();
     int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
     // JWT times have second precision; the stored session uses the very same instants.
     Instant issued = clock.instant().truncatedTo(ChronoUnit.SECONDS);
@@ -142,7 +201,22 @@ public final class SessionService {
             sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
             request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
-    return sessions.insertSessionAsync(session).thenApply(ignored -> new Minted(token, session));
+    return sessions.insertSessionAsync(session).thenApply(ignored -> new Minted(token, session, rate));
+  }
+
+  /** ErrorInfo metadata of a RATE_LIMITED refusal; also the source of its x-ratelimit-* trailers. */
+  private static java.util.Map<String, String> rateLimitMetadata(RateLimiter.Decision rate) {
+    return java.util.Map.of(
+        "subject", "mints",
+        "limit", String.valueOf(rate.limit()),
+        "remaining", String.valueOf(rate.remaining()),
+        "reset", String.valueOf(resetSeconds(rate)));
+  }
+
+  /** x-ratelimit-reset: when the allowance is whole again, in Unix seconds (rounded up). */
+  public static long resetSeconds(RateLimiter.Decision rate) {
+    Instant reset = rate.reset();
+    return reset.getNano() == 0 ? reset.getEpochSecond() : reset.getEpochSecond() + 1;
   }
 
   /**
@@ -162,6 +236,9 @@ public final class SessionService {
    */
   public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
     Session session = lookUp(caller, token);
+    Tenant tenant = tenantOf(caller);
+    // A suspended (or cancelled) tenant's outstanding tokens stop working at once.
+    TenantPolicy.check(tenant, TenantPolicy.Operation.REDEEM);
     // Refusals the stored row already shows need no write; the minting key's revocation is
     // checked inside the atomic consume, so it costs no extra read here.
     ErrorReason state = stateOf(session, clock.instant(), false);
@@ -174,15 +251,24 @@ public final class SessionService {
     if (!session.origin().isEmpty() && !session.origin().equals(Origins.normalise(origin).orElse(""))) {
       throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
     }
+    if (!TenantPolicy.allowsAudience(tenant, session.audience())) {
+      throw AuthorityException.of(ErrorReason.MODULE_NOT_ENABLED, "the token's audience is no longer an enabled module of this tenant");
+    }
+    Instant now = clock.instant();
+    QuotaCharge charge = quotas.chargeFor(tenant, now);
     return sessions
-        .consumeSessionUseAsync(session.id(), clock.instant())
-        .thenApply(result -> consumed(result, session, caller));
+        .consumeSessionUseAsync(session.id(), now, charge)
+        .thenApply(result -> consumed(result, session, caller, tenant, charge, now));
   }
 
-  private static Session consumed(ConsumeResult result, Session session, Caller caller) {
+  private Session consumed(
+      ConsumeResult result, Session session, Caller caller, Tenant tenant, QuotaCharge charge, Instant now) {
     switch (result.outcome()) {
       case CONSUMED:
         return session.withUsesRemaining(result.usesRemaining());
+      case QUOTA_EXCEEDED:
+        quotas.exhausted(charge);
+        throw QuotaMeter.exceeded(tenant, now);
       case ALREADY_USED:
         throw refusal(ErrorReason.TOKEN_ALREADY_USED, session, caller);
       case EXPIRED:
@@ -216,6 +302,12 @@ public final class SessionService {
       session = lookUp(caller, token);
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
+    }
+    Optional<ErrorReason> refused = tenants.find(caller.tenantId())
+        .flatMap(t -> TenantPolicy.refusal(t, TenantPolicy.Operation.INTROSPECT)
+            .or(() -> TenantPolicy.allowsAudience(t, session.audience()) ? Optional.empty() : Optional.of(ErrorReason.MODULE_NOT_ENABLED)));
+    if (refused.isPresent()) {
+      return new Introspection(false, refused.get(), null);
     }
     ErrorReason reason = stateOf(session, clock.instant(), true);
     return reason == null ? new Introspection(true, null, session) : new Introspection(false, reason, null);
@@ -254,6 +346,7 @@ public final class SessionService {
    * @return how many were deleted
    */
   public int purgeExpired() {
+    rateLimiter.purge(clock.instant());
     Instant before = clock.instant().minus(leeway);
     int total = 0;
     int deleted;

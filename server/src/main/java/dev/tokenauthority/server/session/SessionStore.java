@@ -40,16 +40,38 @@ public interface SessionStore {
    * Consumes one use of a session if, at {@code now}, it is unexpired, unrevoked, has a use
    * left, and the API key that minted it is not revoked (revoking a key revokes its sessions).
    */
-  ConsumeResult consumeSessionUse(String id, Instant now);
+  default ConsumeResult consumeSessionUse(String id, Instant now) {
+    return consumeSessionUse(id, now, null);
+  }
+
+  /**
+   * {@link #consumeSessionUse(String, Instant)} that also charges a monthly quota, in the same
+   * atomic write: when the use is consumed but the tenant's count for the month has reached
+   * {@code quota.limit()}, nothing changes and the outcome is QUOTA_EXCEEDED.
+   *
+   * @param quota null when the tenant has no quota
+   */
+  ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota);
 
   /** {@link #consumeSessionUse} completing once committed, without making the caller wait. */
   default CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
+    return consumeSessionUseAsync(id, now, null);
+  }
+
+  /** {@link #consumeSessionUse(String, Instant, QuotaCharge)} completing once committed. */
+  default CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now, QuotaCharge quota) {
     try {
-      return CompletableFuture.completedFuture(consumeSessionUse(id, now));
+      return CompletableFuture.completedFuture(consumeSessionUse(id, now, quota));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
   }
+
+  /** Redemptions charged to a tenant's quota in a month ({@code 2026-11}); 0 when none. */
+  long countRedemptions(String tenantId, String month);
+
+  /** A charge against a tenant's monthly redemption quota. */
+  record QuotaCharge(String tenantId, String month, long limit) {}
 
   /**
    * Revokes a session.
@@ -83,6 +105,8 @@ public interface SessionStore {
     NOT_FOUND,
     EXPIRED,
     REVOKED,
-    ALREADY_USED
+    ALREADY_USED,
+    /** The use was left unconsumed: the tenant's monthly quota is used up. */
+    QUOTA_EXCEEDED
   }
 }

@@ -75,7 +75,7 @@ public final class SigningKeys {
     this.retention = retention;
     List<SigningKey> stored = store.listSigningKeys();
     if (stored.isEmpty()) {
-      store.insertSigningKey(generate());
+      store.insertSigningKey(generate(Instant.EPOCH));
       stored = store.listSigningKeys();
       log.info("generated the first signing key kid={}", stored.get(0).kid());
     }
@@ -113,7 +113,10 @@ public final class SigningKeys {
 
   /** Makes a new key active; the previous ones keep verifying for the retention period. */
   public synchronized SigningKey rotate() {
-    SigningKey key = generate();
+    // The newest key is the active one: the new key must sort after every stored key, even
+    // when the clock has not moved on (or another replica's clock is ahead).
+    Instant newest = store.listSigningKeys().get(0).createTime();
+    SigningKey key = generate(newest.plusMillis(1));
     store.insertSigningKey(key);
     ring = build(store.listSigningKeys());
     log.info("signing key rotated; active kid={}", key.kid());
@@ -142,12 +145,14 @@ public final class SigningKeys {
     return changed;
   }
 
-  private SigningKey generate() {
+  /** A new key created now, or at {@code notBefore} if the clock is behind it. */
+  private SigningKey generate(Instant notBefore) {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519", provider);
       KeyPair pair = generator.generateKeyPair();
       // Millisecond precision: what every store keeps, so a reload compares equal.
-      Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+      Instant clockNow = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+      Instant now = clockNow.isBefore(notBefore) ? notBefore : clockNow;
       return new SigningKey(
           RandomStrings.id("sig_"), pair.getPrivate().getEncoded(), pair.getPublic().getEncoded(), now);
     } catch (GeneralSecurityException e) {

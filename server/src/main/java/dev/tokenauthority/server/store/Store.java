@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store;
 
 import dev.tokenauthority.server.apikey.ApiKeyStore;
+import dev.tokenauthority.server.ratelimit.RateLimitStore;
 import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.tenant.TenantStore;
@@ -11,9 +12,18 @@ import dev.tokenauthority.server.tenant.TenantStore;
  * for a persistent store); a failure to reach the backing database is a
  * {@link dev.tokenauthority.server.error.StoreUnavailableException}.
  */
-public interface Store extends TenantStore, ApiKeyStore, SessionStore, SigningKeyStore, AutoCloseable {
+public interface Store
+    extends TenantStore, ApiKeyStore, SessionStore, SigningKeyStore, RateLimitStore, AutoCloseable {
   /** A short name for logs and health: {@code memory}, {@code sqlite}, ... */
   String kind();
+
+  /**
+   * Whether several server processes may share this store (PostgreSQL). Only then must state
+   * such as rate-limit buckets live in it rather than in each process's memory.
+   */
+  default boolean isShared() {
+    return false;
+  }
 
   /** Whether the store can serve calls right now. */
   boolean isServing();

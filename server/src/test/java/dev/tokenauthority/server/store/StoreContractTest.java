@@ -10,6 +10,8 @@ import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
+import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import dev.tokenauthority.server.ratelimit.Gcra;
 import dev.tokenauthority.server.signing.SigningKey;
 import dev.tokenauthority.server.tenant.Tenant;
 import java.time.Duration;
@@ -29,6 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -630,6 +633,85 @@ public abstract class StoreContractTest {
       assertThat(store.findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
       assertThat(store.findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
     }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Monthly quota, charged by the consume itself
+
+  @Test
+  @Timeout(60)
+  void consumeSessionUse_withQuota_64ThreadsOnManySessions_chargeExactlyTheQuota() throws Exception {
+    insertKey("key-1");
+    for (int i = 0; i < THREADS; i++) {
+      store.insertSession(session("ses-" + i, "key-1", 2, LATER));
+    }
+    QuotaCharge quota = new QuotaCharge(TENANT, "2026-01", 37);
+
+    List<ConsumeResult> all =
+        runAtOnce(THREADS, thread -> List.of(
+                store.consumeSessionUse("ses-" + thread, T0, quota), store.consumeSessionUse("ses-" + thread, T0, quota)))
+            .stream().flatMap(List::stream).toList();
+
+    Map<Outcome, Long> byOutcome = all.stream().collect(Collectors.groupingBy(ConsumeResult::outcome, Collectors.counting()));
+    assertThat(byOutcome).containsOnly(
+        Map.entry(Outcome.CONSUMED, 37L), Map.entry(Outcome.QUOTA_EXCEEDED, (long) (2 * THREADS - 37)));
+    assertThat(store.countRedemptions(TENANT, "2026-01")).isEqualTo(37);
+    // A refused use stays unused: every session still has the uses the quota did not take.
+    long left = IntStream.range(0, THREADS).mapToLong(i -> store.findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
+    assertThat(left).isEqualTo(2L * THREADS - 37);
+  }
+
+  @Test
+  void consumeSessionUse_withQuota_countsPerTenantAndMonth_andOnlyConsumedUses() {
+    insertKey("key-1");
+    store.insertSession(session("ses-1", "key-1", 1, LATER));
+    store.insertSession(session("ses-2", "key-1", 5, LATER));
+    QuotaCharge january = new QuotaCharge(TENANT, "2026-01", 10);
+
+    assertThat(store.consumeSessionUse("ses-1", T0, january).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(store.consumeSessionUse("ses-1", T0, january).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(store.consumeSessionUse("ses-2", T0, new QuotaCharge(TENANT, "2026-02", 10)).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(store.consumeSessionUse("ses-2", T0).outcome()).isEqualTo(Outcome.CONSUMED);
+
+    assertThat(store.countRedemptions(TENANT, "2026-01")).isEqualTo(1);
+    assertThat(store.countRedemptions(TENANT, "2026-02")).isEqualTo(1);
+    assertThat(store.countRedemptions("tenant-b", "2026-01")).isZero();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rate-limit buckets (GCRA)
+
+  @Test
+  @Timeout(60)
+  void admitRateLimited_64ThreadsAtOnce_admitExactlyTheBurst() throws Exception {
+    long period = 60_000_000L;
+    long interval = Gcra.intervalMicros(10, period);
+    long now = 1_800_000_000_000_000L;
+
+    List<Long> results =
+        runAtOnce(THREADS, thread -> store.admitRateLimited("key:k1", interval, period, now).join());
+
+    assertThat(results.stream().filter(r -> r > 0).count()).isEqualTo(10);
+    // The admitted calls got distinct arrival times, one interval apart.
+    assertThat(results.stream().filter(r -> r > 0).sorted().toList())
+        .isEqualTo(LongStream.rangeClosed(1, 10).map(i -> now + i * interval).boxed().toList());
+    assertThat(results.stream().filter(r -> r <= 0)).allSatisfy(r -> assertThat(-r).isEqualTo(now + 10 * interval));
+    // Another bucket is untouched; after one interval the first admits one more.
+    assertThat(store.admitRateLimited("key:k2", interval, period, now).join()).isPositive();
+    assertThat(store.admitRateLimited("key:k1", interval, period, now + interval).join()).isEqualTo(now + 11 * interval);
+  }
+
+  @Test
+  void purgeRateLimits_deletesOnlyFullBuckets() {
+    long period = 60_000_000L;
+    long now = 1_800_000_000_000_000L;
+    store.admitRateLimited("old", period, period, now).join();
+    store.admitRateLimited("new", period, period, now + period).join();
+
+    assertThat(store.purgeRateLimits(now + period + 1)).isEqualTo(1);
+    // "old" is full again as if new; "new" still remembers its call.
+    assertThat(store.admitRateLimited("new", period, period, now + period + 1).join()).isNegative();
+    assertThat(store.admitRateLimited("old", period, period, now + period + 1).join()).isPositive();
   }
 
   // ---------------------------------------------------------------------------------------

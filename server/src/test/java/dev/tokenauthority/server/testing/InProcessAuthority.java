@@ -19,7 +19,10 @@ import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.RevokeRequest;
+import com.google.protobuf.FieldMask;
+import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import dev.tokenauthority.v1.UpdateTenantRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc.TokenAuthorityBlockingStub;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -187,6 +190,31 @@ public final class InProcessAuthority implements AutoCloseable {
         .withDeadlineAfter(10, TimeUnit.SECONDS);
   }
 
+  /** A TenantAdmin stub authenticated with {@code secret}. */
+  public TenantAdminGrpc.TenantAdminBlockingStub tenantAdmin(String secret) {
+    remember(secret);
+    Metadata headers = new Metadata();
+    headers.put(AUTHORIZATION, "Bearer " + secret);
+    return TenantAdminGrpc.newBlockingStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  /** A TenantAdmin stub authenticated with the admin key. */
+  public TenantAdminGrpc.TenantAdminBlockingStub tenantAdmin() {
+    return tenantAdmin(adminSecret);
+  }
+
+  /** Changes fields of a tenant as the admin, through UpdateTenant with a mask of exactly those fields. */
+  public dev.tokenauthority.v1.Tenant updateTenant(dev.tokenauthority.v1.Tenant changes, String... paths) {
+    return tenantAdmin()
+        .updateTenant(UpdateTenantRequest.newBuilder()
+            .setTenant(changes)
+            .setUpdateMask(FieldMask.newBuilder().addAllPaths(Arrays.asList(paths)))
+            .build())
+        .getTenant();
+  }
+
   /** A stub that sends no {@code authorization} header at all. */
   public TokenAuthorityBlockingStub anonymous() {
     return TokenAuthorityGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -245,7 +273,7 @@ public final class InProcessAuthority implements AutoCloseable {
     return badRequest(e).getFieldViolationsList().stream().map(BadRequest.FieldViolation::getField).toList();
   }
 
-  private static <T extends com.google.protobuf.Message> T detail(StatusRuntimeException e, Class<T> type) {
+  public static <T extends com.google.protobuf.Message> T detail(StatusRuntimeException e, Class<T> type) {
     com.google.rpc.Status status = StatusProto.fromThrowable(e);
     assertThat(status).as("google.rpc.Status of %s", e.getStatus()).isNotNull();
     List<T> found = new ArrayList<>();

@@ -337,12 +337,12 @@ public final class JdbcStore implements Store {
   }
 
   @Override
-  public ConsumeResult consumeSessionUse(String id, Instant now) {
-    return Completions.join(consumeSessionUseAsync(id, now));
+  public ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota) {
+    return Completions.join(consumeSessionUseAsync(id, now, quota));
   }
 
   @Override
-  public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
+  public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now, QuotaCharge quota) {
     return db.writeAsync(
         s -> {
           // One conditional write: the use is taken only if, at this instant, one is left, the
@@ -366,6 +366,13 @@ public final class JdbcStore implements Store {
             }
             int remaining = rs.getInt(1);
             if (consumed) {
+              if (quota != null && !charge(s, quota)) {
+                // Over the quota: give the use back, in the same transaction.
+                PreparedStatement undo = s.prepare("UPDATE sessions SET uses_remaining = uses_remaining + 1 WHERE id = ?");
+                undo.setString(1, id);
+                undo.executeUpdate();
+                return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
+              }
               return ConsumeResult.consumed(remaining);
             }
             rs.getLong(2);
@@ -381,6 +388,35 @@ public final class JdbcStore implements Store {
               return ConsumeResult.refused(Outcome.EXPIRED);
             }
             return ConsumeResult.refused(Outcome.ALREADY_USED);
+          }
+        });
+  }
+
+  /** Counts one redemption unless the month's count has reached the limit; false then. */
+  private static boolean charge(Database.Statements s, QuotaCharge quota) throws SQLException {
+    PreparedStatement ensure =
+        s.prepare("INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT DO NOTHING");
+    ensure.setString(1, quota.tenantId());
+    ensure.setString(2, quota.month());
+    ensure.executeUpdate();
+    PreparedStatement count =
+        s.prepare(
+            "UPDATE tenant_usage SET redemptions = redemptions + 1 WHERE tenant_id = ? AND month = ? AND redemptions < ?");
+    count.setString(1, quota.tenantId());
+    count.setString(2, quota.month());
+    count.setLong(3, quota.limit());
+    return count.executeUpdate() == 1;
+  }
+
+  @Override
+  public long countRedemptions(String tenantId, String month) {
+    return db.read(
+        s -> {
+          PreparedStatement ps = s.prepare("SELECT redemptions FROM tenant_usage WHERE tenant_id = ? AND month = ?");
+          ps.setString(1, tenantId);
+          ps.setString(2, month);
+          try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0L;
           }
         });
   }
@@ -436,6 +472,54 @@ public final class JdbcStore implements Store {
         rs.getInt(13),
         rs.getInt(14),
         getTime(rs, 15));
+  }
+
+  // Rate limits
+
+  @Override
+  public boolean isShared() {
+    return kind.equals("postgres");
+  }
+
+  @Override
+  public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
+    return db.writeAsync(
+        s -> {
+          // Gcra.admit as one upsert: a new bucket admits; an existing one only if
+          // max(tat, now) + interval - now <= period, in which case tat moves to that sum.
+          String next = "(CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ?";
+          PreparedStatement admit =
+              s.prepare(
+                  "INSERT INTO rate_limits (bucket, tat) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET tat = " + next
+                      + " WHERE " + next + " - ? <= ?");
+          admit.setString(1, bucket);
+          admit.setLong(2, nowMicros + intervalMicros);
+          admit.setLong(3, nowMicros);
+          admit.setLong(4, nowMicros);
+          admit.setLong(5, intervalMicros);
+          admit.setLong(6, nowMicros);
+          admit.setLong(7, nowMicros);
+          admit.setLong(8, intervalMicros);
+          admit.setLong(9, nowMicros);
+          admit.setLong(10, periodMicros);
+          boolean admitted = admit.executeUpdate() == 1;
+          PreparedStatement read = s.prepare("SELECT tat FROM rate_limits WHERE bucket = ?");
+          read.setString(1, bucket);
+          try (ResultSet rs = read.executeQuery()) {
+            long tat = rs.next() ? rs.getLong(1) : 0;
+            return admitted ? tat : -tat;
+          }
+        });
+  }
+
+  @Override
+  public int purgeRateLimits(long nowMicros) {
+    return db.write(
+        s -> {
+          PreparedStatement ps = s.prepare("DELETE FROM rate_limits WHERE tat < ?");
+          ps.setLong(1, nowMicros);
+          return ps.executeUpdate();
+        });
   }
 
   // Signing keys

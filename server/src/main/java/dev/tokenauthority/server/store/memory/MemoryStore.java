@@ -2,6 +2,7 @@ package dev.tokenauthority.server.store.memory;
 
 import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.ratelimit.MemoryRateLimitStore;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SigningKey;
@@ -13,7 +14,9 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -31,6 +34,9 @@ public final class MemoryStore implements Store {
   private final ConcurrentHashMap<SecretHash, String> keyIdBySecretHash = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StoredSession> sessions = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<SigningKey> signingKeys = new CopyOnWriteArrayList<>();
+  /** Redemptions by "tenant month", for tenants with a quota. */
+  private final ConcurrentHashMap<String, AtomicLong> usage = new ConcurrentHashMap<>();
+  private final MemoryRateLimitStore rateLimits = new MemoryRateLimitStore();
   private final int maxSessions;
 
   /**
@@ -223,7 +229,7 @@ public final class MemoryStore implements Store {
   }
 
   @Override
-  public ConsumeResult consumeSessionUse(String id, Instant now) {
+  public ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota) {
     ConsumeResult[] result = {ConsumeResult.refused(Outcome.NOT_FOUND)};
     long nowMillis = now.toEpochMilli();
     sessions.computeIfPresent(
@@ -242,10 +248,45 @@ public final class MemoryStore implements Store {
             result[0] = ConsumeResult.refused(Outcome.ALREADY_USED);
             return s;
           }
+          if (quota != null && !charge(quota)) {
+            result[0] = ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
+            return s;
+          }
           result[0] = ConsumeResult.consumed(s.usesRemaining() - 1);
           return s.withUsesRemaining(s.usesRemaining() - 1);
         });
     return result[0];
+  }
+
+  /** Counts one redemption unless the month's count has reached the limit. */
+  private boolean charge(QuotaCharge quota) {
+    AtomicLong count = usage.computeIfAbsent(quota.tenantId() + " " + quota.month(), k -> new AtomicLong());
+    long n;
+    do {
+      n = count.get();
+      if (n >= quota.limit()) {
+        return false;
+      }
+    } while (!count.compareAndSet(n, n + 1));
+    return true;
+  }
+
+  @Override
+  public long countRedemptions(String tenantId, String month) {
+    AtomicLong count = usage.get(tenantId + " " + month);
+    return count == null ? 0 : count.get();
+  }
+
+  // Rate limits
+
+  @Override
+  public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
+    return rateLimits.admitRateLimited(bucket, intervalMicros, periodMicros, nowMicros);
+  }
+
+  @Override
+  public int purgeRateLimits(long nowMicros) {
+    return rateLimits.purgeRateLimits(nowMicros);
   }
 
   @Override

@@ -1,0 +1,77 @@
+package dev.tokenauthority.server.grpc;
+
+import dev.tokenauthority.server.ratelimit.RateLimiter;
+import dev.tokenauthority.server.session.SessionService;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Puts the caller's rate limit on every MintSession response (api.md): {@code x-ratelimit-limit},
+ * {@code x-ratelimit-remaining} and {@code x-ratelimit-reset} (Unix seconds) in the headers of
+ * a success, or the trailers of a refusal, plus {@code retry-after} (seconds) when limited. The
+ * service records the decision in the holder this interceptor puts in the call's context.
+ */
+public final class RateLimitHeaders implements ServerInterceptor {
+  static final Metadata.Key<String> LIMIT = Metadata.Key.of("x-ratelimit-limit", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> REMAINING = Metadata.Key.of("x-ratelimit-remaining", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> RESET = Metadata.Key.of("x-ratelimit-reset", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> RETRY_AFTER = Metadata.Key.of("retry-after", Metadata.ASCII_STRING_MARSHALLER);
+  private static final String MINT_SESSION = TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName();
+  private static final Context.Key<AtomicReference<RateLimiter.Decision>> DECISION = Context.key("tokenauthority-rate-limit");
+
+  /** The holder of the current call, for the service to fill; null outside MintSession. */
+  static AtomicReference<RateLimiter.Decision> holder() {
+    return DECISION.get();
+  }
+
+  @Override
+  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    if (!call.getMethodDescriptor().getFullMethodName().equals(MINT_SESSION)) {
+      return next.startCall(call, headers);
+    }
+    AtomicReference<RateLimiter.Decision> decision = new AtomicReference<>();
+    ServerCall<ReqT, RespT> withHeaders =
+        new SimpleForwardingServerCall<>(call) {
+          private boolean sent;
+
+          @Override
+          public void sendHeaders(Metadata responseHeaders) {
+            sent = add(responseHeaders, decision.get());
+            super.sendHeaders(responseHeaders);
+          }
+
+          @Override
+          public void close(Status status, Metadata trailers) {
+            if (!sent) {
+              add(trailers, decision.get());
+            }
+            super.close(status, trailers);
+          }
+        };
+    return Contexts.interceptCall(Context.current().withValue(DECISION, decision), withHeaders, headers, next);
+  }
+
+  private static boolean add(Metadata m, RateLimiter.Decision d) {
+    if (d == null) {
+      return false;
+    }
+    m.put(LIMIT, String.valueOf(d.limit()));
+    m.put(REMAINING, String.valueOf(d.remaining()));
+    m.put(RESET, String.valueOf(SessionService.resetSeconds(d)));
+    if (!d.allowed()) {
+      // Whole seconds, rounded up, never 0: a client that waits this long is admitted.
+      long millis = d.retryAfter().toMillis();
+      m.put(RETRY_AFTER, String.valueOf(Math.max(1, (millis + 999) / 1000)));
+    }
+    return true;
+  }
+}

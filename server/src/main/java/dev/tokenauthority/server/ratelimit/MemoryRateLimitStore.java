@@ -1,0 +1,28 @@
+package dev.tokenauthority.server.ratelimit;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Rate-limit buckets in this process's memory: for a single process, exact and free. */
+public final class MemoryRateLimitStore implements RateLimitStore {
+  private final ConcurrentHashMap<String, Long> tats = new ConcurrentHashMap<>();
+
+  @Override
+  public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
+    long[] result = new long[1];
+    tats.compute(bucket, (k, tat) -> {
+      long current = tat == null ? 0 : tat;
+      long next = Gcra.admit(current, intervalMicros, periodMicros, nowMicros);
+      result[0] = next < 0 ? -current : next;
+      return next < 0 ? tat : Long.valueOf(next);
+    });
+    return CompletableFuture.completedFuture(result[0]);
+  }
+
+  @Override
+  public int purgeRateLimits(long nowMicros) {
+    int before = tats.size();
+    tats.values().removeIf(tat -> tat < nowMicros);
+    return before - tats.size();
+  }
+}

@@ -1,0 +1,57 @@
+package dev.tokenauthority.server.ratelimit;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Admits or refuses calls against per-bucket limits (GCRA). A single process keeps its buckets
+ * in memory; replicas share theirs in the store, so a limit holds across them.
+ */
+public final class RateLimiter {
+  private final RateLimitStore buckets;
+
+  /** What a call learned: whether it was admitted, and the bucket as the x-ratelimit-* headers show it. */
+  public record Decision(boolean allowed, long limit, long remaining, Instant reset, Duration retryAfter) {
+    /** For a call no limit applies to. */
+    public static Decision unlimited(Instant now) {
+      return new Decision(true, Integer.MAX_VALUE, Integer.MAX_VALUE, now, Duration.ZERO);
+    }
+  }
+
+  /** A limiter on these buckets: {@link MemoryRateLimitStore} for one process, the shared store for replicas. */
+  public RateLimiter(RateLimitStore buckets) {
+    this.buckets = buckets;
+  }
+
+  /**
+   * Takes one call from {@code bucket}'s allowance of {@code limit} per {@code period}; the
+   * future completes once the bucket is updated (at once for in-memory buckets).
+   */
+  public CompletableFuture<Decision> take(String bucket, int limit, Duration period, Instant now) {
+    long periodMicros = period.toNanos() / 1000;
+    long interval = Gcra.intervalMicros(limit, periodMicros);
+    long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+    return buckets.admitRateLimited(bucket, interval, periodMicros, nowMicros)
+        .thenApply(result -> decision(result, limit, interval, periodMicros, nowMicros));
+  }
+
+  private static Decision decision(long result, int limit, long interval, long periodMicros, long nowMicros) {
+    if (result > 0) {
+      long remaining = Math.max(0, (periodMicros - (result - nowMicros)) / interval);
+      return new Decision(true, limit, remaining, micros(result), Duration.ZERO);
+    }
+    long tat = Math.max(-result, nowMicros);
+    Duration retry = Duration.ofNanos((tat + interval - nowMicros - periodMicros) * 1000);
+    return new Decision(false, limit, 0, micros(tat), retry.isNegative() ? Duration.ZERO : retry);
+  }
+
+  /** Forgets buckets that are full again; returns how many. */
+  public int purge(Instant now) {
+    return buckets.purgeRateLimits(now.getEpochSecond() * 1_000_000L + now.getNano() / 1000);
+  }
+
+  private static Instant micros(long micros) {
+    return Instant.ofEpochSecond(micros / 1_000_000L, (micros % 1_000_000L) * 1000);
+  }
+}
