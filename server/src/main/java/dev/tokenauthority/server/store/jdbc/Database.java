@@ -35,6 +35,14 @@ public interface Database extends AutoCloseable {
   }
 
   /**
+   * {@link #writeAsync} for work that is a single statement, atomic on its own: a database
+   * that can run it without an explicit transaction may, saving the COMMIT round trip.
+   */
+  default <T> CompletableFuture<T> writeStatementAsync(Work<T> work) {
+    return writeAsync(work);
+  }
+
+  /**
    * Inside a {@link #write}, takes a lock held until the transaction ends, that one process at
    * a time can hold (PostgreSQL: an advisory lock); false when another holds it. A database
    * that only one process opens (SQLite) always grants it.

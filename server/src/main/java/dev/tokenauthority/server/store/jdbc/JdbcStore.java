@@ -290,7 +290,7 @@ public final class JdbcStore implements Store {
 
   @Override
   public CompletableFuture<Void> insertSessionAsync(Session x) {
-    return db.writeAsync(
+    return db.writeStatementAsync(
         s -> {
           PreparedStatement ps =
               s.prepare(
@@ -341,55 +341,76 @@ public final class JdbcStore implements Store {
     return Completions.join(consumeSessionUseAsync(id, now, quota));
   }
 
+  /** The one conditional write of a redeem, reporting what is left when it took a use. */
+  private static final String CONSUME =
+      "UPDATE sessions SET uses_remaining = uses_remaining - 1"
+          + " WHERE id = ? AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > ?"
+          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " RETURNING uses_remaining";
+
   @Override
   public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now, QuotaCharge quota) {
+    if (quota == null) {
+      // A single statement: the use is taken only if, at this instant, one is left, the session
+      // is live and unrevoked, and the key that minted it is not revoked. Only a refusal needs a
+      // second statement, to say why.
+      return db.writeStatementAsync(s -> {
+        int remaining = consume(s, id, now);
+        return remaining >= 0 ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, id, now));
+      });
+    }
     return db.writeAsync(
         s -> {
-          // One conditional write: the use is taken only if, at this instant, one is left, the
-          // session is live and unrevoked, and the key that minted it is not revoked.
-          PreparedStatement update =
-              s.prepare(
-                  "UPDATE sessions SET uses_remaining = uses_remaining - 1"
-                      + " WHERE id = ? AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > ?"
-                      + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)");
-          update.setString(1, id);
-          update.setLong(2, now.toEpochMilli());
-          boolean consumed = update.executeUpdate() == 1;
-          PreparedStatement read =
-              s.prepare(
-                  "SELECT s.uses_remaining, s.revoke_time, s.expire_time, k.revoke_time, k.id FROM sessions s"
-                      + " LEFT JOIN api_keys k ON k.id = s.api_key_id WHERE s.id = ?");
-          read.setString(1, id);
-          try (ResultSet rs = read.executeQuery()) {
-            if (!rs.next()) {
-              return ConsumeResult.refused(Outcome.NOT_FOUND);
-            }
-            int remaining = rs.getInt(1);
-            if (consumed) {
-              if (quota != null && !charge(s, quota)) {
-                // Over the quota: give the use back, in the same transaction.
-                PreparedStatement undo = s.prepare("UPDATE sessions SET uses_remaining = uses_remaining + 1 WHERE id = ?");
-                undo.setString(1, id);
-                undo.executeUpdate();
-                return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
-              }
-              return ConsumeResult.consumed(remaining);
-            }
-            rs.getLong(2);
-            boolean sessionRevoked = !rs.wasNull();
-            long expire = rs.getLong(3);
-            rs.getLong(4);
-            // A minting key that is revoked, or missing altogether, revokes the session.
-            boolean keyRevoked = !rs.wasNull() || rs.getString(5) == null;
-            if (sessionRevoked || keyRevoked) {
-              return ConsumeResult.refused(Outcome.REVOKED);
-            }
-            if (expire <= now.toEpochMilli()) {
-              return ConsumeResult.refused(Outcome.EXPIRED);
-            }
-            return ConsumeResult.refused(Outcome.ALREADY_USED);
+          int remaining = consume(s, id, now);
+          if (remaining < 0) {
+            return ConsumeResult.refused(whyNotConsumed(s, id, now));
           }
+          if (!charge(s, quota)) {
+            // Over the quota: give the use back, in the same transaction.
+            PreparedStatement undo = s.prepare("UPDATE sessions SET uses_remaining = uses_remaining + 1 WHERE id = ?");
+            undo.setString(1, id);
+            undo.executeUpdate();
+            return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
+          }
+          return ConsumeResult.consumed(remaining);
         });
+  }
+
+  /** Takes one use; returns the uses left after it, or -1 when none was taken. */
+  private static int consume(Database.Statements s, String id, Instant now) throws SQLException {
+    PreparedStatement update = s.prepare(CONSUME);
+    update.setString(1, id);
+    update.setLong(2, now.toEpochMilli());
+    try (ResultSet rs = update.executeQuery()) {
+      return rs.next() ? rs.getInt(1) : -1;
+    }
+  }
+
+  /** Why a session's use was not taken. */
+  private static Outcome whyNotConsumed(Database.Statements s, String id, Instant now) throws SQLException {
+    PreparedStatement read =
+        s.prepare(
+            "SELECT s.uses_remaining, s.revoke_time, s.expire_time, k.revoke_time, k.id FROM sessions s"
+                + " LEFT JOIN api_keys k ON k.id = s.api_key_id WHERE s.id = ?");
+    read.setString(1, id);
+    try (ResultSet rs = read.executeQuery()) {
+      if (!rs.next()) {
+        return Outcome.NOT_FOUND;
+      }
+      rs.getLong(2);
+      boolean sessionRevoked = !rs.wasNull();
+      long expire = rs.getLong(3);
+      rs.getLong(4);
+      // A minting key that is revoked, or missing altogether, revokes the session.
+      boolean keyRevoked = !rs.wasNull() || rs.getString(5) == null;
+      if (sessionRevoked || keyRevoked) {
+        return Outcome.REVOKED;
+      }
+      if (expire <= now.toEpochMilli()) {
+        return Outcome.EXPIRED;
+      }
+      return Outcome.ALREADY_USED;
+    }
   }
 
   /** Counts one redemption unless the month's count has reached the limit; false then. */

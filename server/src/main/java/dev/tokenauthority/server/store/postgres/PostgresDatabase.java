@@ -109,12 +109,17 @@ public final class PostgresDatabase implements Database {
 
   @Override
   public <T> T read(Work<T> work) {
+    return autocommit(work, "read");
+  }
+
+  /** Runs work on a connection in autocommit mode: each statement commits on its own. */
+  private <T> T autocommit(Work<T> work, String what) {
     failIfDown();
     try (Connection c = pool.getConnection();
         PooledStatements statements = new PooledStatements(c)) {
       return work.run(statements);
     } catch (SQLException e) {
-      throw unavailable("read", e);
+      throw unavailable(what, e);
     }
   }
 
@@ -140,6 +145,16 @@ public final class PostgresDatabase implements Database {
 
   @Override
   public <T> CompletableFuture<T> writeAsync(Work<T> work) {
+    return submit(() -> write(work));
+  }
+
+  /** One statement in autocommit mode: the statement's own implicit transaction, one round trip. */
+  @Override
+  public <T> CompletableFuture<T> writeStatementAsync(Work<T> work) {
+    return submit(() -> autocommit(work, "write"));
+  }
+
+  private <T> CompletableFuture<T> submit(java.util.function.Supplier<T> write) {
     if (closed || !serving) {
       return CompletableFuture.failedFuture(down());
     }
@@ -155,7 +170,7 @@ public final class PostgresDatabase implements Database {
               return;
             }
             try {
-              done.complete(write(work));
+              done.complete(write.get());
             } catch (RuntimeException e) {
               done.completeExceptionally(e);
             }
