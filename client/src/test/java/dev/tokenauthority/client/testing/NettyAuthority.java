@@ -54,8 +54,13 @@ public final class NettyAuthority implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    server.stop(Duration.ofSeconds(1));
-    authority.store().close();
+  public void close() {
+    try {
+      server.stop(Duration.ofSeconds(1));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      authority.store().close();
+    }
   }
 }
