@@ -22,6 +22,11 @@ import java.util.regex.Pattern;
 final class ErrorDecoder {
   static final String DOMAIN = "tokenauthority";
   private static final String REDACTED = "[redacted]";
+  /**
+   * Shorter strings are not real secrets (no server would accept them) and are too likely to
+   * occur in ordinary words: scrubbing a key "x" would mangle every message.
+   */
+  static final int MIN_SCRUBBED_LENGTH = 8;
   /** Anything shaped like a compact JWS, in case text echoes a token the call did not send. */
   private static final Pattern COMPACT_JWS = Pattern.compile("eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
 
@@ -82,7 +87,7 @@ final class ErrorDecoder {
   static String scrub(String text, List<String> secrets) {
     String out = text;
     for (String secret : secrets) {
-      if (secret != null && !secret.isEmpty()) {
+      if (secret != null && secret.length() >= MIN_SCRUBBED_LENGTH) {
         out = out.replace(secret, REDACTED);
       }
     }

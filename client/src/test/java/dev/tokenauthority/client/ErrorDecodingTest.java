@@ -169,6 +169,16 @@ class ErrorDecodingTest {
   }
 
   @Test
+  void apiKeyTooShortToBeReal_isNotScrubbedOutOfOrdinaryWords() {
+    reply.set(status(Code.UNAVAILABLE, "io exception", "STORE_UNAVAILABLE").build());
+    TokenAuthorityClient shortKey = TokenAuthorityClient.builder().channel(channel).apiKey("x").build();
+
+    TokenAuthorityException e = catchThrowableOfType(TokenAuthorityException.class, () -> shortKey.redeem(TOKEN));
+
+    assertThat(e.serverMessage()).isEqualTo("io exception");
+  }
+
+  @Test
   void noServerListening_isUnavailableWithoutReason() throws Exception {
     int freePort;
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
