@@ -68,6 +68,8 @@ public final class SessionVerifier {
   private volatile KeyRing ring;
   /** When a fetch was last tried, successful or not; guarded by fetchLock. */
   private Instant lastFetch;
+  /** Why the last fetch failed while there were no keys yet; guarded by fetchLock. */
+  private TokenAuthorityException lastFailure;
 
   private record KeyRing(Map<String, PublicKey> byKid, Instant fetchedAt) {}
 
@@ -190,7 +192,17 @@ public final class SessionVerifier {
     synchronized (fetchLock) {
       current = ring;
       if (current == null) {
-        return fetch(now);
+        // With no keys at all nothing verifies, but a down authority is still asked at most
+        // once per refresh interval; meanwhile every call fails as the last fetch did.
+        if (lastFailure != null && !mayFetch(now)) {
+          throw lastFailure;
+        }
+        try {
+          return fetch(now);
+        } catch (TokenAuthorityException e) {
+          lastFailure = e;
+          throw e;
+        }
       }
       if (!current.fetchedAt().plus(maxKeyAge).isAfter(now) && mayFetch(now)) {
         try {

@@ -366,18 +366,25 @@ class SessionVerifierTest {
   }
 
   @Test
-  void firstFetchFailing_propagatesTheFailure() {
+  void firstFetchFailing_propagatesTheFailure_andIsNotRepeatedWithinTheInterval() {
+    AtomicInteger attempts = new AtomicInteger();
     SessionVerifier v =
         SessionVerifier.builder(
                 () -> {
+                  attempts.incrementAndGet();
                   throw new TokenAuthorityException(
                       Status.Code.UNAVAILABLE, "STORE_UNAVAILABLE", "down", Map.of(), null, Map.of(), null);
                 })
             .clock(clock)
             .build();
+    String token = mint().token();
 
-    TokenAuthorityException e = refusal(v, mint().token());
-
-    assertThat(e.reason()).isEqualTo(ErrorReason.STORE_UNAVAILABLE);
+    for (int i = 0; i < 10; i++) {
+      assertThat(refusal(v, token).reason()).isEqualTo(ErrorReason.STORE_UNAVAILABLE);
+    }
+    assertThat(attempts).hasValue(1);
+    clock.advanceSeconds(5);
+    refusal(v, token);
+    assertThat(attempts).hasValue(2);
   }
 }

@@ -5,9 +5,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    // The library logs through SLF4J; the CLI ships no logging backend, so say nothing about it.
-    System.setProperty("slf4j.internal.verbosity", "WARN");
-    System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+    // The library logs through SLF4J and the CLI ships no logging backend: without these, SLF4J
+    // would warn about that on stderr, where only errors belong. -D on the command line wins.
+    System.getProperties().putIfAbsent("slf4j.internal.verbosity", "WARN");
+    System.getProperties().putIfAbsent("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
     System.exit(TokenAuthorityCli.standard().run(args));
   }
 }

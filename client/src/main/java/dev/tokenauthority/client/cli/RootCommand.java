@@ -10,7 +10,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
-import picocli.CommandLine.Spec;
 
 /**
  * The top command: the global options, which every subcommand inherits, and what the
@@ -35,8 +34,6 @@ import picocli.CommandLine.Spec;
     })
 final class RootCommand {
   static final String API_KEY_ENV = "TOKEN_AUTHORITY_API_KEY";
-
-  @Spec CommandSpec spec;
 
   @Option(
       names = "--target",
