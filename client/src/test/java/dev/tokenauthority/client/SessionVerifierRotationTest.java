@@ -34,6 +34,8 @@ class SessionVerifierRotationTest {
     String before = admin.mintSession("rep_8842").token();
     String oldKid = verifier.verify(before).kid();
 
+    // Keys made in the same instant would tie for newest; a real rotation comes later.
+    ta.clock().advanceSeconds(1);
     SigningKeyRotation rotation = admin.rotateSigningKey();
     String after = admin.mintSession("rep_8842").token();
     ta.clock().advanceSeconds(5);

@@ -293,6 +293,8 @@ class SessionVerifierTest {
     MintedSession before = mint();
     String oldKid = v.verify(before.token()).kid();
 
+    // Keys made in the same instant would tie for newest; a real rotation comes later.
+    clock.advanceSeconds(1);
     String newKid = ta.authority().signingKeys().rotate().kid();
     MintedSession after = mint();
     clock.advanceSeconds(5);
@@ -306,6 +308,7 @@ class SessionVerifierTest {
   void rotation_manyThreadsMeetingTheNewKid_fetchOnce() throws Exception {
     SessionVerifier v = verifier();
     v.verify(mint().token());
+    clock.advanceSeconds(1);
     ta.authority().signingKeys().rotate();
     String token = mint().token();
     clock.advanceSeconds(5);

@@ -125,6 +125,8 @@ class TenantAdminClientTest {
   void rotateSigningKey_newKeyLeadsTheJwks_oldOneStays() {
     String oldKid = admin.getJwks().keys().get(0).kid();
 
+    // Keys made in the same instant would tie for newest; a real rotation comes later.
+    ta.clock().advanceSeconds(1);
     SigningKeyRotation rotation = admin.rotateSigningKey();
     List<JsonWebKey> keys = admin.getJwks().keys();
 

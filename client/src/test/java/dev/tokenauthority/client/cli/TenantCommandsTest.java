@@ -117,6 +117,8 @@ class TenantCommandsTest {
 
   @Test
   void signingKeysRotate_newKidLeadsTheJwks() {
+    // Keys made in the same instant would tie for newest; a real rotation comes later.
+    ta.clock().advanceSeconds(1);
     CliRunner.Result rotated = admin("--json", "signing-keys", "rotate");
     CliRunner.Result jwks = admin("--json", "jwks");
 
