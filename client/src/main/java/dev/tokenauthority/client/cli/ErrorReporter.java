@@ -1,0 +1,87 @@
+package dev.tokenauthority.client.cli;
+
+import dev.tokenauthority.client.TokenAuthorityException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * Turns every failure into one line on stderr and an exit code: 1 when the command could not
+ * be run as given (usage, an unreadable file, a bad value), 2 when the server refused the call
+ * or could not be reached ({@code error: TOKEN_ALREADY_USED: <message>}, then each invalid
+ * field). Nothing it prints contains the API key or anything shaped like a secret or token.
+ */
+final class ErrorReporter implements IParameterExceptionHandler, IExecutionExceptionHandler {
+  static final int USAGE = 1;
+  static final int REFUSED = 2;
+  /** A generated API key secret (prefix, underscore, 40+ base62 characters) or a compact JWS. */
+  private static final Pattern SECRET_SHAPED =
+      Pattern.compile("\\b[a-z]{1,16}_[A-Za-z0-9]{40,}\\b|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
+
+  private final RootCommand root;
+
+  ErrorReporter(RootCommand root) {
+    this.root = root;
+  }
+
+  @Override
+  public int handleParseException(ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    err.println("error: " + scrub(ex.getMessage()));
+    if (!UnmatchedArgumentException.printSuggestions(ex, err)) {
+      err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
+    }
+    err.flush();
+    return USAGE;
+  }
+
+  @Override
+  public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
+    PrintWriter err = cmd.getErr();
+    int code;
+    if (ex instanceof TokenAuthorityException e) {
+      err.println("error: " + e.headline() + ": " + scrub(e.serverMessage()));
+      e.fieldViolations().forEach(
+          (field, description) -> {
+            String line = field + ": " + scrub(description);
+            // With one bad field the server's message is that field's line already.
+            if (!line.equals(scrub(e.serverMessage()))) {
+              err.println("  " + line);
+            }
+          });
+      e.retryAfter().ifPresent(d -> err.println("  retry after " + d.toMillis() + " ms"));
+      if (e.getCause() != null) {
+        err.println("  cause: " + scrub(String.valueOf(e.getCause().getMessage())));
+      }
+      code = REFUSED;
+    } else if (ex instanceof UncheckedIOException e) {
+      err.println("error: " + scrub(e.getMessage()) + ": " + scrub(String.valueOf(e.getCause().getMessage())));
+      code = USAGE;
+    } else if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
+      err.println("error: " + scrub(ex.getMessage()));
+      code = USAGE;
+    } else {
+      err.println("error: unexpected " + ex.getClass().getSimpleName() + ": " + scrub(String.valueOf(ex.getMessage())));
+      code = USAGE;
+    }
+    err.flush();
+    return code;
+  }
+
+  private String scrub(String text) {
+    String out = text;
+    String key = root.resolvedApiKey();
+    // A key too short to be real is too likely to be part of ordinary words to be replaced.
+    if (key != null && key.length() >= 8) {
+      out = out.replace(key, "[redacted]");
+    }
+    return SECRET_SHAPED.matcher(out).replaceAll("[redacted]");
+  }
+}

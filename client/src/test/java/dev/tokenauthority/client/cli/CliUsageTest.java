@@ -1,0 +1,179 @@
+package dev.tokenauthority.client.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tokenauthority.server.testing.InProcessAuthority;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The command line itself: help on every level, usage errors (exit 1), the API key's sources, and that it is never printed. */
+class CliUsageTest {
+  private InProcessAuthority ta;
+  private CliRunner cli;
+
+  @BeforeEach
+  void start() {
+    ta = InProcessAuthority.start();
+    cli = CliRunner.inProcess(ta);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    ta.close();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "",
+        "keys", "keys create", "keys list", "keys revoke",
+        "sessions", "sessions mint", "sessions redeem", "sessions introspect", "sessions revoke",
+        "tenants", "tenants create", "tenants get", "tenants update", "tenants list",
+        "jwks", "signing-keys", "signing-keys rotate"
+      })
+  void help_onEveryLevel_printsUsageAndExitsZero(String command) {
+    String[] words = command.isEmpty() ? new String[0] : command.split(" ");
+    String[] args = new String[words.length + 1];
+    System.arraycopy(words, 0, args, 0, words.length);
+    args[words.length] = "--help";
+
+    CliRunner.Result r = cli.run(args);
+
+    assertThat(r.code()).as("%s", r).isZero();
+    assertThat(r.out()).startsWith(("Usage: token-authority " + command).trim()).contains("--target", "--api-key", "--json");
+    assertThat(r.err()).isEmpty();
+  }
+
+  @Test
+  void help_top_listsTheCommandsAndExitCodes() {
+    CliRunner.Result r = cli.run("--help");
+
+    assertThat(r.out()).contains("keys", "sessions", "tenants", "jwks", "signing-keys", "2 the server refused");
+  }
+
+  @Test
+  void noCommand_isAUsageError() {
+    CliRunner.Result r = cli.run();
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: Missing required subcommand");
+  }
+
+  @Test
+  void groupWithoutItsSubcommand_isAUsageError() {
+    assertThat(cli.run("--api-key", ta.adminSecret(), "keys").code()).isEqualTo(1);
+  }
+
+  @Test
+  void unknownCommand_isAUsageErrorWithASuggestion() {
+    CliRunner.Result r = cli.run("sesions");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("sessions");
+  }
+
+  @Test
+  void noApiKey_isAUsageErrorNamingBothSources() {
+    CliRunner.Result r = cli.run("jwks");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: an API key is required: --api-key or TOKEN_AUTHORITY_API_KEY");
+  }
+
+  @Test
+  void apiKey_fromTheEnvironment() {
+    CliRunner.Result r = cli.env(Map.of("TOKEN_AUTHORITY_API_KEY", ta.adminSecret())).run("jwks");
+
+    assertThat(r.code()).as("%s", r).isZero();
+    assertThat(cli.lastConnection().apiKey()).isEqualTo(ta.adminSecret());
+  }
+
+  @Test
+  void apiKey_flagWinsOverTheEnvironment() {
+    cli.env(Map.of("TOKEN_AUTHORITY_API_KEY", "sk_from_the_environment")).run("--api-key", ta.adminSecret(), "jwks");
+
+    assertThat(cli.lastConnection().apiKey()).isEqualTo(ta.adminSecret());
+  }
+
+  @Test
+  void globalOptions_workAfterTheSubcommandToo() {
+    CliRunner.Result r = cli.run("jwks", "--target", "authority.internal:443", "--api-key", ta.adminSecret());
+
+    assertThat(r.code()).as("%s", r).isZero();
+    assertThat(cli.lastConnection().target()).isEqualTo("authority.internal:443");
+    assertThat(cli.lastConnection().plaintext()).isFalse();
+  }
+
+  @Test
+  void target_defaultsToLocalhost() {
+    cli.run("--api-key", ta.adminSecret(), "--plaintext", "jwks");
+
+    assertThat(cli.lastConnection().target()).isEqualTo("localhost:50051");
+    assertThat(cli.lastConnection().plaintext()).isTrue();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "sessions mint --user u --ttl soon",
+        "sessions mint --user u --context [1,2]",
+        "sessions mint --user u --context {nope",
+        "sessions mint --user u --max-uses 0",
+        "sessions mint --user u --max-uses many",
+        "keys create --name n --scope sessions:mint --expires yesterday",
+        "tenants update acme",
+        "tenants update acme --status bogus",
+        "tenants update acme --module a --clear-modules",
+        "--plaintext --ca-cert ca.pem jwks",
+        "--client-cert c.pem jwks"
+      })
+  void badValues_areUsageErrors_beforeAnyCall(String command) {
+    CliRunner.Result r = cli.run(("--api-key " + ta.adminSecret() + " " + command).split(" "));
+
+    assertThat(r.code()).as("%s", r).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: ");
+    assertThat(r.out()).isEmpty();
+  }
+
+  @Test
+  void unreadableCaCert_isAUsageError() {
+    CliRunner network = new CliRunner(ClientFactory.overNetwork(), Clock.systemUTC());
+
+    CliRunner.Result r = network.run("--api-key", "sk_x", "--ca-cert", Path.of("no", "such", "ca.pem").toString(), "jwks");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: cannot read a TLS certificate or key file");
+  }
+
+  @Test
+  void shortApiKey_doesNotMangleTheServersMessage() {
+    CliRunner.Result r = cli.run("--api-key", "e", "jwks");
+
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).startsWith("error: API_KEY_INVALID: ").doesNotContain("[redacted]");
+  }
+
+  @Test
+  void apiKey_isNeverPrinted_notEvenWhenMisplaced() {
+    String secret = ta.adminSecret();
+    String[][] commands = {
+      {"--api-key", secret, "--help"},
+      {"--api-key", secret, "sessions", "mint", "--help"},
+      {"--api-key", secret, "keys", "list"},
+      {"--api-key", secret, "keys", "revoke", "key_nothing"},
+      {"--api-key", secret, "sessions", "redeem", "not-a-token"},
+      {"--api-ky", secret, "jwks"},
+      {"jwks", secret},
+    };
+    for (String[] command : commands) {
+      CliRunner.Result r = cli.run(command);
+      assertThat(r.all()).as("%s", String.join(" ", command).replace(secret, "SECRET")).doesNotContain(secret);
+    }
+  }
+}
