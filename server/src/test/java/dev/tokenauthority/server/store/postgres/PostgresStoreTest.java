@@ -76,6 +76,40 @@ class PostgresStoreTest extends StoreContractTest {
   }
 
   @Test
+  void purgeExpiredSessions_twoReplicasAtOnce_deleteEverySessionOnceInBoundedBatches() throws Exception {
+    store.insertApiKey(apiKey("key-1", "tenant-a", T0));
+    var inserts = new java.util.ArrayList<java.util.concurrent.CompletableFuture<Void>>();
+    for (int i = 0; i < 3000; i++) {
+      inserts.add(store.insertSessionAsync(session(String.format("ses-%05d", i), "key-1", 1, T0.minusSeconds(1))));
+    }
+    inserts.forEach(java.util.concurrent.CompletableFuture::join);
+    store.insertSession(session("ses-live", "key-1", 1, T0.plusSeconds(3600)));
+    try (Store other = PostgresStore.open(url, null, TIMEOUT)) {
+      java.util.concurrent.atomic.AtomicInteger maxBatch = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.function.Function<Store, java.util.concurrent.Callable<Integer>> purger = replica -> () -> {
+        int total = 0;
+        for (int round = 0; round < 200; round++) {
+          int n = replica.purgeExpiredSessions(T0, 100);
+          maxBatch.accumulateAndGet(n, Math::max);
+          total += n;
+        }
+        return total;
+      };
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        var a = pool.submit(purger.apply(store));
+        var b = pool.submit(purger.apply(other));
+        assertThat(a.get() + b.get()).isEqualTo(3000);
+      } finally {
+        pool.shutdownNow();
+      }
+      assertThat(maxBatch.get()).isLessThanOrEqualTo(100);
+      assertThat(store.findSession("ses-00000")).isEmpty();
+      assertThat(store.findSession("ses-live")).isPresent();
+    }
+  }
+
+  @Test
   void open_unreachableServer_failsWithStoreUnavailableWithinTheTimeout() {
     long start = System.nanoTime();
     assertThatThrownBy(() -> PostgresStore.open("jdbc:postgresql://127.0.0.1:1/none?user=nobody", null, Duration.ofSeconds(1)))
