@@ -335,7 +335,8 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException | StoreUnavailableException e) {
         throw new SettingException("--store", e.getMessage());
       }
-      resources.push(opened);
+      // Closed last: the metrics' background count and the audit of drained calls come first.
+      resources.addLast(opened);
       Store store = metrics == null ? opened : new TimedStore(opened, metrics);
       Authority.Settings domain =
           new Authority.Settings(apiKeyPrefix, issuer, Authority.Settings.CACHE_TTL, Duration.ofSeconds(30));
@@ -375,8 +376,9 @@ public final class Main implements Callable<Integer> {
       if (audit != null) {
         log.info("audit log: {}", auditLog.equals("-") ? "stdout" : Path.of(auditLog).toAbsolutePath());
       }
-      log.info("token-authority listening on port {} (store {}{})", server.port(), describeStore(opened),
-          tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS");
+      log.info("token-authority listening on port {} (store {}{}; started in {} ms)", server.port(), describeStore(opened),
+          tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS",
+          sinceProcessStart());
       stopRequested.await();
       log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
       server.stop(shutdownGrace);
@@ -387,6 +389,13 @@ public final class Main implements Callable<Integer> {
     }
     log.info("stopped");
     return 0;
+  }
+
+  /** Milliseconds since this process started (the OS's count, JVM boot included); -1 if unknown. */
+  private static long sinceProcessStart() {
+    return ProcessHandle.current().info().startInstant()
+        .map(start -> Duration.between(start, java.time.Instant.now()).toMillis())
+        .orElse(-1L);
   }
 
   private AuditLog openAuditLog() {

@@ -160,18 +160,22 @@ public final class AuditLog implements AutoCloseable {
 
   /** Writes every queued event, flushes, and closes the file (not stdout). */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     if (closed) {
       return;
     }
     closed = true;
-    // The queue may be full: wait for room rather than lose the stop (and the lines before it).
-    while (!queue.offer(STOP, 100, TimeUnit.MILLISECONDS)) {
-      if (!writer.isAlive()) {
-        break;
+    try {
+      // The queue may be full: wait for room rather than lose the stop (and the lines before it).
+      while (!queue.offer(STOP, 100, TimeUnit.MILLISECONDS)) {
+        if (!writer.isAlive()) {
+          break;
+        }
       }
+      writer.join(TimeUnit.SECONDS.toMillis(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-    writer.join(TimeUnit.SECONDS.toMillis(10));
     try {
       if (closeOut) {
         out.close();

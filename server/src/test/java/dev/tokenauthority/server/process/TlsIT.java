@@ -93,7 +93,7 @@ class TlsIT extends ProcessTestBase {
   void mtls_clientWithCertificate_mintsAndRedeems_othersAreRefused() throws Exception {
     String admin = secret(ServerProcess.randomSecret());
     ServerProcess server = startMtls(admin);
-    assertThat(server.stdout()).contains("TLS only: certificate CN=token-authority it").contains(", mTLS)");
+    assertThat(server.stdout()).contains("TLS only: certificate CN=token-authority it").contains(", mTLS;");
 
     ManagedChannel mtls = server.tlsChannel(clientCredentials(caFile));
     String key = secret(stub(mtls, admin)
