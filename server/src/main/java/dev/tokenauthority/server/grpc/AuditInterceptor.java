@@ -125,11 +125,12 @@ public final class AuditInterceptor implements ServerInterceptor {
     }
 
     void ended(Status status, Metadata trailers) {
-      String rpc = getMethodDescriptor().getFullMethodName();
-      if (status.isOk() && !STATE_CHANGES.contains(rpc)) {
+      // Once only: a cancellation reported after the call was closed is not a second outcome.
+      if (!ended.compareAndSet(false, true)) {
         return;
       }
-      if (!ended.compareAndSet(false, true)) {
+      String rpc = getMethodDescriptor().getFullMethodName();
+      if (status.isOk() && !STATE_CHANGES.contains(rpc)) {
         return;
       }
       String reason = ErrorMapper.reasonOf(status, trailers);

@@ -19,8 +19,10 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,6 +59,7 @@ class TlsIT extends ProcessTestBase {
   private ServerProcess startMtls(String admin) throws Exception {
     return start(dataDir, Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin),
         "--store", "memory",
+        "--audit-log", dataDir.resolve("audit.jsonl").toString(),
         "--tls-cert", serverCert.toString(),
         "--tls-key", serverKey.toString(),
         "--tls-client-ca", caFile.toString(),
@@ -107,6 +110,12 @@ class TlsIT extends ProcessTestBase {
     ManagedChannel noCertificate = server.tlsChannel(TlsChannelCredentials.newBuilder().trustManager(caFile.toFile()).build());
     assertThat(refusal(noCertificate)).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(refusal(server.newChannel())).as("plaintext").isEqualTo(Status.Code.UNAVAILABLE);
+
+    // The audit names the client certificate of each call over mTLS.
+    server.sigterm();
+    assertThat(server.waitFor(Duration.ofSeconds(30))).isZero();
+    List<String> lines = Files.readAllLines(dataDir.resolve("audit.jsonl"));
+    assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).contains("\"peer_certificate\":\"CN=backend\""));
   }
 
   @Test
