@@ -3,6 +3,7 @@ package dev.tokenauthority.server;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.HealthWatches;
 import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
@@ -43,6 +44,7 @@ public final class TokenAuthorityServer {
   private final Authority authority;
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
+  private final HealthWatches healthWatches = new HealthWatches();
   private final ScheduledExecutorService maintenance;
   private final Duration purgeInterval;
 
@@ -79,7 +81,7 @@ public final class TokenAuthorityServer {
             .addService(ServerInterceptors.intercept(service, forTokenAuthority))
             .addService(ServerInterceptors.intercept(
                 new TenantAdminService(authority.tenantService(), authority.signingKeys()), common))
-            .addService(health.getHealthService())
+            .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())
             .build();
@@ -148,13 +150,15 @@ public final class TokenAuthorityServer {
   }
 
   /**
-   * Stops in order: health turns NOT_SERVING, no new calls are accepted, in-flight calls get
-   * up to {@code grace} to finish, then the rest are cancelled.
+   * Stops in order: health turns NOT_SERVING (health watchers hear it, then their streams
+   * end), no new calls are accepted, in-flight calls get up to {@code grace} to finish, then
+   * the rest are cancelled.
    */
   public void stop(Duration grace) throws InterruptedException {
     maintenance.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
+    healthWatches.endAll();
     if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
       log.warn("calls still running after the {} ms grace period were cancelled", grace.toMillis());
       server.shutdownNow();

@@ -122,6 +122,7 @@ class ShutdownIT extends ProcessTestBase {
 
     // A health watcher, as a load balancer keeps one.
     BlockingQueue<ServingStatus> watched = new LinkedBlockingQueue<>();
+    CompletableFuture<Status> watchEnded = new CompletableFuture<>();
     Context.CancellableContext watch = Context.current().withCancellation();
     watch.run(() -> HealthGrpc.newStub(channel).watch(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
       @Override
@@ -130,10 +131,14 @@ class ShutdownIT extends ProcessTestBase {
       }
 
       @Override
-      public void onError(Throwable t) {}
+      public void onError(Throwable t) {
+        watchEnded.complete(Status.fromThrowable(t));
+      }
 
       @Override
-      public void onCompleted() {}
+      public void onCompleted() {
+        watchEnded.complete(Status.OK);
+      }
     }));
     assertThat(watched.poll(15, TimeUnit.SECONDS)).isEqualTo(ServingStatus.SERVING);
 
@@ -163,6 +168,8 @@ class ShutdownIT extends ProcessTestBase {
     server.sigterm();
 
     assertThat(watched.poll(15, TimeUnit.SECONDS)).as("health after SIGTERM").isEqualTo(ServingStatus.NOT_SERVING);
+    // The server ends the watch itself, so that watchers do not hold the drain.
+    assertThat(watchEnded.get(15, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     watch.cancel(null);
     // No new connection is accepted while the call drains.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
