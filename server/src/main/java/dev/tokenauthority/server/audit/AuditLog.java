@@ -2,6 +2,8 @@ package dev.tokenauthority.server.audit;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -37,6 +39,8 @@ public final class AuditLog implements AutoCloseable {
   private final BlockingQueue<AuditEvent> queue;
   private final OutputStream out;
   private final boolean closeOut;
+  /** One line at a time: handed to {@code out} in a single write, never split across two. */
+  private final ByteArrayOutputStream line = new ByteArrayOutputStream(512);
   private final JsonGenerator json;
   private final Thread writer;
   private final LongAdder dropped = new LongAdder();
@@ -51,7 +55,7 @@ public final class AuditLog implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(capacity);
     this.out = out;
     this.closeOut = closeOut;
-    this.json = new JsonFactory().createGenerator(out);
+    this.json = new JsonFactory().createGenerator(line);
     // One object per line, and the stream stays ours to close.
     json.setRootValueSeparator(null);
     json.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
@@ -82,7 +86,7 @@ public final class AuditLog implements AutoCloseable {
         // created meanwhile: append to it
       }
     }
-    return new AuditLog(new FileOutputStream(file.toFile(), true), true, DEFAULT_CAPACITY);
+    return new AuditLog(new BufferedOutputStream(new FileOutputStream(file.toFile(), true), 64 * 1024), true, DEFAULT_CAPACITY);
   }
 
   /** Queues an event without waiting; drops and counts it when the queue is full. */
@@ -140,7 +144,6 @@ public final class AuditLog implements AutoCloseable {
 
   private void flush() {
     try {
-      json.flush();
       out.flush();
     } catch (IOException e) {
       log.warn("flushing the audit log failed: {}", e.getMessage());
@@ -165,6 +168,13 @@ public final class AuditLog implements AutoCloseable {
     field("peer_certificate", e.peerCertificate(), false);
     json.writeEndObject();
     json.writeRaw('\n');
+    json.flush();
+    try {
+      // Whole lines only: on stdout, a log line written between two writes would split one.
+      line.writeTo(out);
+    } finally {
+      line.reset();
+    }
   }
 
   /** Always-present fields are written as null when unknown; the others only when set. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -95,6 +96,34 @@ class AuditLogTest {
     release.countDown();
     log.close();
     assertThat(lines(sink)).hasSize(5);
+  }
+
+  @Test
+  void stdout_sharedWithLogLines_neverSplitsAnAuditLine() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream stdout = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    AuditLog log = new AuditLog(stdout, false, 4096);
+    Thread logger = new Thread(() -> {
+      for (int i = 0; i < 2000; i++) {
+        stdout.print("2030-01-01T00:00:00Z INFO  [main] Main - a log line " + i + "\n");
+      }
+    });
+    logger.start();
+    for (int i = 0; i < 2000; i++) {
+      log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_" + i));
+    }
+    logger.join();
+    log.close();
+
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines).hasSize(4000 - (int) log.dropped());
+    for (String line : lines) {
+      if (line.startsWith("{")) {
+        assertThat(JSON.readTree(line).get("rpc").asText()).endsWith("/MintSession");
+      } else {
+        assertThat(line).contains("a log line");
+      }
+    }
   }
 
   @Test
