@@ -300,7 +300,7 @@ public final class Main implements Callable<Integer> {
       executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
     }
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
-    // Closed in reverse order of opening, after the gRPC server has stopped.
+    // Closed once the gRPC server has drained: metrics, audit log, TLS reloader, the store last.
     Deque<AutoCloseable> resources = new ArrayDeque<>();
     try {
       ServerTls tls = null;
