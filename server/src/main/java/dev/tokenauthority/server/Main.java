@@ -1,19 +1,37 @@
 package dev.tokenauthority.server;
 
+import dev.tokenauthority.server.apikey.ApiKeySecrets;
+import dev.tokenauthority.server.audit.AuditLog;
+import dev.tokenauthority.server.config.ConfigFile;
+import dev.tokenauthority.server.config.SettingException;
+import dev.tokenauthority.server.config.OptionsHelp;
+import dev.tokenauthority.server.config.SettingsProvider;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.metrics.Metrics;
+import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.store.postgres.PostgresStore;
 import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
@@ -21,112 +39,401 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
-/** The server's command line: reads the settings, builds the graph, serves until SIGTERM. */
+/**
+ * The server's command line: reads the settings (flag, then {@code TOKEN_AUTHORITY_*}
+ * environment variable, then configuration file, then built-in default), builds the graph,
+ * serves until SIGTERM. A bad setting stops the start with exit code 2 and one line naming it.
+ */
 @Command(
     name = "token-authority",
     mixinStandardHelpOptions = true,
     version = "token-authority 0.1.0",
     sortOptions = false,
-    description = "A gRPC token authority: exchanges API keys for short-lived, single-use session tokens.",
+    usageHelpWidth = 100,
+    description = {
+      "A gRPC token authority: exchanges API keys for short-lived, single-use session tokens.",
+      "",
+      "Every setting is a flag, an environment variable and a key of the --config file: a flag beats"
+          + " the environment, which beats the file, which beats the default.",
+      ""
+    },
+    optionListHeading = "Settings (flag, environment variable, config file key, default):%n",
     footer = {
       "",
-      "Environment: TOKEN_AUTHORITY_ADMIN_KEY (an admin secret of at least 32 characters; never a flag,",
-      "so that it does not show in the process list), TOKEN_AUTHORITY_STORE_PASSWORD (the PostgreSQL",
-      "password when the URL carries none) and TOKEN_AUTHORITY_<OPTION> for each option above."
+      "Environment only: TOKEN_AUTHORITY_ADMIN_KEY (an admin secret of at least 32 characters; never a"
+          + " flag, so that it does not show in the process list) and TOKEN_AUTHORITY_STORE_PASSWORD"
+          + " (the PostgreSQL password when the URL carries none)."
     })
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
+  static final int EXIT_BAD_SETTING = 2;
 
-  @Option(names = "--port", defaultValue = "${env:TOKEN_AUTHORITY_PORT:-50051}",
-      description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_PORT.")
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "A properties file of settings, one 'key = value' a line, the keys being the option names"
+          + " without dashes (port = 50051). Unknown keys stop the start.")
+  Path config;
+
+  @Option(names = "--port", paramLabel = "N", defaultValue = "50051", converter = PortConverter.class,
+      description = "Port to listen on; 0 picks a free one and the log prints it.")
   int port;
 
-  @Option(names = "--data-dir", defaultValue = "${env:TOKEN_AUTHORITY_DATA_DIR:-./data}",
-      description = "Directory of the sqlite store (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_DATA_DIR.")
+  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "./data",
+      description = "Directory of the sqlite store's file token-authority.db.")
   Path dataDir;
 
-  @Option(names = "--store", defaultValue = "${env:TOKEN_AUTHORITY_STORE:-sqlite}",
+  @Option(names = "--store", paramLabel = "STORE", defaultValue = "sqlite",
       description = "sqlite (a file in the data dir), memory (lost on exit), or a jdbc:postgresql:// URL"
-          + " (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_STORE.")
+          + " shared by several replicas.")
   String store;
 
-  @Option(names = "--api-key-prefix", defaultValue = "${env:TOKEN_AUTHORITY_API_KEY_PREFIX:-sk_}",
-      description = "Prefix of new API key secrets (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_API_KEY_PREFIX.")
+  @Option(names = "--api-key-prefix", paramLabel = "PREFIX", defaultValue = "sk_",
+      description = "Prefix of new API key secrets: 1-15 lowercase letters or digits and '_'.")
   String apiKeyPrefix;
 
-  @Option(names = "--issuer", defaultValue = "${env:TOKEN_AUTHORITY_ISSUER:-token-authority}",
-      description = "The iss claim of session tokens (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_ISSUER.")
+  @Option(names = "--issuer", paramLabel = "ISS", defaultValue = "token-authority",
+      description = "The iss claim of session tokens.")
   String issuer;
 
-  @Option(names = "--shutdown-grace", defaultValue = "${env:TOKEN_AUTHORITY_SHUTDOWN_GRACE:-20s}",
-      converter = DurationConverter.class,
-      description = "How long in-flight calls may finish after SIGTERM (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_SHUTDOWN_GRACE.")
+  @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "20s", converter = DurationConverter.class,
+      description = "How long in-flight calls may finish after SIGTERM (20s, 500ms, 2m).")
   Duration shutdownGrace;
 
-  @Option(names = "--purge-interval", defaultValue = "${env:TOKEN_AUTHORITY_PURGE_INTERVAL:-30s}",
-      converter = DurationConverter.class,
-      description = "How often expired sessions are deleted (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_PURGE_INTERVAL.")
+  @Option(names = "--purge-interval", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
+      description = "How often expired sessions are deleted.")
   Duration purgeInterval;
 
-  @Option(names = "--executor-threads", defaultValue = "${env:TOKEN_AUTHORITY_EXECUTOR_THREADS:-0}",
-      description = "Threads that run calls; 0 means one per core, at least 2; -1 means grpc's default"
-          + " unbounded pool (default: ${DEFAULT-VALUE}). Env TOKEN_AUTHORITY_EXECUTOR_THREADS.")
+  @Option(names = "--executor-threads", paramLabel = "N", defaultValue = "0", converter = IntConverter.class,
+      description = "Threads that run calls; 0 means one per core, at least 2; -1 means grpc's default unbounded pool.")
   int executorThreads;
 
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "PEM certificate chain (leaf first): serve TLS only. Needs --tls-key. Reloaded on change.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE",
+      description = "PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1, unencrypted). Reloaded on change.")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "FILE",
+      description = "PEM CA certificates: require a client certificate signed by one of them (mTLS) and refuse"
+          + " connections without one. Needs --tls-cert. Reloaded on change.")
+  Path tlsClientCa;
+
+  @Option(names = "--tls-reload-interval", paramLabel = "DURATION", defaultValue = "5s", converter = DurationConverter.class,
+      description = "How often the TLS files are checked for changes.")
+  Duration tlsReloadInterval;
+
+  @Option(names = "--metrics-port", paramLabel = "N", converter = PortConverter.class,
+      description = "Serve Prometheus metrics at http://<host>:N/metrics; 0 picks a free port. Off unless set.")
+  Integer metricsPort;
+
+  @Option(names = "--audit-log", paramLabel = "FILE",
+      description = "Append one JSON line per state change and per refused call to FILE, or '-' for stdout"
+          + " (docs/audit-log.md). Off unless set.")
+  String auditLog;
+
   private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private SettingsProvider settings;
+  private CommandLine commandLine;
 
   public static void main(String[] args) {
     System.exit(run(args));
   }
 
   static int run(String[] args) {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    return run(args, System.getenv(), System.out, System.err);
+  }
+
+  /** Runs the command with this environment, printing help to {@code out} and errors to {@code err}. */
+  static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+    Main main = new Main();
+    CommandLine cl;
+    try {
+      cl = main.commandLine(args, env);
+    } catch (SettingException e) {
+      err.println("token-authority: " + e.setting() + ": " + e.getMessage());
+      return EXIT_BAD_SETTING;
+    }
+    cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+    cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
+    return cl.execute(args);
+  }
+
+  /**
+   * Parses and checks the settings without starting anything, for tests.
+   *
+   * @throws SettingException for a bad file, value or combination
+   * @throws CommandLine.ParameterException for a value picocli cannot convert
+   */
+  static Main parse(String[] args, Map<String, String> env) {
+    Main main = new Main();
+    main.commandLine(args, env).parseArgs(args);
+    main.validate();
+    return main;
+  }
+
+  private CommandLine commandLine(String[] args, Map<String, String> env) {
+    CommandLine cl = new CommandLine(this).setCaseInsensitiveEnumValuesAllowed(true);
+    ConfigFile file = ConfigFile.none();
+    String configPath = configPath(args, env);
+    if (configPath != null) {
+      file = ConfigFile.load(Path.of(configPath), fileKeys(cl));
+    }
+    settings = new SettingsProvider(env, file);
+    cl.setDefaultValueProvider(settings);
+    cl.setParameterExceptionHandler(this::parameterError);
+    cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_OPTION_LIST, new OptionsHelp());
+    commandLine = cl;
+    return cl;
+  }
+
+  /** The file named by {@code --config FILE}, {@code --config=FILE} or TOKEN_AUTHORITY_CONFIG; null if none. */
+  private static String configPath(String[] args, Map<String, String> env) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals(ConfigFile.OPTION) && i + 1 < args.length) {
+        return args[i + 1];
+      }
+      if (args[i].startsWith(ConfigFile.OPTION + "=")) {
+        return args[i].substring(ConfigFile.OPTION.length() + 1);
+      }
+    }
+    String fromEnv = env.get(SettingsProvider.envName(ConfigFile.OPTION));
+    return fromEnv == null || fromEnv.isEmpty() ? null : fromEnv;
+  }
+
+  /** Every option's key in a configuration file, except --config itself, help and version. */
+  private static Set<String> fileKeys(CommandLine cl) {
+    Set<String> keys = new LinkedHashSet<>();
+    for (OptionSpec option : cl.getCommandSpec().options()) {
+      if (!option.usageHelp() && !option.versionHelp() && !option.longestName().equals(ConfigFile.OPTION)) {
+        keys.add(SettingsProvider.key(option.longestName()));
+      }
+    }
+    return keys;
+  }
+
+  /** One line naming the setting, never the usage text. */
+  private int parameterError(CommandLine.ParameterException ex, String[] args) {
+    PrintWriter err = ex.getCommandLine().getErr();
+    String line;
+    if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+      line = "unknown option or argument '" + String.join(" ", u.getUnmatched()) + "' (see --help)";
+    } else if (ex.getArgSpec() instanceof OptionSpec option) {
+      String message = ex.getMessage().replaceFirst("^Invalid value for option '[^']*': ", "");
+      line = name(option.longestName()) + ": " + message;
+    } else {
+      line = ex.getMessage();
+    }
+    err.println("token-authority: " + line);
+    return EXIT_BAD_SETTING;
+  }
+
+  /** An option's name for an error, with where its value came from when not from the command line. */
+  private String name(String option) {
+    CommandLine.ParseResult parsed = commandLine == null ? null : commandLine.getParseResult();
+    if (parsed != null && parsed.hasMatchedOption(option)) {
+      return option;
+    }
+    return settings == null ? option : settings.describe(option);
+  }
+
+  private int fail(SettingException e) {
+    String line = "token-authority: " + name(e.setting()) + ": " + e.getMessage();
+    commandLine.getErr().println(line);
+    return EXIT_BAD_SETTING;
+  }
+
+  /** Checks values and combinations that no single converter can. */
+  void validate() {
+    if (executorThreads < -1) {
+      throw new SettingException("--executor-threads", "must be -1, 0 or a number of threads, not " + executorThreads);
+    }
+    if (shutdownGrace.isNegative()) {
+      throw new SettingException("--shutdown-grace", "must not be negative");
+    }
+    if (purgeInterval.isNegative() || purgeInterval.isZero()) {
+      throw new SettingException("--purge-interval", "must be positive");
+    }
+    if (tlsReloadInterval.isNegative() || tlsReloadInterval.isZero()) {
+      throw new SettingException("--tls-reload-interval", "must be positive");
+    }
+    if (issuer.isBlank()) {
+      throw new SettingException("--issuer", "must not be empty");
+    }
+    try {
+      new ApiKeySecrets(apiKeyPrefix);
+    } catch (IllegalArgumentException e) {
+      throw new SettingException("--api-key-prefix", "'" + apiKeyPrefix + "' is not 1-15 lowercase letters or digits followed by '_', e.g. sk_");
+    }
+    String kind = store.toLowerCase(Locale.ROOT);
+    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStore.URL_PREFIX)) {
+      throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStore.redact(store) + "'");
+    }
+    if (tlsCert != null && tlsKey == null) {
+      throw new SettingException(ServerTls.CERT_OPTION, "needs --tls-key too");
+    }
+    if (tlsKey != null && tlsCert == null) {
+      throw new SettingException(ServerTls.KEY_OPTION, "needs --tls-cert too");
+    }
+    if (tlsClientCa != null && tlsCert == null) {
+      throw new SettingException(ServerTls.CLIENT_CA_OPTION, "needs --tls-cert and --tls-key: client certificates are asked for over TLS only");
+    }
+    if (metricsPort != null && metricsPort != 0 && metricsPort == port) {
+      throw new SettingException("--metrics-port", "must differ from --port (" + port + ")");
+    }
+    if (auditLog != null && auditLog.isBlank()) {
+      throw new SettingException("--audit-log", "must be a file or '-' for stdout");
+    }
   }
 
   @Override
   public Integer call() throws Exception {
+    try {
+      validate();
+    } catch (SettingException e) {
+      return fail(e);
+    }
     if (executorThreads == 0) {
       executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
     }
-    // Before anything slow: a SIGTERM during start-up still ends in an orderly stop and exit 0.
-    installSignalHandlers();
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
-    Store opened;
+    // Closed once the gRPC server has drained: metrics, audit log, TLS reloader, the store last.
+    Deque<AutoCloseable> resources = new ArrayDeque<>();
     try {
-      opened = openStore();
-    } catch (IllegalArgumentException | StoreUnavailableException e) {
-      System.err.println("token-authority: " + e.getMessage());
-      return 2;
-    }
-    try (Store store = opened) {
-      Authority.Settings settings =
+      ServerTls tls = null;
+      if (tlsCert != null) {
+        tls = ServerTls.load(tlsCert, tlsKey, tlsClientCa);
+        resources.push(tls);
+        tls.startReloading(tlsReloadInterval);
+      }
+      AuditLog audit = null;
+      if (auditLog != null) {
+        audit = openAuditLog();
+        resources.push(audit);
+      }
+      Metrics metrics = null;
+      int boundMetricsPort = -1;
+      if (metricsPort != null) {
+        metrics = new Metrics();
+        resources.push(metrics);
+        boundMetricsPort = serveMetrics(metrics);
+        if (audit != null) {
+          metrics.watchAuditDrops(audit::dropped);
+        }
+        if (tls != null) {
+          metrics.watchCertificateExpiry(tls::certificateNotAfter);
+        }
+      }
+      // Before anything slow: a SIGTERM during start-up still ends in an orderly stop and exit 0.
+      installSignalHandlers();
+      Store opened;
+      try {
+        opened = openStore();
+      } catch (IllegalArgumentException | StoreUnavailableException e) {
+        throw new SettingException("--store", e.getMessage());
+      }
+      // Closed last: the metrics' background count and the audit of drained calls come first.
+      resources.addLast(opened);
+      Store store = metrics == null ? opened : new TimedStore(opened, metrics);
+      Authority.Settings domain =
           new Authority.Settings(apiKeyPrefix, issuer, Authority.Settings.CACHE_TTL, Duration.ofSeconds(30));
       Authority authority;
       Optional<String> generated;
       try {
-        authority = new Authority(store, settings, Clock.systemUTC());
+        authority = new Authority(store, domain, Clock.systemUTC());
         generated = authority.ensureAdminKey(adminSecret);
       } catch (IllegalArgumentException e) {
-        System.err.println("token-authority: " + e.getMessage());
-        return 2;
+        commandLine.getErr().println("token-authority: " + e.getMessage());
+        return EXIT_BAD_SETTING;
       }
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(port));
+      if (metrics != null) {
+        metrics.watchOutstandingSessions(store, authority.clock());
+      }
+      InetSocketAddress address = new InetSocketAddress(port);
+      NettyServerBuilder builder =
+          tls == null ? NettyServerBuilder.forAddress(address) : NettyServerBuilder.forAddress(address, tls.credentials());
       if (executorThreads > 0) {
         // Handlers never wait for a commit (writes complete asynchronously), so a pool as large
         // as the machine beats grpc's default unbounded pool: no thread handoff per call.
         builder.executor(new ForkJoinPool(executorThreads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true));
       }
-      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval).start();
+      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit);
+      try {
+        server.start();
+      } catch (IOException e) {
+        throw bindFailure("--port", port, e);
+      }
       generated.ifPresent(Main::printAdminKey);
-      log.info("token-authority listening on port {} (store {})", server.port(), describeStore(store));
+      if (tls != null) {
+        log.info("TLS only: {}", tls.describe());
+      }
+      if (metrics != null) {
+        log.info("metrics on port {} at /metrics", boundMetricsPort);
+      }
+      if (audit != null) {
+        log.info("audit log: {}", auditLog.equals("-") ? "stdout" : Path.of(auditLog).toAbsolutePath());
+      }
+      log.info("token-authority listening on port {} (store {}{}; started in {} ms)", server.port(), describeStore(opened),
+          tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS",
+          sinceProcessStart());
       stopRequested.await();
       log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
       server.stop(shutdownGrace);
+    } catch (SettingException e) {
+      return fail(e);
+    } finally {
+      closeAll(resources);
     }
     log.info("stopped");
     return 0;
+  }
+
+  /** Milliseconds since this process started (the OS's count, JVM boot included); -1 if unknown. */
+  private static long sinceProcessStart() {
+    return ProcessHandle.current().info().startInstant()
+        .map(start -> Duration.between(start, java.time.Instant.now()).toMillis())
+        .orElse(-1L);
+  }
+
+  private AuditLog openAuditLog() {
+    try {
+      return AuditLog.open(auditLog);
+    } catch (IOException | RuntimeException e) {
+      throw new SettingException("--audit-log", "cannot open " + auditLog + ": " + e.getMessage());
+    }
+  }
+
+  private int serveMetrics(Metrics metrics) {
+    try {
+      return metrics.serve(metricsPort);
+    } catch (IOException e) {
+      throw bindFailure("--metrics-port", metricsPort, e);
+    }
+  }
+
+  private static SettingException bindFailure(String option, int port, IOException e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && !(cause instanceof BindException)) {
+      cause = cause.getCause();
+    }
+    return new SettingException(option, "cannot listen on port " + port + ": " + cause.getMessage());
+  }
+
+  private static void closeAll(Deque<AutoCloseable> resources) {
+    while (!resources.isEmpty()) {
+      AutoCloseable r = resources.pop();
+      try {
+        r.close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", r.getClass().getSimpleName(), e.getMessage());
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
   }
 
   private Store openStore() {
@@ -137,10 +444,7 @@ public final class Main implements Callable<Integer> {
     if (kind.equals("sqlite")) {
       return SqliteStore.open(dataDir, Duration.ofSeconds(5));
     }
-    if (kind.startsWith(PostgresStore.URL_PREFIX)) {
-      return PostgresStore.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
-    }
-    throw new IllegalArgumentException("--store must be sqlite, memory or a jdbc:postgresql:// URL, not '" + store + "'");
+    return PostgresStore.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
   }
 
   private String describeStore(Store s) {
@@ -172,6 +476,34 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         log.debug("cannot handle SIG{} here", name);
       }
+    }
+  }
+
+  /** Reads a whole number. */
+  static final class IntConverter implements CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      try {
+        return Integer.parseInt(value.trim());
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number");
+      }
+    }
+  }
+
+  /** Reads a port number, 0 to 65535. */
+  static final class PortConverter implements CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      try {
+        int port = Integer.parseInt(value.trim());
+        if (port >= 0 && port <= 65535) {
+          return port;
+        }
+      } catch (NumberFormatException e) {
+        // the message below
+      }
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a port number (0-65535)");
     }
   }
 

@@ -1,13 +1,19 @@
 package dev.tokenauthority.server;
 
+import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
+import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.HealthWatches;
+import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
+import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -15,6 +21,8 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +32,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The gRPC server of an {@link Authority}: the v1 services behind the API-key interceptor,
  * health and reflection (v1 and v1alpha) open on the same port, and the background purge of
- * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one.
+ * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one. With
+ * {@link Metrics} or an {@link AuditLog}, every call of the v1 services is measured or audited
+ * (health and reflection are not).
  */
 public final class TokenAuthorityServer {
   private static final Logger log = LoggerFactory.getLogger(TokenAuthorityServer.class);
@@ -34,23 +44,44 @@ public final class TokenAuthorityServer {
   private final Authority authority;
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
+  private final HealthWatches healthWatches = new HealthWatches();
   private final ScheduledExecutorService maintenance;
   private final Duration purgeInterval;
 
   public TokenAuthorityServer(ServerBuilder<?> builder, Authority authority, Duration purgeInterval) {
+    this(builder, authority, purgeInterval, null, null);
+  }
+
+  /**
+   * @param metrics null: calls are not measured
+   * @param audit null: calls are not audited
+   */
+  public TokenAuthorityServer(
+      ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit) {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
-    ApiKeyAuthInterceptor auth = new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants());
+    // Interceptors run last-listed first: metrics, audit, authentication, then the rate-limit
+    // headers. Metrics and audit sit outside authentication to see the calls it refuses.
+    List<ServerInterceptor> common = new ArrayList<>();
+    common.add(new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants()));
+    if (audit != null) {
+      common.add(new AuditInterceptor(audit, authority.clock()));
+    }
+    if (metrics != null) {
+      common.add(new MetricsInterceptor(metrics));
+    }
+    List<ServerInterceptor> forTokenAuthority = new ArrayList<>();
+    forTokenAuthority.add(new RateLimitHeaders());
+    forTokenAuthority.addAll(common);
     TokenAuthorityService service =
         new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            // Interceptors run last-listed first: authentication, then the rate-limit headers.
-            .addService(ServerInterceptors.intercept(service, new RateLimitHeaders(), auth))
+            .addService(ServerInterceptors.intercept(service, forTokenAuthority))
             .addService(ServerInterceptors.intercept(
-                new TenantAdminService(authority.tenantService(), authority.signingKeys()), auth))
-            .addService(health.getHealthService())
+                new TenantAdminService(authority.tenantService(), authority.signingKeys()), common))
+            .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())
             .build();
@@ -119,13 +150,15 @@ public final class TokenAuthorityServer {
   }
 
   /**
-   * Stops in order: health turns NOT_SERVING, no new calls are accepted, in-flight calls get
-   * up to {@code grace} to finish, then the rest are cancelled.
+   * Stops in order: health turns NOT_SERVING (health watchers hear it, then their streams
+   * end), no new calls are accepted, in-flight calls get up to {@code grace} to finish, then
+   * the rest are cancelled.
    */
   public void stop(Duration grace) throws InterruptedException {
     maintenance.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
+    healthWatches.endAll();
     if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
       log.warn("calls still running after the {} ms grace period were cancelled", grace.toMillis());
       server.shutdownNow();

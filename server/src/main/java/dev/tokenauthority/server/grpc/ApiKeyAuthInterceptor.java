@@ -60,6 +60,7 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
     Caller caller;
     try {
       caller = keys.authenticate(bearerSecret(headers.get(AUTHORIZATION)));
+      CallerContext.noteCaller(caller);
       // A method missing from the table (a new one, say) needs the strongest scope.
       String scope = REQUIRED_SCOPE.getOrDefault(call.getMethodDescriptor().getFullMethodName(), Scopes.ADMIN);
       if (!scope.isEmpty()) {

@@ -49,6 +49,33 @@ public final class ErrorMapper {
     return build(Code.INTERNAL, INTERNAL_REASON, "internal error (ref " + ref + ")");
   }
 
+  /**
+   * The ErrorInfo reason (domain {@code tokenauthority}) a call was closed with, or null when
+   * its status carries none (OK, or a failure of gRPC itself such as a deadline).
+   */
+  public static String reasonOf(io.grpc.Status status, io.grpc.Metadata trailers) {
+    if (status.isOk() || trailers == null) {
+      return null;
+    }
+    com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(status, trailers);
+    if (details == null) {
+      return null;
+    }
+    for (Any detail : details.getDetailsList()) {
+      if (detail.is(ErrorInfo.class)) {
+        try {
+          ErrorInfo info = detail.unpack(ErrorInfo.class);
+          if (DOMAIN.equals(info.getDomain())) {
+            return info.getReason();
+          }
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          return null;
+        }
+      }
+    }
+    return null;
+  }
+
   private static StatusRuntimeException fromAuthority(AuthorityException e) {
     ErrorReason reason = e.reason();
     if (e.getCause() != null) {

@@ -88,6 +88,13 @@ public interface SessionStore {
    */
   int purgeExpiredSessions(Instant before, int limit);
 
+  /**
+   * How many stored sessions expire after {@code now} (used up and revoked ones included: they
+   * are kept until they expire). For a metric: it may scan an index, so never call it on a
+   * call's path.
+   */
+  long countLiveSessions(Instant now);
+
   /** The outcome of {@link #consumeSessionUse}. */
   record ConsumeResult(Outcome outcome, int usesRemaining) {
     public static ConsumeResult consumed(int usesRemaining) {

@@ -44,6 +44,7 @@ final class ServerProcess implements AutoCloseable {
   static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   static final Duration CALL_DEADLINE = Duration.ofSeconds(15);
   private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
+  private static final Pattern METRICS = Pattern.compile("metrics on port (\\d+)");
   private static final Pattern KID = Pattern.compile("\"kid\"\\s*:\\s*\"([^\"]+)\"");
   private static final String ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -166,6 +167,22 @@ final class ServerProcess implements AutoCloseable {
       channel = newChannel();
     }
     return channel;
+  }
+
+  /** The port of {@code /metrics}, from its log line (the server must be listening). */
+  int metricsPort() {
+    Matcher m = METRICS.matcher(stdout);
+    if (!m.find()) {
+      throw new AssertionError("the server printed no 'metrics on port N'\n" + describe());
+    }
+    return Integer.parseInt(m.group(1));
+  }
+
+  /** A TLS channel to localhost:port with these credentials, closed with this process. */
+  ManagedChannel tlsChannel(io.grpc.ChannelCredentials credentials) {
+    ManagedChannel c = NettyChannelBuilder.forAddress("localhost", port(), credentials).build();
+    channels.add(c);
+    return c;
   }
 
   /** A separate channel (its own connection), closed with this process. */

@@ -10,10 +10,19 @@ import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import dev.tokenauthority.v1.RevokeRequest;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -24,6 +33,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -96,6 +108,98 @@ class ShutdownIT extends ProcessTestBase {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
       }
     }).isInstanceOf(ConnectException.class);
+  }
+
+  @Test
+  void sigterm_withACallHalfSent_turnsHealthNotServing_refusesNewCalls_finishesTheCall_andFlushesTheAuditLog()
+      throws Exception {
+    String admin = secret(ServerProcess.randomSecret());
+    Path auditFile = dataDir.resolve("audit.jsonl");
+    ServerProcess server = start(dataDir, adminEnv(admin),
+        "--shutdown-grace", GRACE.toSeconds() + "s", "--audit-log", auditFile.toString(), "--metrics-port", "0");
+    int port = server.port();
+    ManagedChannel channel = server.channel();
+
+    // A health watcher, as a load balancer keeps one.
+    BlockingQueue<ServingStatus> watched = new LinkedBlockingQueue<>();
+    CompletableFuture<Status> watchEnded = new CompletableFuture<>();
+    Context.CancellableContext watch = Context.current().withCancellation();
+    watch.run(() -> HealthGrpc.newStub(channel).watch(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
+      @Override
+      public void onNext(HealthCheckResponse value) {
+        watched.add(value.getStatus());
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        watchEnded.complete(Status.fromThrowable(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        watchEnded.complete(Status.OK);
+      }
+    }));
+    assertThat(watched.poll(15, TimeUnit.SECONDS)).isEqualTo(ServingStatus.SERVING);
+
+    // A MintSession whose headers are at the server but whose request is not sent yet: in flight
+    // for as long as this test wants.
+    Metadata headers = new Metadata();
+    headers.put(ServerProcess.AUTHORIZATION, "Bearer " + admin);
+    ClientCall<MintSessionRequest, MintSessionResponse> inFlight =
+        channel.newCall(TokenAuthorityGrpc.getMintSessionMethod(), CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
+    CompletableFuture<MintSessionResponse> answer = new CompletableFuture<>();
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    inFlight.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(MintSessionResponse message) {
+        answer.complete(message);
+      }
+
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, headers);
+    inFlight.request(1);
+    // Streams of one connection reach the server in order: once this answers, so has the call started.
+    assertThat(server.health().check(HealthCheckRequest.getDefaultInstance()).getStatus()).isEqualTo(ServingStatus.SERVING);
+
+    server.sigterm();
+
+    assertThat(watched.poll(15, TimeUnit.SECONDS)).as("health after SIGTERM").isEqualTo(ServingStatus.NOT_SERVING);
+    // The server ends the watch itself, so that watchers do not hold the drain.
+    assertThat(watchEnded.get(15, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    watch.cancel(null);
+    // No new connection is accepted while the call drains.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    boolean refused = false;
+    while (!refused && System.nanoTime() < deadline) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+        Thread.sleep(50);
+      } catch (ConnectException e) {
+        refused = true;
+      }
+    }
+    assertThat(refused).as("the port refuses new connections after SIGTERM").isTrue();
+    assertThat(server.isAlive()).as("the server waits for the call in flight").isTrue();
+
+    inFlight.sendMessage(MintSessionRequest.newBuilder().setExternalUserId("in-flight").build());
+    inFlight.halfClose();
+
+    assertThat(closed.get(GRACE.toSeconds(), TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+    MintSessionResponse minted = answer.get(1, TimeUnit.SECONDS);
+    secret(minted.getToken());
+    assertThat(server.waitFor(GRACE)).as("exit code after SIGTERM").isZero();
+    assertThat(server.stdout()).contains("stopped").doesNotContain("were cancelled");
+    // The store was closed in order: a new server opens it and finds the session minted during the drain.
+    assertThat(Files.readString(auditFile)).contains("\"session_id\":\"" + minted.getSessionId() + "\"");
+    ServerProcess again = start(dataDir, adminEnv(admin));
+    assertFails(Status.Code.NOT_FOUND, "NOT_FOUND", () -> again.stub(admin)
+        .revoke(RevokeRequest.newBuilder().setSessionId("ses_000000000000000000000000").build()));
+    assertThat(again.stub(admin).revoke(RevokeRequest.newBuilder().setSessionId(minted.getSessionId()).build())
+        .hasRevokeTime()).isTrue();
   }
 
   @Test

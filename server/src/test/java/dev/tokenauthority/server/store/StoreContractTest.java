@@ -767,6 +767,22 @@ public abstract class StoreContractTest {
   }
 
   @Test
+  void countLiveSessions_countsThoseExpiringAfterNow_usedAndRevokedIncluded() {
+    insertKey("key-1");
+    Instant now = T0.plusSeconds(100);
+    store.insertSession(session("ses-gone", "key-1", 1, now.minusSeconds(1)));
+    store.insertSession(session("ses-at-now", "key-1", 1, now));
+    store.insertSession(session("ses-live", "key-1", 1, now.plusSeconds(50)));
+    store.insertSession(session("ses-used", "key-1", 1, now.plusSeconds(50)));
+    store.insertSession(session("ses-revoked", "key-1", 1, now.plusSeconds(50)));
+    assertThat(store.consumeSessionUse("ses-used", T0).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(store.revokeSession("ses-revoked", T0)).isPresent();
+
+    assertThat(store.countLiveSessions(now)).isEqualTo(3);
+    assertThat(store.countLiveSessions(now.plusSeconds(60))).isZero();
+  }
+
+  @Test
   @Timeout(120)
   void purgeExpiredSessions_5000InBatchesWhileCallersWork_callersKeepSucceeding() throws Exception {
     insertKey("key-1");

@@ -9,6 +9,8 @@ import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.TokenAuthorityServer;
+import dev.tokenauthority.server.audit.AuditLog;
+import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.tenant.Tenant;
@@ -88,7 +90,7 @@ public final class InProcessAuthority implements AutoCloseable {
       serverBuilder.directExecutor();
       channelBuilder.directExecutor();
     }
-    this.server = new TokenAuthorityServer(serverBuilder, authority, PURGE_INTERVAL);
+    this.server = new TokenAuthorityServer(serverBuilder, authority, PURGE_INTERVAL, b.metrics, b.audit);
     try {
       server.start();
     } catch (IOException e) {
@@ -116,8 +118,22 @@ public final class InProcessAuthority implements AutoCloseable {
     private Authority.Settings settings = Authority.Settings.defaults();
     private TestClock clock = new TestClock();
     private boolean directExecutor = true;
+    private Metrics metrics;
+    private AuditLog audit;
 
     private Builder() {}
+
+    /** Measures every call into these metrics. */
+    public Builder metrics(Metrics metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    /** Audits every call into this log. */
+    public Builder audit(AuditLog audit) {
+      this.audit = audit;
+      return this;
+    }
 
     /** Serves this store instead of a new {@link MemoryStore}. */
     public Builder store(Store store) {

@@ -308,6 +308,18 @@ public final class MemoryStore implements Store {
     return deleted;
   }
 
+  @Override
+  public long countLiveSessions(Instant now) {
+    long nowMillis = now.toEpochMilli();
+    long live = 0;
+    for (StoredSession s : sessions.values()) {
+      if (s.expireMillis() > nowMillis) {
+        live++;
+      }
+    }
+    return live;
+  }
+
   // Signing keys
 
   @Override

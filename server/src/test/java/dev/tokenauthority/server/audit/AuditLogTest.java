@@ -1,0 +1,138 @@
+package dev.tokenauthority.server.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+class AuditLogTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static AuditEvent event(String rpc, String sessionId) {
+    return new AuditEvent(
+        Instant.parse("2030-01-01T00:00:00.123Z"), rpc, AuditEvent.OK, "OK", null, "default", "key_1", sessionId,
+        null, null, null, null, "127.0.0.1:5000", null);
+  }
+
+  private static List<JsonNode> lines(ByteArrayOutputStream out) throws IOException {
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : out.toString(StandardCharsets.UTF_8).split("\n", -1)) {
+      if (!line.isEmpty()) {
+        lines.add(JSON.readTree(line));
+      }
+    }
+    return lines;
+  }
+
+  @Test
+  void close_afterEvents_leavesOneJsonObjectPerLine_withCoreFieldsAlwaysPresent() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    AuditLog log = new AuditLog(out, true, 16);
+
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_1"));
+    log.record(event("tokenauthority.v1.TokenAuthority/CreateApiKey", null));
+    log.close();
+
+    String text = out.toString(StandardCharsets.UTF_8);
+    assertThat(text).endsWith("\n").doesNotStartWith(" ");
+    List<JsonNode> lines = lines(out);
+    assertThat(lines).hasSize(2);
+    JsonNode first = lines.get(0);
+    assertThat(first.get("time").asText()).isEqualTo("2030-01-01T00:00:00.123Z");
+    assertThat(OffsetDateTime.parse(first.get("time").asText()).toInstant()).isEqualTo("2030-01-01T00:00:00.123Z");
+    assertThat(first.get("rpc").asText()).isEqualTo("tokenauthority.v1.TokenAuthority/MintSession");
+    assertThat(first.get("session_id").asText()).isEqualTo("ses_1");
+    JsonNode second = lines.get(1);
+    assertThat(second.has("reason")).as("core fields are present, null when unknown").isTrue();
+    assertThat(second.get("reason").isNull()).isTrue();
+    assertThat(second.has("session_id")).as("optional fields appear only when set").isFalse();
+    assertThat(log.dropped()).isZero();
+  }
+
+  @Test
+  void record_whileTheWriterIsStuck_dropsAndCountsInsteadOfWaiting() throws Exception {
+    CountDownLatch writing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    OutputStream stuck =
+        new OutputStream() {
+          @Override
+          public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) {
+            writing.countDown();
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            sink.write(b, off, len);
+          }
+        };
+    AuditLog log = new AuditLog(stuck, true, 4);
+    log.record(event("first", null));
+    writing.await();
+
+    // The writer is blocked on the disk: 4 events fit the queue, the other 6 are dropped.
+    for (int i = 0; i < 10; i++) {
+      log.record(event("more-" + i, null));
+    }
+
+    assertThat(log.dropped()).isEqualTo(6);
+    release.countDown();
+    log.close();
+    assertThat(lines(sink)).hasSize(5);
+  }
+
+  @Test
+  void stdout_sharedWithLogLines_neverSplitsAnAuditLine() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream stdout = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    AuditLog log = new AuditLog(stdout, false, 4096);
+    Thread logger = new Thread(() -> {
+      for (int i = 0; i < 2000; i++) {
+        stdout.print("2030-01-01T00:00:00Z INFO  [main] Main - a log line " + i + "\n");
+      }
+    });
+    logger.start();
+    for (int i = 0; i < 2000; i++) {
+      log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_" + i));
+    }
+    logger.join();
+    log.close();
+
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines).hasSize(4000 - (int) log.dropped());
+    for (String line : lines) {
+      if (line.startsWith("{")) {
+        assertThat(JSON.readTree(line).get("rpc").asText()).endsWith("/MintSession");
+      } else {
+        assertThat(line).contains("a log line");
+      }
+    }
+  }
+
+  @Test
+  void record_afterClose_isDroppedAndCounted() throws Exception {
+    AuditLog log = new AuditLog(new ByteArrayOutputStream(), true, 4);
+    log.close();
+
+    log.record(event("late", null));
+
+    assertThat(log.dropped()).isOne();
+  }
+}
