@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * does not know, RetryInfo, ErrorInfo metadata, a server that echoes secrets, and no server at all.
  */
 class ErrorDecodingTest {
-  private static final String API_KEY = "sk_ThisIsTheClientsOwnApiKeySecret0123456789abcdef";
+  private static final String API_KEY = new dev.tokenauthority.server.apikey.ApiKeySecrets("sk_").generate();
   private static final String TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
 
   private final AtomicReference<com.google.rpc.Status> reply = new AtomicReference<>();

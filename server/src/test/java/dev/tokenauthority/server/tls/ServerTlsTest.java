@@ -204,7 +204,7 @@ class ServerTlsTest {
   }
 
   @Test
-  void reload_certificateReplacedOnDisk_newConnectionsGetItWithoutARestart() throws Exception {
+  void reload_certificateReplacedInPlace_newConnectionsGetItWithoutARestart() throws Exception {
     ServerTls tls = ServerTls.load(certFile, keyFile, null);
     int port = serve(tls);
     assertThat(health(channel(port, trusting(caFile)))).isEqualTo(ServingStatus.SERVING);
