@@ -10,6 +10,7 @@ import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantDirectory;
+import dev.tokenauthority.server.tenant.TenantPolicy;
 import dev.tokenauthority.server.tenant.TenantService;
 import java.security.Provider;
 import java.time.Clock;
@@ -23,7 +24,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  */
 public final class Authority {
   /** The longest any session can live; retired signing keys are kept this long, plus leeway. */
-  public static final Duration MAX_SESSION_TTL = Duration.ofDays(1);
+  public static final Duration MAX_SESSION_TTL = Duration.ofSeconds(TenantPolicy.MAX_TTL_SECONDS);
 
   private final Store store;
   private final Clock clock;

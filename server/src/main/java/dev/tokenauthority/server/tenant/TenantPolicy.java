@@ -20,6 +20,8 @@ public final class TenantPolicy {
   public static final long DEFAULT_TTL_SECONDS = 300;
   /** The longest TTL when the tenant sets none. */
   public static final long DEFAULT_MAX_TTL_SECONDS = 3600;
+  /** The longest session any tenant may allow: retired signing keys verify for this long. */
+  public static final long MAX_TTL_SECONDS = 86_400;
 
   private TenantPolicy() {}
 
@@ -81,10 +83,14 @@ public final class TenantPolicy {
     return tenant.enabledModules().isEmpty() || tenant.enabledModules().contains(audience);
   }
 
+  /** The tenant's maximum TTL as configured, or the default when it sets none; not yet capped. */
+  static long configuredMaxTtlSeconds(Tenant tenant) {
+    return tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS;
+  }
+
   /** The longest TTL this tenant allows. */
   public static long maxTtlSeconds(Tenant tenant) {
-    long max = tenant.sessionTtlMaxSeconds() > 0 ? tenant.sessionTtlMaxSeconds() : DEFAULT_MAX_TTL_SECONDS;
-    return Math.min(max, TenantService.MAX_TTL_SECONDS);
+    return Math.min(configuredMaxTtlSeconds(tenant), MAX_TTL_SECONDS);
   }
 
   /** The TTL of a session that asks for none. */

@@ -32,8 +32,6 @@ public final class TenantService {
   static final int MAX_DISPLAY_NAME = 200;
   static final int DEFAULT_PAGE_SIZE = 50;
   static final int MAX_PAGE_SIZE = 1000;
-  /** The longest session any tenant may allow: retired signing keys verify for a day. */
-  public static final long MAX_TTL_SECONDS = 86_400;
 
   /** The fields UpdateTenant may change, by their proto names. */
   public static final Set<String> MUTABLE_FIELDS =
@@ -173,10 +171,10 @@ public final class TenantService {
     v.check(t.mintRatePerMinute() >= 0, "tenant.mint_rate_per_minute", "must be 0 (no limit) or more");
     v.check(t.mintRatePerUserPerHour() >= 0, "tenant.mint_rate_per_user_per_hour", "must be 0 (no limit) or more");
     v.check(t.monthlySessionQuota() >= 0, "tenant.monthly_session_quota", "must be 0 (no limit) or more");
-    long max = t.sessionTtlMaxSeconds() == 0 ? TenantPolicy.DEFAULT_MAX_TTL_SECONDS : t.sessionTtlMaxSeconds();
-    boolean badMax = t.sessionTtlMaxSeconds() < 0 || t.sessionTtlMaxSeconds() > MAX_TTL_SECONDS;
+    long max = TenantPolicy.configuredMaxTtlSeconds(t);
+    boolean badMax = t.sessionTtlMaxSeconds() < 0 || t.sessionTtlMaxSeconds() > TenantPolicy.MAX_TTL_SECONDS;
     v.check(!badMax, "tenant.session_ttl_max_seconds",
-        "must be between 1 and " + MAX_TTL_SECONDS + " seconds (0 means " + TenantPolicy.DEFAULT_MAX_TTL_SECONDS + ")");
+        "must be between 1 and " + TenantPolicy.MAX_TTL_SECONDS + " seconds (0 means " + TenantPolicy.DEFAULT_MAX_TTL_SECONDS + ")");
     boolean badDefault = t.sessionTtlDefaultSeconds() < 0 || (!badMax && t.sessionTtlDefaultSeconds() > max);
     v.check(!badDefault, "tenant.session_ttl_default_seconds",
         "must be between 1 and the maximum TTL, " + max + " seconds (0 means " + TenantPolicy.DEFAULT_TTL_SECONDS + ")");
