@@ -106,12 +106,7 @@ final class KeysCommand {
 
     @Override
     void run(TokenAuthorityClient client, Output out) {
-      Instant revoked = client.revokeApiKey(id);
-      if (out.json()) {
-        out.printJson(Output.revokeResponse(revoked));
-        return;
-      }
-      out.line("revoked " + id + " at " + revoked);
+      out.revoked(id, client.revokeApiKey(id));
     }
   }
 

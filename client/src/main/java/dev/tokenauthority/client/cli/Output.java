@@ -100,11 +100,15 @@ final class Output {
     return items.isEmpty() ? "-" : String.join(",", items);
   }
 
-  /** The wire response of a revocation, to print it as JSON. */
-  static RevokeResponse revokeResponse(Instant revoked) {
-    return RevokeResponse.newBuilder()
-        .setRevokeTime(Timestamp.newBuilder().setSeconds(revoked.getEpochSecond()).setNanos(revoked.getNano()))
-        .build();
+  /** Prints a revocation of {@code id}: the wire response as JSON, or one line of text. */
+  void revoked(String id, Instant revoked) {
+    if (json()) {
+      printJson(RevokeResponse.newBuilder()
+          .setRevokeTime(Timestamp.newBuilder().setSeconds(revoked.getEpochSecond()).setNanos(revoked.getNano()))
+          .build());
+      return;
+    }
+    line("revoked " + id + " at " + revoked);
   }
 
   /** A value for a table cell or a field, {@code -} when empty. */

@@ -191,12 +191,7 @@ final class SessionsCommand {
 
     @Override
     void run(TokenAuthorityClient client, Output out) {
-      Instant revoked = client.revokeSession(id);
-      if (out.json()) {
-        out.printJson(Output.revokeResponse(revoked));
-        return;
-      }
-      out.line("revoked " + id + " at " + revoked);
+      out.revoked(id, client.revokeSession(id));
     }
   }
 
