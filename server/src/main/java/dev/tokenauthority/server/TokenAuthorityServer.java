@@ -3,6 +3,7 @@ package dev.tokenauthority.server;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.ExtAuthzService;
 import dev.tokenauthority.server.grpc.HealthWatches;
 import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
@@ -11,6 +12,7 @@ import dev.tokenauthority.server.grpc.TokenAuthorityService;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
@@ -30,7 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gRPC server of an {@link Authority}: the v1 services behind the API-key interceptor,
+ * The gRPC server of an {@link Authority}: the v1 services and Envoy's ext_authz Check behind the API-key interceptor,
  * health and reflection (v1 and v1alpha) open on the same port, and the background purge of
  * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one. With
  * {@link Metrics} or an {@link AuditLog}, every call of the v1 services is measured or audited
@@ -81,6 +83,7 @@ public final class TokenAuthorityServer {
             .addService(ServerInterceptors.intercept(service, forTokenAuthority))
             .addService(ServerInterceptors.intercept(
                 new TenantAdminService(authority.tenantService(), authority.signingKeys()), common))
+            .addService(ServerInterceptors.intercept(new ExtAuthzService(authority.sessions()), common))
             .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())
@@ -147,6 +150,7 @@ public final class TokenAuthorityServer {
     health.setStatus("", status);
     health.setStatus(TokenAuthorityGrpc.SERVICE_NAME, status);
     health.setStatus(TenantAdminGrpc.SERVICE_NAME, status);
+    health.setStatus(AuthorizationGrpc.SERVICE_NAME, status);
   }
 
   /**

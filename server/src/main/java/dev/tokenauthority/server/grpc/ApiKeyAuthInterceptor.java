@@ -9,6 +9,7 @@ import dev.tokenauthority.server.tenant.TenantDirectory;
 import dev.tokenauthority.server.tenant.TenantPolicy;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -33,6 +34,8 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
           Map.entry(TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName(), Scopes.SESSIONS_MINT),
           Map.entry(TokenAuthorityGrpc.getRedeemMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
           Map.entry(TokenAuthorityGrpc.getIntrospectMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
+          // Envoy's ext_authz: Redeem or Introspect on behalf of the service behind the sidecar.
+          Map.entry(AuthorizationGrpc.getCheckMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
           Map.entry(TokenAuthorityGrpc.getCreateApiKeyMethod().getFullMethodName(), Scopes.KEYS_WRITE),
           Map.entry(TokenAuthorityGrpc.getListApiKeysMethod().getFullMethodName(), Scopes.KEYS_READ),
           Map.entry(TokenAuthorityGrpc.getRevokeMethod().getFullMethodName(), ""),
@@ -66,7 +69,8 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
       if (!scope.isEmpty()) {
         caller.require(scope);
       }
-      if (call.getMethodDescriptor().getServiceName().equals(TokenAuthorityGrpc.SERVICE_NAME)) {
+      String service = call.getMethodDescriptor().getServiceName();
+      if (service.equals(TokenAuthorityGrpc.SERVICE_NAME) || service.equals(AuthorizationGrpc.SERVICE_NAME)) {
         // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the rest.
         tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.MANAGE));
       }
@@ -98,7 +102,7 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
   }
 
   /** A compact JWS: three dot-separated parts, the first a base64url JSON object. */
-  private static boolean looksLikeJwt(String s) {
+  static boolean looksLikeJwt(String s) {
     return s.startsWith("eyJ") && s.chars().filter(c -> c == '.').count() == 2;
   }
 }
