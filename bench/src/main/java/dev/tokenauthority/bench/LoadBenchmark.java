@@ -7,10 +7,16 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.tokenauthority.client.ApiKeyCredentials;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
+import dev.tokenauthority.v1.IntrospectRequest;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import java.nio.file.Files;
@@ -39,9 +45,24 @@ import picocli.CommandLine.Option;
  * percentiles, errors by reason and the ratio to the baseline, and writes the figures as JSON.
  */
 @Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Measures MintSession and Redeem against a gRPC health-check baseline on the same server.")
+    description = "Measures MintSession, Redeem, Introspect and Envoy's Check against a gRPC health-check"
+        + " baseline on the same server.")
 public final class LoadBenchmark implements Callable<Integer> {
-  enum Workload { baseline, mint, redeem, mint_redeem }
+  enum Workload {
+    baseline, mint, redeem, check_redeem, introspect, check_verify, mint_redeem;
+
+    /** The RPC an Envoy Check stands for: its figures are compared with that one's. */
+    Workload standsFor() {
+      return switch (this) {
+        case check_redeem -> redeem;
+        case check_verify -> introspect;
+        default -> null;
+      };
+    }
+  }
+
+  /** Tokens the read-only workloads (Introspect, Check in verify mode) go round. */
+  private static final int VERIFIED_TOKENS = 1000;
 
   @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
@@ -170,6 +191,11 @@ public final class LoadBenchmark implements Callable<Integer> {
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
       var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
       var health = HealthGrpc.newFutureStub(server.channel());
+      var envoy = AuthorizationGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
+      List<String> verified = new ArrayList<>();
+      ConcurrentLinkedQueue<String> minted = new ConcurrentLinkedQueue<>();
+      mintInto(stub, users, minted, VERIFIED_TOKENS, 3600);
+      verified.addAll(minted);
       AtomicLong users = new AtomicLong();
       ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>();
 
@@ -180,12 +206,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stub, envoy, health, users, tokens, verified, lastMintRate).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate);
+          phases(Duration.ofSeconds(phaseSeconds), stub, envoy, health, users, tokens, verified, lastMintRate);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -216,19 +242,29 @@ public final class LoadBenchmark implements Callable<Integer> {
         r.put("calls", a.ok);
         r.put("errors", a.errors);
         r.put("serverResidentMiB", rss);
+        Workload of = e.getKey().standsFor();
+        if (of != null && totals.containsKey(of)) {
+          double vs = a.rate() / totals.get(of).rate();
+          r.put("standsFor", of.name());
+          r.put("ratioToStandsFor", Math.round(vs * 1000) / 1000.0);
+          table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %,9.0f %6.2f   (%s / %s)",
+              store, "", "  vs " + of, totals.get(of).rate(), vs, e.getKey(), of));
+        }
         out.add(r);
       }
       return out;
     }
   }
 
-  /** The four workloads, each run for {@code phase}, in the order they alternate. */
+  /** The workloads, each run for {@code phase}, in the order they alternate. */
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
       TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
+      AuthorizationGrpc.AuthorizationFutureStub envoy,
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
       ConcurrentLinkedQueue<String> tokens,
+      List<String> verified,
       double[] lastMintRate) {
     Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
     phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
@@ -247,12 +283,50 @@ public final class LoadBenchmark implements Callable<Integer> {
         return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
       });
     });
+    phases.put(Workload.check_redeem, () -> {
+      // The same as redeem, through Envoy's Check in redeem mode.
+      tokens.clear();
+      mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
+      return ClosedLoop.run(inFlight, phase, () -> {
+        String token = tokens.poll();
+        return token == null ? null : allowed(envoy.check(checkRequest(token, "redeem")));
+      });
+    });
+    AtomicLong next = new AtomicLong();
+    phases.put(Workload.introspect, () -> ClosedLoop.run(inFlight, phase, () ->
+        stub.introspect(IntrospectRequest.newBuilder()
+            .setToken(verified.get((int) (next.getAndIncrement() % verified.size()))).build())));
+    phases.put(Workload.check_verify, () -> ClosedLoop.run(inFlight, phase, () ->
+        allowed(envoy.check(checkRequest(verified.get((int) (next.getAndIncrement() % verified.size())), "verify")))));
     phases.put(Workload.mint_redeem, () -> ClosedLoop.run(inFlight, phase, () ->
         Futures.transformAsync(
             stub.mintSession(mintRequest(users, 300)),
             (MintSessionResponse m) -> stub.redeem(RedeemRequest.newBuilder().setToken(m.getToken()).build()),
             MoreExecutors.directExecutor())));
     return phases;
+  }
+
+  /** A Check that denied is an error of its reason, as a refused RPC is (the RPC itself answers OK). */
+  private static ListenableFuture<CheckResponse> allowed(ListenableFuture<CheckResponse> check) {
+    return Futures.transform(check, r -> {
+      if (!r.hasOkResponse()) {
+        throw StatusProto.toStatusRuntimeException(r.getStatus());
+      }
+      return r;
+    }, MoreExecutors.directExecutor());
+  }
+
+  /** What Envoy sends for a browser request carrying the token, on a route of this mode. */
+  private static CheckRequest checkRequest(String token, String mode) {
+    return CheckRequest.newBuilder()
+        .setAttributes(AttributeContext.newBuilder()
+            .setRequest(AttributeContext.Request.newBuilder()
+                .setHttp(AttributeContext.HttpRequest.newBuilder()
+                    .setMethod("POST").setPath("/api/messages")
+                    .putHeaders("x-session-token", token)
+                    .putHeaders("content-type", "application/json")))
+            .putContextExtensions("mode", mode))
+        .build();
   }
 
   private static MintSessionRequest mintRequest(AtomicLong users, long ttl) {
