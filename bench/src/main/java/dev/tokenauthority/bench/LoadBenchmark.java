@@ -192,12 +192,11 @@ public final class LoadBenchmark implements Callable<Integer> {
       var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
       var health = HealthGrpc.newFutureStub(server.channel());
       var envoy = AuthorizationGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
-      List<String> verified = new ArrayList<>();
-      ConcurrentLinkedQueue<String> minted = new ConcurrentLinkedQueue<>();
-      mintInto(stub, users, minted, VERIFIED_TOKENS, 3600);
-      verified.addAll(minted);
       AtomicLong users = new AtomicLong();
       ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>();
+      ConcurrentLinkedQueue<String> minted = new ConcurrentLinkedQueue<>();
+      mintInto(stub, users, minted, VERIFIED_TOKENS, 3600);
+      List<String> verified = List.copyOf(minted);
 
       if (preload > 0) {
         long t0 = System.nanoTime();
