@@ -259,7 +259,7 @@ public final class InProcessAuthority implements AutoCloseable {
 
   /** Inserts an active tenant with the default policy straight into the store. */
   public String createTenant(String id) {
-    if (!store.insertTenant(Tenant.newDefault(id, "Tenant " + id, clock.instant()))) {
+    if (!store.tenants().insertTenant(Tenant.newDefault(id, "Tenant " + id, clock.instant()))) {
       throw new IllegalStateException("tenant " + id + " exists already");
     }
     return id;
