@@ -19,15 +19,15 @@ import java.util.concurrent.CompletableFuture;
 
 /** API keys in the {@code api_keys} table, found by id or by the hash of their secret. */
 final class JdbcApiKeyStore implements ApiKeyStore {
+  private static final String KEY_COLUMNS =
+      "id, tenant_id, name, scopes, allowed_origins, secret_hash, hint, create_time, expire_time,"
+          + " last_used_time, revoke_time";
+
   private final Database db;
 
   JdbcApiKeyStore(Database db) {
     this.db = db;
   }
-
-  private static final String KEY_COLUMNS =
-      "id, tenant_id, name, scopes, allowed_origins, secret_hash, hint, create_time, expire_time,"
-          + " last_used_time, revoke_time";
 
   @Override
   public boolean insertApiKey(ApiKey k) {

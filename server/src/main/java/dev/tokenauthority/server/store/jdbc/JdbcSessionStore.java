@@ -24,15 +24,15 @@ import java.util.concurrent.CompletableFuture;
 final class JdbcSessionStore implements SessionStore {
   /** The lock that makes replicas on one database purge one at a time ("purge" in ASCII). */
   private static final long PURGE_LOCK = 0x7075726765L;
+  private static final String SESSION_COLUMNS =
+      "id, tenant_id, api_key_id, external_user_id, external_group_id, audience, scopes, origin, context,"
+          + " token_hash, issue_time, expire_time, max_uses, uses_remaining, revoke_time";
+
   private final Database db;
 
   JdbcSessionStore(Database db) {
     this.db = db;
   }
-
-  private static final String SESSION_COLUMNS =
-      "id, tenant_id, api_key_id, external_user_id, external_group_id, audience, scopes, origin, context,"
-          + " token_hash, issue_time, expire_time, max_uses, uses_remaining, revoke_time";
 
   @Override
   public CompletableFuture<Void> insertSession(Session x) {

@@ -15,16 +15,16 @@ import java.util.Optional;
 
 /** Tenants in the {@code tenants} table. */
 final class JdbcTenantStore implements TenantStore {
+  private static final String TENANT_COLUMNS =
+      "id, display_name, status, subscription_status, enabled_modules, session_ttl_default_seconds,"
+          + " session_ttl_max_seconds, mint_rate_per_minute, mint_rate_per_user_per_hour,"
+          + " monthly_session_quota, create_time, update_time";
+
   private final Database db;
 
   JdbcTenantStore(Database db) {
     this.db = db;
   }
-
-  private static final String TENANT_COLUMNS =
-      "id, display_name, status, subscription_status, enabled_modules, session_ttl_default_seconds,"
-          + " session_ttl_max_seconds, mint_rate_per_minute, mint_rate_per_user_per_hour,"
-          + " monthly_session_quota, create_time, update_time";
 
   @Override
   public Optional<Tenant> findTenant(String id) {
