@@ -349,12 +349,20 @@ public final class InProcessAuthority implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public synchronized void close() throws InterruptedException {
+    // Idempotent: a test that closes early to read what closing flushes is closed again after it,
+    // and stopping the server twice makes gRPC's health service log a warning with a stack trace.
+    if (closed) {
+      return;
+    }
+    closed = true;
     channel.shutdownNow();
     channel.awaitTermination(5, TimeUnit.SECONDS);
     server.stop(Duration.ofSeconds(1));
     store.close();
   }
+
+  private boolean closed;
 
   /** Remembers every secret and token that goes over the channel, in either direction. */
   private final class SecretRecorder implements ClientInterceptor {
