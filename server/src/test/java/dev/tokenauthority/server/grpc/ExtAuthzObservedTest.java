@@ -8,7 +8,7 @@ import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.store.Store;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.server.testing.PrometheusText;
 import dev.tokenauthority.v1.MintSessionRequest;
@@ -51,7 +51,7 @@ class ExtAuthzObservedTest {
   void check_storeDown_isDenied503StoreUnavailable_failingClosed() throws Exception {
     // Keys and tenants stay cached for the test, so that only the session lookup meets the outage.
     Authority.Settings settings = new Authority.Settings("sk_", "token-authority", Duration.ofHours(1), Duration.ofSeconds(30));
-    Store store = SqliteStore.open(dataDir.resolve("down"), Duration.ofSeconds(5));
+    Store store = SqliteStores.open(dataDir.resolve("down"), Duration.ofSeconds(5));
     try (InProcessAuthority ta = InProcessAuthority.builder().store(store).settings(settings).start()) {
       String minter = ta.createKey("sessions:mint");
       String envoyKey = ta.createKey("sessions:redeem");

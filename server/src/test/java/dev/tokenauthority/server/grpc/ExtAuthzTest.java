@@ -8,6 +8,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
 import dev.tokenauthority.v1.CreateTenantRequest;
@@ -28,6 +29,7 @@ import io.grpc.Metadata;
 import io.grpc.Status.Code;
 import io.grpc.stub.MetadataUtils;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -43,16 +45,25 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Envoy's ext_authz Check over in-process gRPC: modes, where the token comes from, the identity
  * headers for the upstream, denials as HTTP responses, and that it is Redeem and Introspect
  * underneath (single use under concurrency, verify leaving the token redeemable).
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class ExtAuthzTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final String APP = "https://app.acme.example";
+
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
 
   InProcessAuthority ta;
   /** The backend's key in tenant acme: mints tokens. */
@@ -60,8 +71,9 @@ class ExtAuthzTest {
   /** Envoy's key in tenant acme: sessions:redeem only. */
   String envoy;
 
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @BeforeEach

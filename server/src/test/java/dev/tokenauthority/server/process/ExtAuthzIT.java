@@ -99,12 +99,11 @@ class ExtAuthzIT extends ProcessTestBase {
     try {
       String admin = secret(ServerProcess.randomSecret());
       Map<String, String> env = Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin, "TOKEN_AUTHORITY_STORE", url);
-      // Started together, as ReplicaIT does, with more time: two JVMs and a PostgreSQL starting
-      // at once on a loaded CI machine can take longer than one server's start timeout.
+      // Started together, as ReplicaIT does.
       ServerProcess a = launch(dataDirA, env);
       ServerProcess b = launch(dataDirB, env);
-      a.awaitListening(ServerProcess.START_TIMEOUT.multipliedBy(3));
-      b.awaitListening(ServerProcess.START_TIMEOUT.multipliedBy(3));
+      a.awaitListening(ServerProcess.START_TIMEOUT);
+      b.awaitListening(ServerProcess.START_TIMEOUT);
       String minter = createKey(a, admin, "backend", "sessions:mint");
       String envoy = createKey(b, admin, "envoy", "sessions:redeem");
       MintSessionResponse minted = mint(a, minter, "rep_8842", 2);
