@@ -3,7 +3,6 @@ package dev.tokenauthority.server.grpc;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.rpc.MethodTable;
 import dev.tokenauthority.server.rpc.RpcMethod;
-import dev.tokenauthority.server.session.SessionService;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
@@ -67,11 +66,9 @@ public final class RateLimitHeaders implements ServerInterceptor {
     }
     m.put(LIMIT, String.valueOf(d.limit()));
     m.put(REMAINING, String.valueOf(d.remaining()));
-    m.put(RESET, String.valueOf(SessionService.resetSeconds(d)));
+    m.put(RESET, String.valueOf(d.resetEpochSeconds()));
     if (!d.allowed()) {
-      // Whole seconds, rounded up, never 0: a client that waits this long is admitted.
-      long millis = d.retryAfter().toMillis();
-      m.put(RETRY_AFTER, String.valueOf(Math.max(1, (millis + 999) / 1000)));
+      m.put(RETRY_AFTER, String.valueOf(d.retryAfterSeconds()));
     }
     return true;
   }

@@ -5,7 +5,6 @@ import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.Completions;
-import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.rpc.MethodTable;
 import dev.tokenauthority.server.session.SessionService;
@@ -78,13 +77,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
     }
     if (minted != null) {
       holder.set(minted.rateLimit());
-    } else if (Completions.unwrap(failure) instanceof AuthorityException e && e.reason() == ErrorReason.RATE_LIMITED) {
-      holder.set(new RateLimiter.Decision(
-          false,
-          Long.parseLong(e.metadata().get("limit")),
-          0,
-          Instant.ofEpochSecond(Long.parseLong(e.metadata().get("reset"))),
-          e.retryAfter()));
+    } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
+      e.rateLimit().ifPresent(holder::set);
     }
   }
 

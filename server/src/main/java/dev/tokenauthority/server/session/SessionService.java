@@ -182,11 +182,10 @@ public final class SessionService {
   private CompletableFuture<Minted> mintAdmitted(
       Caller caller, MintRequest request, List<String> scopes, String origin, long defaultTtl, RateLimiter.Decision rate) {
     if (!rate.allowed()) {
-      throw AuthorityException.limited(
-          ErrorReason.RATE_LIMITED,
+      throw AuthorityException.rateLimited(
           "rate limit of " + rate.limit() + " mints reached; retry in " + Math.max(1, rate.retryAfter().toSeconds()) + " s",
-          rate.retryAfter(),
-          rateLimitMetadata(rate));
+          "mints",
+          rate);
     }
     long ttl = request.ttlSeconds() == 0 ? defaultTtl : request.ttlSeconds();
     int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
@@ -202,21 +201,6 @@ public final class SessionService {
             request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
     return sessions.insertSessionAsync(session).thenApply(ignored -> new Minted(token, session, rate));
-  }
-
-  /** ErrorInfo metadata of a RATE_LIMITED refusal; also the source of its x-ratelimit-* trailers. */
-  private static java.util.Map<String, String> rateLimitMetadata(RateLimiter.Decision rate) {
-    return java.util.Map.of(
-        "subject", "mints",
-        "limit", String.valueOf(rate.limit()),
-        "remaining", String.valueOf(rate.remaining()),
-        "reset", String.valueOf(resetSeconds(rate)));
-  }
-
-  /** x-ratelimit-reset: when the allowance is whole again, in Unix seconds (rounded up). */
-  public static long resetSeconds(RateLimiter.Decision rate) {
-    Instant reset = rate.reset();
-    return reset.getNano() == 0 ? reset.getEpochSecond() : reset.getEpochSecond() + 1;
   }
 
   /**
