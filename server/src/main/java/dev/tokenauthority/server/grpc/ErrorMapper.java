@@ -28,8 +28,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorMapper {
   public static final String DOMAIN = "tokenauthority";
-  /** ErrorInfo reason of a bug: an exception nobody expected. Not part of the fixed v1 set. */
-  public static final String INTERNAL_REASON = "INTERNAL";
 
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
 
@@ -42,14 +40,14 @@ public final class ErrorMapper {
     }
     if (t instanceof StoreUnavailableException e) {
       log.warn("store unavailable: {}", e.getMessage());
-      return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.name(), "the store is unavailable; retry later");
+      return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.wireName(), "the store is unavailable; retry later");
     }
     if (t instanceof StatusRuntimeException e) {
       return e;
     }
     String ref = RandomStrings.base62(10);
     log.error("internal error ref={}", ref, t);
-    return build(Code.INTERNAL, INTERNAL_REASON, "internal error (ref " + ref + ")");
+    return build(Code.INTERNAL, ErrorReason.INTERNAL.wireName(), "internal error (ref " + ref + ")");
   }
 
   /**
@@ -89,7 +87,7 @@ public final class ErrorMapper {
         com.google.rpc.Status.newBuilder()
             .setCode(code(reason.kind()).getNumber())
             .setMessage(e.getMessage())
-            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.name()).setDomain(DOMAIN).putAllMetadata(errorInfoMetadata(e)).build()));
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.wireName()).setDomain(DOMAIN).putAllMetadata(errorInfoMetadata(e)).build()));
     if (!e.violations().isEmpty()) {
       BadRequest.Builder bad = BadRequest.newBuilder();
       for (FieldViolation v : e.violations()) {

@@ -111,8 +111,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
           if (!result.active()) {
             return IntrospectResponse.newBuilder()
                 .setActive(false)
-                .setReason(result.reason().name())
-                .setErrorInfo(ErrorInfo.newBuilder().setReason(result.reason().name()).setDomain(ErrorMapper.DOMAIN))
+                .setReason(result.reason().wireName())
+                .setErrorInfo(ErrorInfo.newBuilder().setReason(result.reason().wireName()).setDomain(ErrorMapper.DOMAIN))
                 .build();
           }
           return ProtoMapper.introspectResponse(result.session());
