@@ -311,6 +311,9 @@ public final class Main implements Callable<Integer> {
     if (executorThreads == 0) {
       executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
     }
+    if (httpPort != HTTP_OFF) {
+      HttpGateway.warmUpInBackground();
+    }
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
     // Closed once the gRPC server has drained: metrics, audit log, TLS reloader, the store last.
     Deque<AutoCloseable> resources = new ArrayDeque<>();

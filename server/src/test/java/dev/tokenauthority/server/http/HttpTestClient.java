@@ -14,24 +14,24 @@ import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 
 /** A JSON client of the HTTP port for tests: one call, its status, headers and parsed body. */
-final class HttpTestClient {
+public final class HttpTestClient {
   /** One answer. {@code json} is null when the body is not JSON. */
-  record Reply(int status, java.net.http.HttpHeaders headers, String body, HttpClient.Version version) {
-    JsonObject json() {
+  public record Reply(int status, java.net.http.HttpHeaders headers, String body, HttpClient.Version version) {
+    public JsonObject json() {
       JsonElement e = JsonParser.parseString(body);
       return e.getAsJsonObject();
     }
 
-    String header(String name) {
+    public String header(String name) {
       return headers.firstValue(name).orElse(null);
     }
 
     /** The envelope's error code. */
-    String code() {
+    public String code() {
       return json().getAsJsonObject("error").get("code").getAsString();
     }
 
-    String field(String name) {
+    public String field(String name) {
       return json().get(name).getAsString();
     }
   }
@@ -39,29 +39,35 @@ final class HttpTestClient {
   private final HttpClient client;
   private final String base;
 
-  HttpTestClient(String base) {
+  public HttpTestClient(String base) {
     this(base, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build());
   }
 
-  HttpTestClient(String base, HttpClient client) {
+  public HttpTestClient(String base, HttpClient client) {
     this.base = base;
     this.client = client;
   }
 
-  static HttpTestClient local(int port) {
+  public static HttpTestClient local(int port) {
     return new HttpTestClient("http://127.0.0.1:" + port);
   }
 
-  Reply get(String path, String secret) {
+  public Reply get(String path, String secret) {
     return send("GET", path, secret, null);
   }
 
-  Reply post(String path, String secret, String json) {
+  public Reply post(String path, String secret, String json) {
     return send("POST", path, secret, json);
   }
 
-  Reply send(String method, String path, String secret, String json) {
+  public Reply send(String method, String path, String secret, String json) {
+    return send(method, path, secret, json, java.util.Map.of());
+  }
+
+  /** A call with extra request headers. */
+  public Reply send(String method, String path, String secret, String json, java.util.Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20));
+    headers.forEach(b::header);
     if (secret != null) {
       b.header("Authorization", "Bearer " + secret);
     }
