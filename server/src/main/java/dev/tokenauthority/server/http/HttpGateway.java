@@ -12,6 +12,7 @@ import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.QueryParams;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.metric.NoopMeterRegistry;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
@@ -53,6 +54,7 @@ public final class HttpGateway {
    * (until every token it signed has expired), and a verifier that meets an unknown kid refetches.
    */
   static final String JWKS_CACHE_CONTROL = "public, max-age=300";
+  private static final Duration DRAIN_QUIET_PERIOD = Duration.ofMillis(100);
 
   /**
    * How the port is served.
@@ -118,7 +120,8 @@ public final class HttpGateway {
   public static void warmUpInBackground() {
     Thread t = new Thread(() -> {
       try {
-        Server.builder().http(0).service("/", (ctx, req) -> HttpResponse.of(HttpStatus.OK)).build();
+        Server.builder().http(0).meterRegistry(NoopMeterRegistry.get())
+            .service("/", (ctx, req) -> HttpResponse.of(HttpStatus.OK)).build();
         RouteTable.class.getName();
       } catch (RuntimeException e) {
         // Only a head start: the real build reports any problem.
@@ -148,7 +151,12 @@ public final class HttpGateway {
     return sb.maxRequestLength(MAX_BODY_BYTES)
         .requestTimeout(settings.requestTimeout())
         .idleTimeout(settings.idleTimeout())
-        .gracefulShutdownTimeout(Duration.ZERO, settings.drainGrace())
+        // A zero quiet period would switch the drain off: Armeria then closes connections with
+        // requests in flight. 100 ms after the last response is enough, the grace bounds it all.
+        .gracefulShutdownTimeout(DRAIN_QUIET_PERIOD, settings.drainGrace().compareTo(DRAIN_QUIET_PERIOD) < 0
+            ? DRAIN_QUIET_PERIOD : settings.drainGrace())
+        // Armeria's own meters (not exported) stay out of the global registry.
+        .meterRegistry(NoopMeterRegistry.get())
         .errorHandler(new EnvelopeErrorHandler())
         .disableServerHeader()
         .serviceUnder("/", this::serve)
