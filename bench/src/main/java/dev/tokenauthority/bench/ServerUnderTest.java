@@ -117,6 +117,26 @@ final class ServerUnderTest implements AutoCloseable {
     return process.pid();
   }
 
+  /** Open file descriptors of the server (Linux), or -1. */
+  long openFiles() {
+    try (var fds = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+      return fds.count();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Kills the server at once (SIGKILL: no shutdown hook, no drain), as a crash would. */
+  void kill() throws InterruptedException {
+    channel.shutdownNow();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
   @Override
   public void close() throws InterruptedException, IOException {
     channel.shutdownNow();

@@ -47,6 +47,8 @@ public final class SqliteDatabase implements Database {
 
   private final Path file;
   private final Duration timeout;
+  /** Held while open: one process per data dir. */
+  private final DataDirLock lock;
   private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>(MAX_QUEUED_WRITES);
   private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
   private final CachedConnection writer;
@@ -139,9 +141,10 @@ public final class SqliteDatabase implements Database {
     }
   }
 
-  private SqliteDatabase(Path file, Duration timeout) throws SQLException {
+  private SqliteDatabase(Path file, Duration timeout, DataDirLock lock) throws SQLException {
     this.file = file;
     this.timeout = timeout;
+    this.lock = lock;
     this.writer = new CachedConnection(open(false));
     writer.connection.setAutoCommit(false);
     for (int i = 0; i < READERS; i++) {
@@ -162,22 +165,75 @@ public final class SqliteDatabase implements Database {
    * @param timeout how long a call may wait for the database before it fails as unavailable
    */
   public static SqliteDatabase open(Path file, Duration timeout) {
+    Path dir = file.toAbsolutePath().getParent();
+    DataDirLock lock = null;
     try {
+      Files.createDirectories(dir);
+      lock = DataDirLock.acquire(dir);
       createOwnerOnly(file);
+      // Before Flyway, whose errors are many lines: a file that is not a database, or one this
+      // process cannot write, is refused here with one line naming the cause.
+      probe(file, timeout);
       Flyway.configure()
           .dataSource("jdbc:sqlite:" + file, null, null)
           .locations("classpath:db/migration/sqlite")
           .load()
           .migrate();
-      return new SqliteDatabase(file, timeout);
+      return new SqliteDatabase(file, timeout, lock);
+    } catch (StoreUnavailableException e) {
+      close(lock);
+      throw e;
     } catch (SQLException | IOException | RuntimeException e) {
-      throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + e.getMessage(), e);
+      close(lock);
+      // Flyway wraps the database's own error in many lines; the SQLite cause says it in one.
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof SQLException sql) {
+          throw new StoreUnavailableException(describeOpenFailure(file, sql), e);
+        }
+      }
+      throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + firstLine(e), e);
     }
   }
 
+  private static void close(DataDirLock lock) {
+    if (lock != null) {
+      lock.close();
+    }
+  }
+
+  private static String firstLine(Exception e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return message.lines().findFirst().orElse(message);
+  }
+
+  /**
+   * Reads the file's header and writes it back unchanged (a real write transaction): a file that
+   * is not a database or is damaged, and a database in a read-only file or directory (which
+   * SQLite would otherwise open read-only, serving reads and failing every write), fail here.
+   */
+  private static void probe(Path file, Duration timeout) {
+    try (Connection c = connect(file, timeout, false); java.sql.Statement s = c.createStatement()) {
+      int version;
+      try (java.sql.ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+        rs.next();
+        version = rs.getInt(1);
+      }
+      s.executeUpdate("PRAGMA user_version = " + version);
+    } catch (SQLException e) {
+      throw new StoreUnavailableException(describeOpenFailure(file, e), e);
+    }
+  }
+
+  private static String describeOpenFailure(Path file, SQLException e) {
+    String name = e instanceof org.sqlite.SQLiteException se ? se.getResultCode().name() : "SQLite error " + e.getErrorCode();
+    return switch (e.getErrorCode()) {
+      case 26, 11 -> file + " is not a SQLite database or is damaged (" + name + "); restore it from a backup";
+      case 8, 14 -> "cannot write " + file + " (" + name + "): the data dir and its files must be writable by this user";
+      default -> "cannot open the SQLite store at " + file + ": " + firstLine(e);
+    };
+  }
+
   private static void createOwnerOnly(Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
     try {
       Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (FileAlreadyExistsException e) {
@@ -188,6 +244,10 @@ public final class SqliteDatabase implements Database {
   }
 
   private Connection open(boolean readOnly) throws SQLException {
+    return connect(file, timeout, readOnly);
+  }
+
+  private static Connection connect(Path file, Duration timeout, boolean readOnly) throws SQLException {
     SQLiteConfig config = new SQLiteConfig();
     config.setJournalMode(SQLiteConfig.JournalMode.WAL);
     // FULL: a commit is on disk before the call returns, even across power loss.
@@ -435,5 +495,6 @@ public final class SqliteDatabase implements Database {
     List<CachedConnection> all = new ArrayList<>();
     readers.drainTo(all);
     all.forEach(CachedConnection::close);
+    lock.close();
   }
 }

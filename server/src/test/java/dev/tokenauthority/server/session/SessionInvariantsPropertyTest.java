@@ -1,0 +1,235 @@
+package dev.tokenauthority.server.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tokenauthority.server.Authority;
+import dev.tokenauthority.server.apikey.ApiKeyService;
+import dev.tokenauthority.server.apikey.Caller;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.memory.MemoryStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.testing.TestClock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * Single use and quotas under random interleavings of mint, redeem (alone and raced from
+ * several threads), revoke, suspend and resume, on the domain services over the memory and
+ * SQLite stores. A model of what must happen is kept beside the real thing and every step is
+ * compared with it: a token redeems exactly as often as its {@code max_uses} allows, never
+ * after it was revoked or while its tenant is suspended, and a tenant's redemptions never pass
+ * its monthly quota. Tries are few, to keep the suite fast; jqwik shrinks any failure to a
+ * short sequence.
+ */
+class SessionInvariantsPropertyTest {
+  private static final String TENANT = "acme";
+
+  /** One step of a run. {@code token} picks among the tokens minted so far (modulo their count). */
+  sealed interface Step permits Mint, Redeem, Race, Revoke, Suspend, Resume {}
+
+  record Mint(int maxUses) implements Step {}
+
+  record Redeem(int token) implements Step {}
+
+  record Race(int token, int threads) implements Step {}
+
+  record Revoke(int token) implements Step {}
+
+  record Suspend() implements Step {}
+
+  record Resume() implements Step {}
+
+  @Provide
+  Arbitrary<List<Step>> steps() {
+    Arbitrary<Integer> token = Arbitraries.integers().between(0, 1000);
+    Arbitrary<Step> step =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(5, Arbitraries.integers().between(1, 3).map(Mint::new)),
+            net.jqwik.api.Tuple.of(6, token.map(Redeem::new)),
+            net.jqwik.api.Tuple.of(2, net.jqwik.api.Combinators.combine(token, Arbitraries.integers().between(2, 4)).as(Race::new)),
+            net.jqwik.api.Tuple.of(1, token.map(Revoke::new)),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Suspend())),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Resume())));
+    return step.list().ofMinSize(1).ofMaxSize(30);
+  }
+
+  @Property(tries = 60)
+  void memoryStore_randomInterleavings_keepSingleUseAndQuota(
+      @ForAll("steps") List<Step> steps, @ForAll @IntRange(min = 1, max = 12) int quota) throws Exception {
+    check(MemoryStore::new, steps, quota);
+  }
+
+  @Property(tries = 12)
+  void sqliteStore_randomInterleavings_keepSingleUseAndQuota(
+      @ForAll("steps") List<Step> steps, @ForAll @IntRange(min = 1, max = 12) int quota) throws Exception {
+    Path dir = Files.createTempDirectory("ta-prop-");
+    try {
+      check(() -> SqliteStore.open(dir, Duration.ofSeconds(10)), steps, quota);
+    } finally {
+      deleteTree(dir);
+    }
+  }
+
+  /** What must hold about one minted token. */
+  private static final class ModelToken {
+    final String token;
+    final String sessionId;
+    final int maxUses;
+    int redeemed;
+    boolean revoked;
+
+    ModelToken(String token, String sessionId, int maxUses) {
+      this.token = token;
+      this.sessionId = sessionId;
+      this.maxUses = maxUses;
+    }
+  }
+
+  private void check(Supplier<Store> stores, List<Step> steps, int quota) throws Exception {
+    TestClock clock = new TestClock();
+    try (Store store = stores.get()) {
+      Authority authority = new Authority(store, Authority.Settings.defaults(), clock);
+      String adminSecret = authority.ensureAdminKey(Optional.empty()).orElseThrow();
+      Caller admin = authority.apiKeys().authenticate(adminSecret);
+      authority.tenantService().create(tenant(Tenant.Status.ACTIVE, quota));
+      String secret = authority.apiKeys().create(admin, new ApiKeyService.NewKey(
+          TENANT, "backend", null, List.of("sessions:mint", "sessions:redeem"), List.of())).secret();
+      Caller backend = authority.apiKeys().authenticate(secret);
+      SessionService sessions = authority.sessions();
+
+      List<ModelToken> tokens = new ArrayList<>();
+      boolean suspended = false;
+      int redeemedThisMonth = 0;
+      for (Step step : steps) {
+        if (step instanceof Mint mint) {
+          Optional<ErrorReason> refusal = attempt(() -> {
+            SessionService.Minted m = sessions.mint(backend, new SessionService.MintRequest(
+                "user", "", "", 0, mint.maxUses(), List.of(), "", new byte[0], ""));
+            tokens.add(new ModelToken(m.token(), m.session().id(), mint.maxUses()));
+          });
+          if (suspended) {
+            assertThat(refusal).as("mint while suspended").contains(ErrorReason.TENANT_SUSPENDED);
+          } else if (redeemedThisMonth >= quota) {
+            // A tenant past its quota may be refused mints, or not yet (the count is cached).
+            assertThat(refusal).as("mint past the quota").isIn(Optional.empty(), Optional.of(ErrorReason.QUOTA_EXCEEDED));
+          } else {
+            assertThat(refusal).as("mint").isEmpty();
+          }
+        } else if (step instanceof Redeem redeem && !tokens.isEmpty()) {
+          ModelToken t = tokens.get(redeem.token() % tokens.size());
+          Optional<ErrorReason> refusal = attempt(() -> sessions.redeem(backend, t.token, "", ""));
+          if (refusal.isEmpty()) {
+            t.redeemed++;
+            redeemedThisMonth++;
+          }
+          assertThat(refusal).as("redeem of %s (used %d of %d, revoked %s, suspended %s, month %d of %d)",
+                  t.sessionId, t.redeemed, t.maxUses, t.revoked, suspended, redeemedThisMonth, quota)
+              .isEqualTo(expected(t, suspended, redeemedThisMonth, quota, refusal.isEmpty()));
+        } else if (step instanceof Race race && !tokens.isEmpty()) {
+          ModelToken t = tokens.get(race.token() % tokens.size());
+          int allowed = suspended || t.revoked ? 0 : Math.min(race.threads(), Math.min(t.maxUses - t.redeemed, quota - redeemedThisMonth));
+          int succeeded = raceRedeems(sessions, backend, t.token, race.threads());
+          assertThat(succeeded).as("concurrent redeems of %s by %d threads", t.sessionId, race.threads()).isEqualTo(Math.max(0, allowed));
+          t.redeemed += succeeded;
+          redeemedThisMonth += succeeded;
+        } else if (step instanceof Revoke revoke && !tokens.isEmpty()) {
+          ModelToken t = tokens.get(revoke.token() % tokens.size());
+          sessions.revokeById(backend, t.sessionId);
+          t.revoked = true;
+        } else if (step instanceof Suspend) {
+          authority.tenantService().update(tenant(Tenant.Status.SUSPENDED, quota), List.of("status"));
+          suspended = true;
+        } else if (step instanceof Resume) {
+          authority.tenantService().update(tenant(Tenant.Status.ACTIVE, quota), List.of("status"));
+          suspended = false;
+        }
+        for (ModelToken t : tokens) {
+          assertThat(t.redeemed).as("uses of %s", t.sessionId).isLessThanOrEqualTo(t.maxUses);
+        }
+        assertThat(redeemedThisMonth).as("redemptions this month").isLessThanOrEqualTo(quota);
+      }
+    }
+  }
+
+  /**
+   * The refusal a redeem must get, given the model before it ({@code succeeded}: the model was
+   * already advanced by a success, so undo it to judge).
+   */
+  private static Optional<ErrorReason> expected(ModelToken t, boolean suspended, int month, int quota, boolean succeeded) {
+    int usedBefore = succeeded ? t.redeemed - 1 : t.redeemed;
+    int monthBefore = succeeded ? month - 1 : month;
+    if (suspended) {
+      return Optional.of(ErrorReason.TENANT_SUSPENDED);
+    }
+    if (t.revoked) {
+      return Optional.of(ErrorReason.TOKEN_REVOKED);
+    }
+    if (usedBefore >= t.maxUses) {
+      return Optional.of(ErrorReason.TOKEN_ALREADY_USED);
+    }
+    if (monthBefore >= quota) {
+      return Optional.of(ErrorReason.QUOTA_EXCEEDED);
+    }
+    return Optional.empty();
+  }
+
+  private static int raceRedeems(SessionService sessions, Caller caller, String token, int threads) {
+    CountDownLatch start = new CountDownLatch(1);
+    AtomicInteger succeeded = new AtomicInteger();
+    List<CompletableFuture<Void>> all = Stream.generate(() -> CompletableFuture.runAsync(() -> {
+          try {
+            start.await();
+            sessions.redeem(caller, token, "", "");
+            succeeded.incrementAndGet();
+          } catch (AuthorityException e) {
+            // refused: counted by the model
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }, runnable -> new Thread(runnable).start()))
+        .limit(threads)
+        .toList();
+    start.countDown();
+    all.forEach(CompletableFuture::join);
+    return succeeded.get();
+  }
+
+  private static Optional<ErrorReason> attempt(Runnable call) {
+    try {
+      call.run();
+      return Optional.empty();
+    } catch (AuthorityException e) {
+      return Optional.of(e.reason());
+    }
+  }
+
+  private static Tenant tenant(Tenant.Status status, int quota) {
+    return new Tenant(TENANT, "Acme", status, Tenant.SubscriptionStatus.ACTIVE, List.of(), 0, 0, 0, 0, quota, null, null);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}
