@@ -45,6 +45,12 @@ final class ServerUnderTest implements AutoCloseable {
 
   static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs)
       throws IOException, InterruptedException {
+    return start(jar, store, jvmOptions, serverArgs, 60);
+  }
+
+  /** Starts the server, waiting up to {@code startSeconds} for it to listen. */
+  static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs, int startSeconds)
+      throws IOException, InterruptedException {
     Path dataDir = Files.createTempDirectory("ta-bench-");
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);
@@ -80,7 +86,7 @@ final class ServerUnderTest implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new ServerUnderTest(process, port.get(60, TimeUnit.SECONDS), adminKey, dataDir);
+      return new ServerUnderTest(process, port.get(startSeconds, TimeUnit.SECONDS), adminKey, dataDir);
     } catch (Exception e) {
       process.destroyForcibly();
       throw new IOException("the server did not start: " + e.getMessage(), e);

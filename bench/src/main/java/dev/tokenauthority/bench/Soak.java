@@ -110,11 +110,25 @@ public final class Soak implements Callable<Integer> {
       pgPort = probe.getLocalPort();
     }
     EmbeddedPostgres[] pg = {startPostgres(pgData, pgPort)};
-    String url;
     try (Connection c = DriverManager.getConnection(pg[0].getJdbcUrl("postgres", "postgres")); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE soak");
     }
-    url = pg[0].getJdbcUrl("postgres", "soak");
+    try {
+      return run(pg, pgData, pgPort);
+    } finally {
+      running = false;
+      for (int i = 0; i < 2; i++) {
+        ServerUnderTest server = replicas.get(i);
+        if (server != null) {
+          server.close();
+        }
+      }
+      pg[0].close();
+    }
+  }
+
+  private int run(EmbeddedPostgres[] pg, Path pgData, int pgPort) throws Exception {
+    String url = pg[0].getJdbcUrl("postgres", "soak");
     List<String> jvm = List.of("-Xmx" + serverHeap);
     System.out.printf(Locale.ROOT, "soak: %d min, %d calls/s, %d clients, a fault every %d min; PostgreSQL on port %d%n",
         minutes, rate, clients, faultEveryMinutes, pgPort);
@@ -181,10 +195,6 @@ public final class Soak implements Callable<Integer> {
     long[] last = samples.get(samples.size() - 1);
     System.out.printf(Locale.ROOT, "replica 0 (never killed): RSS %d MiB at minute %d, %d MiB at minute %d; open files %d then %d%n",
         first[1], first[0], last[1], last[0], first[2], last[2]);
-    for (int i = 0; i < 2; i++) {
-      replicas.get(i).close();
-    }
-    pg[0].close();
     System.out.println(failures == 0 ? "soak: every check holds" : "soak: " + failures + " checks FAILED");
     return failures == 0 ? 0 : 1;
   }
@@ -199,7 +209,8 @@ public final class Soak implements Callable<Integer> {
   }
 
   private void startReplica(int i, String url, List<String> jvm) throws Exception {
-    ServerUnderTest server = ServerUnderTest.start(serverJar, url, jvm, List.of());
+    // A busy machine can take a minute to start a JVM; give it three.
+    ServerUnderTest server = ServerUnderTest.start(serverJar, url, jvm, List.of(), 180);
     var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
     String key = null;
     for (int attempt = 0; key == null; attempt++) {

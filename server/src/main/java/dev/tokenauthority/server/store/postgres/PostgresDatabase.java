@@ -112,34 +112,58 @@ public final class PostgresDatabase implements Database {
     return autocommit(work, "read");
   }
 
-  /** Runs work on a connection in autocommit mode: each statement commits on its own. */
+  /**
+   * Runs work on a connection in autocommit mode: each statement commits on its own. For a
+   * write, a connection lost once the statement was sent may have committed it.
+   */
   private <T> T autocommit(Work<T> work, String what) {
     failIfDown();
+    boolean sent = false;
     try (Connection c = pool.getConnection();
         PooledStatements statements = new PooledStatements(c)) {
+      sent = what.equals("write");
       return work.run(statements);
     } catch (SQLException e) {
-      throw unavailable(what, e);
+      throw unavailable(what, e, sent);
     }
   }
 
+  /**
+   * Runs work in a transaction. A connection lost before COMMIT was sent leaves nothing
+   * committed (PostgreSQL aborts the transaction of a connection that goes away); one lost while
+   * the COMMIT was under way may or may not have committed, and is reported as
+   * {@link StoreUnavailableException#commitUnknown}.
+   */
   @Override
   public <T> T write(Work<T> work) {
     failIfDown();
+    boolean committing = false;
     try (Connection c = pool.getConnection()) {
       c.setAutoCommit(false);
       try (PooledStatements statements = new PooledStatements(c)) {
         T result = work.run(statements);
+        committing = true;
         c.commit();
         return result;
       } catch (SQLException | RuntimeException e) {
-        rollback(c);
+        if (!committing) {
+          rollback(c);
+        }
         throw e;
       } finally {
-        c.setAutoCommit(true);
+        restoreAutoCommit(c);
       }
     } catch (SQLException e) {
-      throw unavailable("write", e);
+      throw unavailable("write", e, committing);
+    }
+  }
+
+  /** The pool resets a connection it gets back; a broken one only needs to be let go quietly. */
+  private static void restoreAutoCommit(Connection c) {
+    try {
+      c.setAutoCommit(true);
+    } catch (SQLException e) {
+      log.debug("restoring autocommit failed: {}", e.getMessage());
     }
   }
 
@@ -241,12 +265,20 @@ public final class PostgresDatabase implements Database {
     return new StoreUnavailableException(closed ? "the store is closed" : "PostgreSQL does not answer", null);
   }
 
-  private StoreUnavailableException unavailable(String what, SQLException e) {
-    if (isConnectionFailure(e)) {
+  /**
+   * @param committing whether the commit (or an autocommit write statement) had been sent: then a
+   *     lost connection leaves the outcome unknown, while any other error means it did not commit
+   */
+  private StoreUnavailableException unavailable(String what, SQLException e, boolean committing) {
+    boolean connectionLost = isConnectionFailure(e);
+    if (connectionLost) {
       if (serving) {
         log.warn("PostgreSQL {} failed, marking the store down until it answers: {}", what, e.getMessage());
       }
       serving = false;
+    }
+    if (committing && connectionLost) {
+      return StoreUnavailableException.commitUnknown("the connection was lost while a " + what + " committed: " + e.getMessage(), e);
     }
     return new StoreUnavailableException("a store " + what + " failed: " + e.getMessage(), e);
   }
