@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.tokenauthority.server.store.Store;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.tenant.Tenant;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -62,9 +62,9 @@ class StartupFaultTest {
   /** A store with a few rows, closed, as a previous run leaves it. */
   private Path existingStore() {
     Path data = dir.resolve("data");
-    try (Store store = SqliteStore.open(data, Duration.ofSeconds(5))) {
+    try (Store store = SqliteStores.open(data, Duration.ofSeconds(5))) {
       for (int i = 0; i < 50; i++) {
-        store.insertTenant(Tenant.newDefault("tenant-" + i, "Tenant " + i, Instant.parse("2030-01-01T00:00:00Z")));
+        store.tenants().insertTenant(Tenant.newDefault("tenant-" + i, "Tenant " + i, Instant.parse("2030-01-01T00:00:00Z")));
       }
     }
     return data;
@@ -75,7 +75,7 @@ class StartupFaultTest {
     Path data = Files.createDirectories(dir.resolve("data"));
     byte[] noise = new byte[100_000];
     new Random(7).nextBytes(noise);
-    Files.write(data.resolve(SqliteStore.FILE_NAME), noise);
+    Files.write(data.resolve(SqliteStores.FILE_NAME), noise);
 
     assertThat(refused(start(data))).contains("is not a SQLite database or is damaged").contains("SQLITE_NOTADB");
   }
@@ -83,7 +83,7 @@ class StartupFaultTest {
   @Test
   void start_damagedPages_exits2WithOneLine() throws Exception {
     Path data = existingStore();
-    Path db = data.resolve(SqliteStore.FILE_NAME);
+    Path db = data.resolve(SqliteStores.FILE_NAME);
     // Keep page 1 (the header and the schema), overwrite every page after it.
     try (RandomAccessFile file = new RandomAccessFile(db.toFile(), "rw")) {
       byte[] garbage = new byte[(int) file.length() - 4096];

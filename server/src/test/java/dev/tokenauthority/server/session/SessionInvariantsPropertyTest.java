@@ -9,7 +9,7 @@ import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.testing.TestClock;
 import java.io.IOException;
@@ -84,7 +84,7 @@ class SessionInvariantsPropertyTest {
       @ForAll("steps") List<Step> steps, @ForAll @IntRange(min = 1, max = 12) int quota) throws Exception {
     Path dir = Files.createTempDirectory("ta-prop-");
     try {
-      check(() -> SqliteStore.open(dir, Duration.ofSeconds(10)), steps, quota);
+      check(() -> SqliteStores.open(dir, Duration.ofSeconds(10)), steps, quota);
     } finally {
       deleteTree(dir);
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,13 +41,16 @@ public final class PostgresDatabase implements Database {
   static final int DEFAULT_POOL_SIZE = 16;
 
   private final HikariDataSource pool;
+  /** Applied to every pooled connection a call uses: the identity, except in fault tests. */
+  private final UnaryOperator<Connection> wrap;
   private final Duration timeout;
   private final ThreadPoolExecutor writers;
   private volatile boolean serving = true;
   private volatile boolean closed;
 
-  private PostgresDatabase(HikariDataSource pool, Duration timeout, int poolSize) {
+  private PostgresDatabase(HikariDataSource pool, Duration timeout, int poolSize, UnaryOperator<Connection> wrap) {
     this.pool = pool;
+    this.wrap = wrap;
     this.timeout = timeout;
     AtomicInteger threads = new AtomicInteger();
     this.writers =
@@ -71,6 +75,11 @@ public final class PostgresDatabase implements Database {
    * @param timeout how long a call may wait for a connection, and the connect timeout
    */
   public static PostgresDatabase open(String url, String password, Duration timeout) {
+    return open(url, password, timeout, UnaryOperator.identity());
+  }
+
+  /** {@link #open(String, String, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
+  static PostgresDatabase open(String url, String password, Duration timeout, UnaryOperator<Connection> wrap) {
     HikariConfig config = new HikariConfig();
     config.setPoolName("postgres");
     config.setJdbcUrl(url);
@@ -104,7 +113,7 @@ public final class PostgresDatabase implements Database {
       pool.close();
       throw new StoreUnavailableException("cannot migrate the PostgreSQL schema: " + rootMessage(e), e);
     }
-    return new PostgresDatabase(pool, timeout, DEFAULT_POOL_SIZE);
+    return new PostgresDatabase(pool, timeout, DEFAULT_POOL_SIZE, wrap);
   }
 
   @Override
@@ -119,7 +128,7 @@ public final class PostgresDatabase implements Database {
   private <T> T autocommit(Work<T> work, String what) {
     failIfDown();
     boolean sent = false;
-    try (Connection c = pool.getConnection();
+    try (Connection c = connection();
         PooledStatements statements = new PooledStatements(c)) {
       sent = what.equals("write");
       return work.run(statements);
@@ -138,7 +147,7 @@ public final class PostgresDatabase implements Database {
   public <T> T write(Work<T> work) {
     failIfDown();
     boolean committing = false;
-    try (Connection c = pool.getConnection()) {
+    try (Connection c = connection()) {
       c.setAutoCommit(false);
       try (PooledStatements statements = new PooledStatements(c)) {
         T result = work.run(statements);
@@ -165,6 +174,10 @@ public final class PostgresDatabase implements Database {
     } catch (SQLException e) {
       log.debug("restoring autocommit failed: {}", e.getMessage());
     }
+  }
+
+  private Connection connection() throws SQLException {
+    return wrap.apply(pool.getConnection());
   }
 
   @Override

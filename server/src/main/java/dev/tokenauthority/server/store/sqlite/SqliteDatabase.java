@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +53,8 @@ public final class SqliteDatabase implements Database {
   private final Duration timeout;
   /** Held while open: one process per data dir. */
   private final DataDirLock lock;
+  /** Applied to every connection the store uses for calls: the identity, except in fault tests. */
+  private final UnaryOperator<Connection> wrap;
   private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>(MAX_QUEUED_WRITES);
   private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
   /**
@@ -150,10 +153,11 @@ public final class SqliteDatabase implements Database {
     }
   }
 
-  private SqliteDatabase(Path file, Duration timeout, DataDirLock lock) throws SQLException {
+  private SqliteDatabase(Path file, Duration timeout, DataDirLock lock, UnaryOperator<Connection> wrap) throws SQLException {
     this.file = file;
     this.timeout = timeout;
     this.lock = lock;
+    this.wrap = wrap;
     this.writer = openWriter();
     for (int i = 0; i < READERS; i++) {
       readers.add(new CachedConnection(open(true)));
@@ -173,6 +177,11 @@ public final class SqliteDatabase implements Database {
    * @param timeout how long a call may wait for the database before it fails as unavailable
    */
   public static SqliteDatabase open(Path file, Duration timeout) {
+    return open(file, timeout, UnaryOperator.identity());
+  }
+
+  /** {@link #open(Path, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
+  static SqliteDatabase open(Path file, Duration timeout, UnaryOperator<Connection> wrap) {
     Path dir = file.toAbsolutePath().getParent();
     DataDirLock lock = null;
     try {
@@ -187,7 +196,7 @@ public final class SqliteDatabase implements Database {
           .locations("classpath:db/migration/sqlite")
           .load()
           .migrate();
-      return new SqliteDatabase(file, timeout, lock);
+      return new SqliteDatabase(file, timeout, lock, wrap);
     } catch (StoreUnavailableException e) {
       close(lock);
       throw e;
@@ -252,7 +261,7 @@ public final class SqliteDatabase implements Database {
   }
 
   private Connection open(boolean readOnly) throws SQLException {
-    return connect(file, timeout, readOnly);
+    return wrap.apply(connect(file, timeout, readOnly));
   }
 
   private CachedConnection openWriter() throws SQLException {
