@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.provider.Arguments;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
@@ -18,9 +19,11 @@ import org.sqlite.SQLiteException;
  * committing every later statement on its own.
  */
 class SqliteStoreFaultTest extends StoreFaultContractTest {
+  @TempDir Path root;
+
   @Override
   protected Store newStore(ConnectionFaults faults) throws Exception {
-    return SqliteStores.open(Files.createTempDirectory("ta-fault-"), Duration.ofSeconds(5), faults);
+    return SqliteStores.open(Files.createTempDirectory(root, "fault-"), Duration.ofSeconds(5), faults);
   }
 
   @Override
