@@ -25,12 +25,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Single use and quotas under random interleavings of mint, redeem (alone and raced from
@@ -38,8 +36,9 @@ import net.jqwik.api.constraints.IntRange;
  * SQLite stores. A model of what must happen is kept beside the real thing and every step is
  * compared with it: a token redeems exactly as often as its {@code max_uses} allows, never
  * after it was revoked or while its tenant is suspended, and a tenant's redemptions never pass
- * its monthly quota. Tries are few, to keep the suite fast; jqwik shrinks any failure to a
- * short sequence.
+ * its monthly quota. Each run is drawn from a seed that names the test case, so a failure is
+ * replayed by running that case again; tries are few, to keep the suite fast. (Plain JUnit
+ * rather than a property-testing engine: a seeded generator of a few lines does what we need.)
  */
 class SessionInvariantsPropertyTest {
   private static final String TENANT = "acme";
@@ -59,32 +58,62 @@ class SessionInvariantsPropertyTest {
 
   record Resume() implements Step {}
 
-  @Provide
-  Arbitrary<List<Step>> steps() {
-    Arbitrary<Integer> token = Arbitraries.integers().between(0, 1000);
-    Arbitrary<Step> step =
-        Arbitraries.frequencyOf(
-            net.jqwik.api.Tuple.of(5, Arbitraries.integers().between(1, 3).map(Mint::new)),
-            net.jqwik.api.Tuple.of(6, token.map(Redeem::new)),
-            net.jqwik.api.Tuple.of(2, net.jqwik.api.Combinators.combine(token, Arbitraries.integers().between(2, 4)).as(Race::new)),
-            net.jqwik.api.Tuple.of(1, token.map(Revoke::new)),
-            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Suspend())),
-            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Resume())));
-    return step.list().ofMinSize(1).ofMaxSize(30);
+  /** A random run: its steps and the tenant's monthly quota, all drawn from {@code seed}. */
+  record Run(long seed, List<Step> steps, int quota) {
+    static Run of(long seed) {
+      SplittableRandom random = new SplittableRandom(seed);
+      int count = random.nextInt(1, 31);
+      List<Step> steps = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) {
+        steps.add(step(random));
+      }
+      return new Run(seed, List.copyOf(steps), random.nextInt(1, 13));
+    }
+
+    /** One step, weighted as a backend's traffic: mostly mints and redeems, now and then the rest. */
+    private static Step step(SplittableRandom random) {
+      int pick = random.nextInt(16);
+      int token = random.nextInt(1001);
+      if (pick < 5) {
+        return new Mint(random.nextInt(1, 4));
+      } else if (pick < 11) {
+        return new Redeem(token);
+      } else if (pick < 13) {
+        return new Race(token, random.nextInt(2, 5));
+      } else if (pick < 14) {
+        return new Revoke(token);
+      } else if (pick < 15) {
+        return new Suspend();
+      }
+      return new Resume();
+    }
+
+    @Override
+    public String toString() {
+      return "seed " + seed;
+    }
   }
 
-  @Property(tries = 60)
-  void memoryStore_randomInterleavings_keepSingleUseAndQuota(
-      @ForAll("steps") List<Step> steps, @ForAll @IntRange(min = 1, max = 12) int quota) throws Exception {
-    check(MemoryStore::new, steps, quota);
+  static Stream<Run> memoryRuns() {
+    return LongStream.rangeClosed(1, 60).mapToObj(Run::of);
   }
 
-  @Property(tries = 12)
-  void sqliteStore_randomInterleavings_keepSingleUseAndQuota(
-      @ForAll("steps") List<Step> steps, @ForAll @IntRange(min = 1, max = 12) int quota) throws Exception {
+  static Stream<Run> sqliteRuns() {
+    return LongStream.rangeClosed(1001, 1012).mapToObj(Run::of);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("memoryRuns")
+  void memoryStore_randomInterleavings_keepSingleUseAndQuota(Run run) throws Exception {
+    check(MemoryStore::new, run.steps(), run.quota());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("sqliteRuns")
+  void sqliteStore_randomInterleavings_keepSingleUseAndQuota(Run run) throws Exception {
     Path dir = Files.createTempDirectory("ta-prop-");
     try {
-      check(() -> SqliteStores.open(dir, Duration.ofSeconds(10)), steps, quota);
+      check(() -> SqliteStores.open(dir, Duration.ofSeconds(10)), run.steps(), run.quota());
     } finally {
       deleteTree(dir);
     }
