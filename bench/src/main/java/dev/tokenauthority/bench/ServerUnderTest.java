@@ -48,6 +48,12 @@ final class ServerUnderTest implements AutoCloseable {
 
   static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs)
       throws IOException, InterruptedException {
+    return start(jar, store, jvmOptions, serverArgs, 60);
+  }
+
+  /** Starts the server, waiting up to {@code startSeconds} for it to listen. */
+  static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs, int startSeconds)
+      throws IOException, InterruptedException {
     Path dataDir = Files.createTempDirectory("ta-bench-");
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);
@@ -89,7 +95,7 @@ final class ServerUnderTest implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      int grpc = port.get(60, TimeUnit.SECONDS);
+      int grpc = port.get(startSeconds, TimeUnit.SECONDS);
       return new ServerUnderTest(process, grpc, httpPort.getNow(-1), adminKey, dataDir);
     } catch (Exception e) {
       process.destroyForcibly();
@@ -130,6 +136,26 @@ final class ServerUnderTest implements AutoCloseable {
 
   long pid() {
     return process.pid();
+  }
+
+  /** Open file descriptors of the server (Linux), or -1. */
+  long openFiles() {
+    try (var fds = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+      return fds.count();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Kills the server at once (SIGKILL: no shutdown hook, no drain), as a crash would. */
+  void kill() throws InterruptedException {
+    channel.shutdownNow();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
   }
 
   @Override

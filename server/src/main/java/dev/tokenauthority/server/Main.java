@@ -247,7 +247,8 @@ public final class Main implements Callable<Integer> {
   }
 
   private int fail(SettingException e) {
-    String line = "token-authority: " + name(e.setting()) + ": " + e.getMessage();
+    // One line, whatever the message (a database's error may span several).
+    String line = "token-authority: " + name(e.setting()) + ": " + e.getMessage().replaceAll("\\s*\\R\\s*", " ");
     commandLine.getErr().println(line);
     return EXIT_BAD_SETTING;
   }
@@ -348,7 +349,7 @@ public final class Main implements Callable<Integer> {
       try {
         opened = openStore();
       } catch (IllegalArgumentException | StoreUnavailableException e) {
-        throw new SettingException("--store", e.getMessage());
+        throw new SettingException(storeSetting(), e.getMessage());
       }
       // Closed last: the metrics' background count and the audit of drained calls come first.
       resources.addLast(opened);
@@ -363,6 +364,9 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         commandLine.getErr().println("token-authority: " + e.getMessage());
         return EXIT_BAD_SETTING;
+      } catch (StoreUnavailableException e) {
+        // The first reads and writes: a damaged page or a store that cannot write shows here.
+        throw new SettingException(storeSetting(), e.getMessage());
       }
       if (metrics != null) {
         metrics.watchOutstandingSessions(store.sessions(), authority.clock());
@@ -472,6 +476,11 @@ public final class Main implements Callable<Integer> {
       return SqliteStores.open(dataDir, Duration.ofSeconds(5));
     }
     return PostgresStores.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+  }
+
+  /** The setting to name when the store cannot be used: the data dir for SQLite. */
+  private String storeSetting() {
+    return store.equalsIgnoreCase("sqlite") ? "--data-dir" : "--store";
   }
 
   private String describeStore(Store s) {
