@@ -58,7 +58,7 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("content-type", "application/json");
     if (http == 401) {
-      headers.put("www-authenticate", "Bearer");
+      headers.put("www-authenticate", "Bearer realm=\"token-authority\"");
     }
     if (info != null && info.containsMetadata("limit")) {
       headers.put("x-ratelimit-limit", info.getMetadataOrThrow("limit"));

@@ -191,7 +191,7 @@ class ExtAuthzTest {
     upstream(redeemCheck(token));
 
     Map<String, String> headers = assertDenied(redeemCheck(token), 401, Code.UNAUTHENTICATED, "TOKEN_ALREADY_USED");
-    assertThat(headers).containsEntry("www-authenticate", "Bearer");
+    assertThat(headers).containsEntry("www-authenticate", "Bearer realm=\"token-authority\"");
     // The same use was consumed as a Redeem would: Redeem now refuses it too.
     ta.assertFails(Code.UNAUTHENTICATED, "TOKEN_ALREADY_USED",
         () -> ta.stub(ta.createKeyIn("acme", "sessions:redeem")).redeem(RedeemRequest.newBuilder().setToken(token).build()));
