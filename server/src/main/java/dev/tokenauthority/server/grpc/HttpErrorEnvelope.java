@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -31,6 +32,8 @@ import java.util.Map;
  *     {@code x-ratelimit-remaining}, {@code x-ratelimit-reset} and {@code retry-after}
  */
 public record HttpErrorEnvelope(int status, String body, Map<String, String> headers) {
+  /** The challenge a 401 carries in {@code WWW-Authenticate}. */
+  public static final String BEARER_CHALLENGE = "Bearer realm=\"token-authority\"";
   private static final JsonFactory JSON = new JsonFactory();
 
   /** The envelope of a {@code google.rpc.Status} as {@link ErrorMapper} builds it. */
@@ -58,7 +61,7 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("content-type", "application/json");
     if (http == 401) {
-      headers.put("www-authenticate", "Bearer realm=\"token-authority\"");
+      headers.put("www-authenticate", BEARER_CHALLENGE);
     }
     if (info != null && info.containsMetadata("limit")) {
       headers.put("x-ratelimit-limit", info.getMetadataOrThrow("limit"));
@@ -70,7 +73,8 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
       long seconds = retry.getRetryDelay().getSeconds() + (retry.getRetryDelay().getNanos() > 0 ? 1 : 0);
       headers.put("retry-after", String.valueOf(Math.max(1, seconds)));
     }
-    return new HttpErrorEnvelope(http, body(code, status.getMessage(), violations), Collections.unmodifiableMap(headers));
+    String message = status.getMessage().isEmpty() ? code.toLowerCase(Locale.ROOT).replace('_', ' ') : status.getMessage();
+    return new HttpErrorEnvelope(http, json(code, message, violations), Collections.unmodifiableMap(headers));
   }
 
   /** The HTTP status of a gRPC code (grpc-gateway's {@code HTTPStatusFromCode}). */
@@ -95,7 +99,8 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
     };
   }
 
-  private static String body(String code, String message, List<BadRequest.FieldViolation> violations) {
+  /** The envelope's JSON for a failure with no gRPC status behind it (an unknown route, a body too large). */
+  public static String json(String code, String message, List<BadRequest.FieldViolation> violations) {
     StringWriter out = new StringWriter();
     try (JsonGenerator json = JSON.createGenerator(out)) {
       json.writeStartObject();
