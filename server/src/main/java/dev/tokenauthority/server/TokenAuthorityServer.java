@@ -4,6 +4,7 @@ import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
 import dev.tokenauthority.server.grpc.HealthWatches;
+import dev.tokenauthority.server.grpc.MalformedRequests;
 import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
@@ -78,12 +79,13 @@ public final class TokenAuthorityServer {
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .addService(ServerInterceptors.intercept(service, forTokenAuthority))
+            .addService(ServerInterceptors.intercept(MalformedRequests.guard(service.bindService()), forTokenAuthority))
             .addService(ServerInterceptors.intercept(
-                new TenantAdminService(authority.tenantService(), authority.signingKeys()), common))
-            .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
-            .addService(ProtoReflectionServiceV1.newInstance())
-            .addService(legacyReflection())
+                MalformedRequests.guard(new TenantAdminService(authority.tenantService(), authority.signingKeys()).bindService()),
+                common))
+            .addService(ServerInterceptors.intercept(MalformedRequests.guard(health.getHealthService().bindService()), healthWatches))
+            .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
+            .addService(MalformedRequests.guard(legacyReflection().bindService()))
             .build();
     this.maintenance =
         Executors.newSingleThreadScheduledExecutor(
