@@ -7,6 +7,8 @@ import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.logging.JulBridge;
+import dev.tokenauthority.server.logging.NonBlockingConsoleAppender;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
@@ -140,7 +142,12 @@ public final class Main implements Callable<Integer> {
   private CommandLine commandLine;
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    // Before anything logs: grpc-java and Netty write through java.util.logging.
+    JulBridge.install();
+    int code = run(args);
+    // The console appender is asynchronous: write what is queued (bounded wait) before exiting.
+    ((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory()).stop();
+    System.exit(code);
   }
 
   static int run(String[] args) {
@@ -320,6 +327,7 @@ public final class Main implements Callable<Integer> {
         metrics = new Metrics();
         resources.push(metrics);
         boundMetricsPort = serveMetrics(metrics);
+        metrics.watchLogDrops(NonBlockingConsoleAppender::dropped);
         if (audit != null) {
           metrics.watchAuditDrops(audit::dropped);
         }

@@ -168,6 +168,13 @@ public final class Metrics implements AutoCloseable {
         .register(registry);
   }
 
+  /** Publishes log lines dropped because the console stalled (the log never blocks a call). */
+  public void watchLogDrops(LongSupplier dropped) {
+    FunctionCounter.builder("token_authority.log.dropped", dropped, LongSupplier::getAsLong)
+        .description("Log lines dropped because the console (stdout) was not being read")
+        .register(registry);
+  }
+
   /** Publishes when the TLS certificate being served expires. */
   public void watchCertificateExpiry(Supplier<Instant> notAfter) {
     Gauge.builder("token_authority.tls.certificate.expiry", notAfter, s -> s.get().getEpochSecond())
