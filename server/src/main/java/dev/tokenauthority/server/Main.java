@@ -137,6 +137,9 @@ public final class Main implements Callable<Integer> {
           + " (docs/audit-log.md). Off unless set.")
   String auditLog;
 
+  @CommandLine.Mixin
+  GrpcPortOptions grpcPort = new GrpcPortOptions();
+
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private SettingsProvider settings;
   private CommandLine commandLine;
@@ -267,6 +270,7 @@ public final class Main implements Callable<Integer> {
     if (tlsReloadInterval.isNegative() || tlsReloadInterval.isZero()) {
       throw new SettingException("--tls-reload-interval", "must be positive");
     }
+    grpcPort.limits();
     if (issuer.isBlank()) {
       throw new SettingException("--issuer", "must not be empty");
     }
@@ -363,6 +367,7 @@ public final class Main implements Callable<Integer> {
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
           tls == null ? NettyServerBuilder.forAddress(address) : NettyServerBuilder.forAddress(address, tls.credentials());
+      resources.push(grpcPort.limits().apply(builder, tls == null));
       if (executorThreads > 0) {
         // Handlers never wait for a commit (writes complete asynchronously), so a pool as large
         // as the machine beats grpc's default unbounded pool: no thread handoff per call.
