@@ -8,6 +8,7 @@ import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.grpc.ErrorMapper;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.RawBytes;
 import dev.tokenauthority.v1.RedeemRequest;
 import io.grpc.CallOptions;
 import io.grpc.ClientInterceptors;
@@ -17,10 +18,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -78,12 +75,7 @@ class RequestFuzzTest {
   }
 
   private static void assertAnsweredWithReason(String method, byte[] body) {
-    MethodDescriptor<byte[], byte[]> descriptor = MethodDescriptor.<byte[], byte[]>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName("tokenauthority.v1.TokenAuthority/" + method)
-        .setRequestMarshaller(RawBytes.INSTANCE)
-        .setResponseMarshaller(RawBytes.INSTANCE)
-        .build();
+    MethodDescriptor<byte[], byte[]> descriptor = RawBytes.unary("tokenauthority.v1.TokenAuthority/" + method);
     Metadata headers = new Metadata();
     headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + KEY);
     try {
@@ -93,25 +85,6 @@ class RequestFuzzTest {
     } catch (StatusRuntimeException e) {
       assertThat(e.getStatus().getCode()).as("%s: %s", method, e.getStatus()).isNotIn(NEVER);
       assertThat(ErrorMapper.reasonOf(e.getStatus(), e.getTrailers())).as("%s: %s", method, e.getStatus()).isNotNull();
-    }
-  }
-
-  /** Bytes in, bytes out. */
-  enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
   }
 }

@@ -18,6 +18,7 @@ import dev.tokenauthority.server.TokenAuthorityServer;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.RawBytes;
 import dev.tokenauthority.server.testing.TestClock;
 import dev.tokenauthority.v1.MintSessionRequest;
 import io.grpc.CallOptions;
@@ -26,13 +27,11 @@ import io.grpc.Codec;
 import io.grpc.CompressorRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -152,7 +151,7 @@ class MalformedRequestTest {
 
   @Test
   void mintSession_emptyBodyNoMessage_isInvalidRequest() throws Exception {
-    ClientCall<byte[], byte[]> call = channel.newCall(rawMethod(MINT), options(false));
+    ClientCall<byte[], byte[]> call = channel.newCall(RawBytes.unary(MINT), options(false));
     CompletableFuture<Status> closed = new CompletableFuture<>();
     Metadata trailers = new Metadata();
     call.start(new ClientCall.Listener<>() {
@@ -204,13 +203,13 @@ class MalformedRequestTest {
   void mintSession_validBodyAfterMalformedOnes_isServed() throws Exception {
     call(new byte[] {(byte) 0xff}, false);
     byte[] valid = MintSessionRequest.newBuilder().setExternalUserId("rep_8842").build().toByteArray();
-    byte[] response = ClientCalls.blockingUnaryCall(authorizedChannel(), rawMethod(MINT), options(false).withDeadlineAfter(10, TimeUnit.SECONDS), valid);
+    byte[] response = ClientCalls.blockingUnaryCall(authorizedChannel(), RawBytes.unary(MINT), options(false).withDeadlineAfter(10, TimeUnit.SECONDS), valid);
     assertThat(dev.tokenauthority.v1.MintSessionResponse.parseFrom(response).getSessionId()).startsWith("ses_");
   }
 
   private StatusRuntimeException call(byte[] body, boolean gzip) {
     try {
-      ClientCalls.blockingUnaryCall(authorizedChannel(), rawMethod(MINT), options(gzip).withDeadlineAfter(10, TimeUnit.SECONDS), body);
+      ClientCalls.blockingUnaryCall(authorizedChannel(), RawBytes.unary(MINT), options(gzip).withDeadlineAfter(10, TimeUnit.SECONDS), body);
     } catch (StatusRuntimeException e) {
       return e;
     }
@@ -260,15 +259,6 @@ class MalformedRequestTest {
     assertThat(lines).as("log lines").hasSizeLessThanOrEqualTo(1);
   }
 
-  static MethodDescriptor<byte[], byte[]> rawMethod(String fullName) {
-    return MethodDescriptor.<byte[], byte[]>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(fullName)
-        .setRequestMarshaller(RawBytes.INSTANCE)
-        .setResponseMarshaller(RawBytes.INSTANCE)
-        .build();
-  }
-
   /** A MintSessionRequest whose context holds a struct inside a struct, {@code depth} deep. */
   static MintSessionRequest nestedContext(int depth) {
     Struct inner = Struct.newBuilder().putFields("leaf", Value.newBuilder().setStringValue("x").build()).build();
@@ -292,25 +282,6 @@ class MalformedRequestTest {
       gz.write(bytes);
     }
     return out.toByteArray();
-  }
-
-  /** Bytes in, bytes out. */
-  enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    }
   }
 
   /** Claims gzip and sends the bytes as they are: the test's bytes are what the server inflates. */
