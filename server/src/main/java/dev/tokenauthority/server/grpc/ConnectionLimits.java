@@ -3,6 +3,7 @@ package dev.tokenauthority.server.grpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 import io.grpc.netty.shaded.io.netty.channel.Channel;
+import io.grpc.netty.shaded.io.netty.channel.ChannelFutureListener;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
@@ -97,7 +98,6 @@ public record ConnectionLimits(
     /** An empty SETTINGS frame: the server's connection preface. */
     private static final byte[] SETTINGS = {0, 0, 0, 4, 0, 0, 0, 0, 0};
     private static final byte[] GOAWAY = goAway("too many connections");
-    private static final long GOAWAY_GRACE_MILLIS = 500;
 
     private final int max;
     private final boolean plaintext;
@@ -130,10 +130,7 @@ public record ConnectionLimits(
         if (!registered.isSuccess()) {
           child.unsafe().closeForcibly();
         } else if (plaintext) {
-          // Closed a moment later, not at once: a client that reads the GOAWAY before the close
-          // fails its calls with "too many connections" rather than "network closed".
-          child.writeAndFlush(Unpooled.wrappedBuffer(SETTINGS, GOAWAY)).addListener(written ->
-              child.eventLoop().schedule(() -> child.close(), GOAWAY_GRACE_MILLIS, TimeUnit.MILLISECONDS));
+          child.writeAndFlush(Unpooled.wrappedBuffer(SETTINGS, GOAWAY)).addListener(ChannelFutureListener.CLOSE);
         } else {
           child.close();
         }

@@ -8,6 +8,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.nio.charset.StandardCharsets;
 import java.util.logging.Level;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,8 +24,22 @@ class LogFormatTest {
   private final ListAppender<ILoggingEvent> events = new ListAppender<>();
 
   @BeforeAll
-  static void bridge() {
+  static void bridgeAndConfigureAsTheServer() throws Exception {
     JulBridge.install();
+    configure("/logback.xml");
+  }
+
+  @AfterAll
+  static void configureAsTheOtherTests() throws Exception {
+    configure(LogFormatTest.class.getResource("/logback-test.xml") != null ? "/logback-test.xml" : "/logback.xml");
+  }
+
+  /** Tests run with logback-test.xml; these check the server's own logback.xml. */
+  private static void configure(String resource) throws Exception {
+    CONTEXT.reset();
+    JoranConfigurator configurator = new JoranConfigurator();
+    configurator.setContext(CONTEXT);
+    configurator.doConfigure(LogFormatTest.class.getResource(resource));
   }
 
   @AfterEach

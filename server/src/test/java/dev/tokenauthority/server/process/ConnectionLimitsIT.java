@@ -34,8 +34,15 @@ class ConnectionLimitsIT extends ProcessTestBase {
 
   @Test
   void nonReadingClient_1500LargeListCalls_memoryStaysBoundedAndHealthAnswers() throws Exception {
+    nonReadingClient();
+  }
+
+  /** The scenario; {@code extraArgs} (a raised --max-calls-per-connection, say) measure the unbounded case. */
+  void nonReadingClient(String... extraArgs) throws Exception {
     String admin = secret(ServerProcess.randomSecret());
-    ServerProcess server = start(dataDir, Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin), "--store", "memory");
+    List<String> args = new ArrayList<>(List.of("--store", "memory"));
+    args.addAll(List.of(extraArgs));
+    ServerProcess server = start(dataDir, Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin), args.toArray(String[]::new));
     TokenAuthorityGrpc.TokenAuthorityBlockingStub adminStub = server.stub(admin);
     // 1,000 keys make a page of ~200 KB; created 50 at a time.
     List<com.google.common.util.concurrent.ListenableFuture<?>> created = new ArrayList<>();
