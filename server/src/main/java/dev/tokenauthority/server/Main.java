@@ -13,8 +13,8 @@ import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
-import dev.tokenauthority.server.store.postgres.PostgresStore;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.postgres.PostgresStores;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -25,8 +25,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
+import dev.tokenauthority.contract.Durations;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
@@ -280,8 +280,8 @@ public final class Main implements Callable<Integer> {
       throw new SettingException("--api-key-prefix", "'" + apiKeyPrefix + "' is not 1-15 lowercase letters or digits followed by '_', e.g. sk_");
     }
     String kind = store.toLowerCase(Locale.ROOT);
-    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStore.URL_PREFIX)) {
-      throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStore.redact(store) + "'");
+    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStores.URL_PREFIX)) {
+      throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStores.redact(store) + "'");
     }
     if (tlsCert != null && tlsKey == null) {
       throw new SettingException(ServerTls.CERT_OPTION, "needs --tls-key too");
@@ -362,7 +362,7 @@ public final class Main implements Callable<Integer> {
         return EXIT_BAD_SETTING;
       }
       if (metrics != null) {
-        metrics.watchOutstandingSessions(store, authority.clock());
+        metrics.watchOutstandingSessions(store.sessions(), authority.clock());
       }
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
@@ -455,15 +455,15 @@ public final class Main implements Callable<Integer> {
       return new MemoryStore();
     }
     if (kind.equals("sqlite")) {
-      return SqliteStore.open(dataDir, Duration.ofSeconds(5));
+      return SqliteStores.open(dataDir, Duration.ofSeconds(5));
     }
-    return PostgresStore.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+    return PostgresStores.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
   }
 
   private String describeStore(Store s) {
     return switch (s.kind()) {
       case "sqlite" -> "sqlite in " + dataDir.toAbsolutePath().normalize();
-      case "postgres" -> "postgres at " + PostgresStore.redact(store);
+      case "postgres" -> "postgres at " + PostgresStores.redact(store);
       default -> s.kind();
     };
   }
@@ -520,33 +520,12 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}. */
+  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}: {@link Durations#parse}, a unit required. */
   static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String v = value.trim().toLowerCase(Locale.ROOT);
-      try {
-        if (v.startsWith("pt")) {
-          return Duration.parse(v.toUpperCase(Locale.ROOT));
-        }
-        if (v.endsWith("ms")) {
-          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-        }
-        long n = Long.parseLong(v.substring(0, v.length() - 1));
-        switch (v.charAt(v.length() - 1)) {
-          case 's':
-            return Duration.ofSeconds(n);
-          case 'm':
-            return Duration.ofMinutes(n);
-          case 'h':
-            return Duration.ofHours(n);
-          default:
-            break;
-        }
-      } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
-        // fall through to the clear message below
-      }
-      throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m");
+      return Durations.parse(value).orElseThrow(() ->
+          new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m"));
     }
   }
 }
