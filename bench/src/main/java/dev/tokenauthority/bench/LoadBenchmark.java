@@ -7,10 +7,16 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.tokenauthority.client.ApiKeyCredentials;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
+import dev.tokenauthority.v1.IntrospectRequest;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import java.nio.file.Files;
@@ -41,9 +47,16 @@ import picocli.CommandLine.Option;
  * percentiles, errors by reason and the ratio to the baseline, and writes the figures as JSON.
  */
 @Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Measures MintSession and Redeem against a gRPC health-check baseline on the same server.")
+    description = "Measures MintSession, Redeem, Introspect and Envoy's Check against a gRPC health-check"
+        + " baseline on the same server.")
 public final class LoadBenchmark implements Callable<Integer> {
-  enum Workload { baseline, mint, redeem, mint_redeem, http_health, http1_mint, http1_redeem, h2c_mint, h2c_redeem }
+  enum Workload {
+    baseline, mint, redeem, check_redeem, introspect, check_verify, mint_redeem,
+    http_health, http1_mint, http1_redeem, h2c_mint, h2c_redeem
+  }
+
+  /** Tokens the read-only workloads (Introspect, Check in verify mode) go round. */
+  private static final int VERIFIED_TOKENS = 1000;
 
   @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
@@ -178,8 +191,12 @@ public final class LoadBenchmark implements Callable<Integer> {
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
       var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
       var health = HealthGrpc.newFutureStub(server.channel());
+      var envoy = AuthorizationGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
       AtomicLong users = new AtomicLong();
       ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>();
+      ConcurrentLinkedQueue<String> minted = new ConcurrentLinkedQueue<>();
+      mintInto(stub, users, minted, VERIFIED_TOKENS, 3600);
+      List<String> verified = List.copyOf(minted);
 
       if (preload > 0) {
         long t0 = System.nanoTime();
@@ -188,12 +205,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate, httpLoad, key).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stub, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate, httpLoad, key);
+          phases(Duration.ofSeconds(phaseSeconds), stub, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -237,12 +254,16 @@ public final class LoadBenchmark implements Callable<Integer> {
     }
   }
 
-  /** The gRPC workload an HTTP one is compared with. */
+  /**
+   * The gRPC workload another is compared with: an HTTP one's, or the RPC an Envoy Check stands
+   * for (Redeem for redeem mode, Introspect for verify mode).
+   */
   private static Workload grpcTwin(Workload w) {
     return switch (w) {
       case http_health -> Workload.baseline;
       case http1_mint, h2c_mint -> Workload.mint;
-      case http1_redeem, h2c_redeem -> Workload.redeem;
+      case http1_redeem, h2c_redeem, check_redeem -> Workload.redeem;
+      case check_verify -> Workload.introspect;
       default -> null;
     };
   }
@@ -251,9 +272,11 @@ public final class LoadBenchmark implements Callable<Integer> {
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
       TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
+      AuthorizationGrpc.AuthorizationFutureStub envoy,
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
       ConcurrentLinkedQueue<String> tokens,
+      List<String> verified,
       double[] lastMintRate,
       HttpLoad httpLoad,
       String key) {
@@ -274,6 +297,21 @@ public final class LoadBenchmark implements Callable<Integer> {
         return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
       });
     });
+    phases.put(Workload.check_redeem, () -> {
+      // The same as redeem, through Envoy's Check in redeem mode.
+      tokens.clear();
+      mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
+      return ClosedLoop.run(inFlight, phase, () -> {
+        String token = tokens.poll();
+        return token == null ? null : allowed(envoy.check(checkRequest(token, "redeem")));
+      });
+    });
+    AtomicLong next = new AtomicLong();
+    phases.put(Workload.introspect, () -> ClosedLoop.run(inFlight, phase, () ->
+        stub.introspect(IntrospectRequest.newBuilder()
+            .setToken(verified.get((int) (next.getAndIncrement() % verified.size()))).build())));
+    phases.put(Workload.check_verify, () -> ClosedLoop.run(inFlight, phase, () ->
+        allowed(envoy.check(checkRequest(verified.get((int) (next.getAndIncrement() % verified.size())), "verify")))));
     phases.put(Workload.mint_redeem, () -> ClosedLoop.run(inFlight, phase, () ->
         Futures.transformAsync(
             stub.mintSession(mintRequest(users, 300)),
@@ -299,6 +337,29 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
     }
     return phases;
+  }
+
+  /** A Check that denied is an error of its reason, as a refused RPC is (the RPC itself answers OK). */
+  private static ListenableFuture<CheckResponse> allowed(ListenableFuture<CheckResponse> check) {
+    return Futures.transform(check, r -> {
+      if (!r.hasOkResponse()) {
+        throw StatusProto.toStatusRuntimeException(r.getStatus());
+      }
+      return r;
+    }, MoreExecutors.directExecutor());
+  }
+
+  /** What Envoy sends for a browser request carrying the token, on a route of this mode. */
+  private static CheckRequest checkRequest(String token, String mode) {
+    return CheckRequest.newBuilder()
+        .setAttributes(AttributeContext.newBuilder()
+            .setRequest(AttributeContext.Request.newBuilder()
+                .setHttp(AttributeContext.HttpRequest.newBuilder()
+                    .setMethod("POST").setPath("/api/messages")
+                    .putHeaders("x-session-token", token)
+                    .putHeaders("content-type", "application/json")))
+            .putContextExtensions("mode", mode))
+        .build();
   }
 
   private static String mintJson(AtomicLong users, long ttl) {

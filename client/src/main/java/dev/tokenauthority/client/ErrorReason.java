@@ -18,6 +18,8 @@ public enum ErrorReason {
   TOKEN_EXPIRED,
   TOKEN_REVOKED,
   TOKEN_ALREADY_USED,
+  /** Envoy's ext_authz Check found no session token in the request (sent by the sidecar, not by an RPC). */
+  SESSION_REQUIRED,
 
   SCOPE_NOT_GRANTED,
   ORIGIN_NOT_ALLOWED,

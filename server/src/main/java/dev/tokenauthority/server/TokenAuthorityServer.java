@@ -3,6 +3,7 @@ package dev.tokenauthority.server;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.ExtAuthzService;
 import dev.tokenauthority.server.grpc.HealthWatches;
 import dev.tokenauthority.server.grpc.MalformedRequests;
 import dev.tokenauthority.server.grpc.MetricsInterceptor;
@@ -13,6 +14,7 @@ import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
@@ -38,7 +40,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The gRPC server of an {@link Authority}, and optionally its HTTP/JSON port ({@link HttpGateway})
- * serving the same intercepted services: the v1 services behind the API-key interceptor,
+ * serving the same intercepted services: the v1 services (and, on gRPC only, Envoy's ext_authz Check) behind the API-key interceptor,
  * health and reflection (v1 and v1alpha) open on the same port, and the background purge of
  * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one. With
  * {@link Metrics} or an {@link AuditLog}, every call of the v1 services is measured or audited
@@ -108,6 +110,8 @@ public final class TokenAuthorityServer {
     // The JWK Set is public: the HTTP port also serves it without a key, at the well-known URL.
     this.openJwks = service.bindService().getMethod(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName());
     apiServices.forEach(builder::addService);
+    // Envoy's ext_authz is gRPC only: Envoy speaks gRPC to it, and it has no HTTP/JSON route.
+    builder.addService(ServerInterceptors.intercept(new ExtAuthzService(authority.sessions()), common));
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -204,6 +208,7 @@ public final class TokenAuthorityServer {
     health.setStatus("", status);
     health.setStatus(TokenAuthorityGrpc.SERVICE_NAME, status);
     health.setStatus(TenantAdminGrpc.SERVICE_NAME, status);
+    health.setStatus(AuthorizationGrpc.SERVICE_NAME, status);
   }
 
   /**

@@ -18,6 +18,8 @@ public enum ErrorReason {
   TOKEN_EXPIRED(Kind.UNAUTHENTICATED),
   TOKEN_REVOKED(Kind.UNAUTHENTICATED),
   TOKEN_ALREADY_USED(Kind.UNAUTHENTICATED),
+  /** A request behind the Envoy sidecar carried no session token at all (seed 003). */
+  SESSION_REQUIRED(Kind.UNAUTHENTICATED),
 
   SCOPE_NOT_GRANTED(Kind.PERMISSION_DENIED),
   ORIGIN_NOT_ALLOWED(Kind.PERMISSION_DENIED),

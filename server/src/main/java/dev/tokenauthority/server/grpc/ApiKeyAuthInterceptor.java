@@ -106,7 +106,7 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
   }
 
   /** A compact JWS: three dot-separated parts, the first a base64url JSON object. */
-  private static boolean looksLikeJwt(String s) {
+  static boolean looksLikeJwt(String s) {
     return s.startsWith("eyJ") && s.chars().filter(c -> c == '.').count() == 2;
   }
 }

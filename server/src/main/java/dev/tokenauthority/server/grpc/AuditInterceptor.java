@@ -18,6 +18,7 @@ import dev.tokenauthority.v1.RedeemResponse;
 import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RotateSigningKeyResponse;
 import dev.tokenauthority.v1.UpdateTenantRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -39,7 +40,8 @@ import javax.net.ssl.SSLSession;
 
 /**
  * Writes an {@link AuditEvent} for every state change answered OK (the RPCs {@link MethodTable}
- * marks {@link RpcMethod#changesState}) and every call that does not end OK, whatever its RPC. Install it outside the authentication interceptor: it hears of the
+ * marks {@link RpcMethod#changesState}, and an ext_authz Check in redeem mode) and every call that does not end OK,
+ * whatever its RPC (a Check that refused counts as refused with its reason, though the RPC itself answers OK). Install it outside the authentication interceptor: it hears of the
  * caller through {@link CallerContext.CallerListener}, and sees the refusals of authentication.
  *
  * <p>It only ever takes identifiers from a call: ids from the response of a success, ids of the
@@ -119,25 +121,30 @@ public final class AuditInterceptor implements ServerInterceptor {
         return;
       }
       String rpc = getMethodDescriptor().getFullMethodName();
-      if (status.isOk() && !MethodTable.find(rpc).map(RpcMethod::changesState).orElse(false)) {
+      // An ext_authz Check answers OK either way; its own status says whether it refused.
+      com.google.rpc.Status denial = ExtAuthzService.denial(response);
+      Status outcomeStatus = denial == null ? status : Status.fromCodeValue(denial.getCode());
+      if (outcomeStatus.isOk()
+          && !MethodTable.find(rpc).map(RpcMethod::changesState).orElse(false)
+          && !ExtAuthzService.consumesUse(request)) {
         return;
       }
-      String reason = ErrorMapper.reasonOf(status, trailers);
+      String reason = denial == null ? ErrorMapper.reasonOf(status, trailers) : ErrorMapper.reasonOf(denial);
       String outcome =
-          status.isOk()
+          outcomeStatus.isOk()
               ? AuditEvent.OK
               : reason != null
                   ? AuditEvent.REFUSED
                   : status.getCode() == Status.Code.CANCELLED ? AuditEvent.CANCELLED : AuditEvent.ERROR;
       Builder b = new Builder();
-      describe(b, request, status.isOk() ? response : null);
+      describe(b, request, outcomeStatus.isOk() ? response : null);
       Caller who = caller;
       log.record(
           new AuditEvent(
               clock.instant(),
               rpc,
               outcome,
-              status.getCode().name(),
+              outcomeStatus.getCode().name(),
               reason,
               who == null ? null : who.tenantId(),
               who == null ? null : who.apiKeyId(),
@@ -169,6 +176,11 @@ public final class AuditInterceptor implements ServerInterceptor {
       b.sessionId = m.getSessionId();
       b.externalUserId = m.getExternalUserId();
       b.targetTenant = m.getTenantId();
+    } else if (response instanceof CheckResponse m && m.hasOkResponse()) {
+      // The identity the Check itself set for the upstream, never a header the client sent.
+      b.sessionId = ExtAuthzService.upstreamHeader(m, ExtAuthzService.SESSION_ID);
+      b.externalUserId = ExtAuthzService.upstreamHeader(m, ExtAuthzService.EXTERNAL_USER_ID);
+      b.targetTenant = ExtAuthzService.upstreamHeader(m, ExtAuthzService.TENANT_ID);
     } else if (request instanceof CreateApiKeyRequest r) {
       if (response instanceof CreateApiKeyResponse m) {
         b.targetApiKeyId = m.getApiKey().getId();

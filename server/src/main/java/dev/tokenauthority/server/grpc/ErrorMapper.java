@@ -69,9 +69,11 @@ public final class ErrorMapper {
       return null;
     }
     com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(status, trailers);
-    if (details == null) {
-      return null;
-    }
+    return details == null ? null : reasonOf(details);
+  }
+
+  /** The ErrorInfo reason (domain {@code tokenauthority}) of a status, or null when it carries none. */
+  public static String reasonOf(com.google.rpc.Status details) {
     for (Any detail : details.getDetailsList()) {
       if (detail.is(ErrorInfo.class)) {
         try {

@@ -2,6 +2,7 @@ package dev.tokenauthority.server.grpc;
 
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 public final class MetricsInterceptor implements ServerInterceptor {
   private static final String MINT = TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName();
   private static final String REDEEM = TokenAuthorityGrpc.getRedeemMethod().getFullMethodName();
+  private static final String CHECK = AuthorizationGrpc.getCheckMethod().getFullMethodName();
   private static final Status.Code[] CODES = Status.Code.values();
 
   private final Metrics metrics;
@@ -40,6 +42,8 @@ public final class MetricsInterceptor implements ServerInterceptor {
     final String method;
     final boolean mint;
     final boolean redeem;
+    /** An ext_authz Check: answers OK either way, its response says whether it refused. */
+    final boolean check;
     final AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(CODES.length);
 
     MethodMeters(MethodDescriptor<?, ?> descriptor) {
@@ -48,6 +52,7 @@ public final class MetricsInterceptor implements ServerInterceptor {
       this.method = descriptor.getBareMethodName();
       this.mint = fullName.equals(MINT);
       this.redeem = fullName.equals(REDEEM);
+      this.check = fullName.equals(CHECK);
     }
 
     Timer timer(Status.Code code) {
@@ -60,17 +65,19 @@ public final class MetricsInterceptor implements ServerInterceptor {
       return t;
     }
 
-    void ended(Status status, Metadata trailers, long startNanos) {
-      timer(status.getCode()).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
-      if (status.isOk()) {
+    void ended(Status status, Metadata trailers, long startNanos, Object request, Object response) {
+      com.google.rpc.Status denial = check ? ExtAuthzService.denial(response) : null;
+      Status.Code code = denial == null ? status.getCode() : Status.fromCodeValue(denial.getCode()).getCode();
+      timer(code).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+      if (code == Status.Code.OK) {
         if (mint) {
           metrics.sessionMinted();
-        } else if (redeem) {
+        } else if (redeem || (check && ExtAuthzService.consumesUse(request))) {
           metrics.sessionRedeemed();
         }
         return;
       }
-      String reason = ErrorMapper.reasonOf(status, trailers);
+      String reason = denial == null ? ErrorMapper.reasonOf(status, trailers) : ErrorMapper.reasonOf(denial);
       if (reason != null) {
         metrics.rejected(method, reason);
         if (reason.startsWith("API_KEY_")) {
@@ -91,6 +98,14 @@ public final class MetricsInterceptor implements ServerInterceptor {
     MeteredCall<ReqT, RespT> metered = new MeteredCall<>(call, meters, System.nanoTime());
     return new SimpleForwardingServerCallListener<>(next.startCall(metered, headers)) {
       @Override
+      public void onMessage(ReqT message) {
+        if (metered.meters.check) {
+          metered.request = message;
+        }
+        super.onMessage(message);
+      }
+
+      @Override
       public void onCancel() {
         metered.cancelled();
         super.onCancel();
@@ -103,9 +118,12 @@ public final class MetricsInterceptor implements ServerInterceptor {
     private static final AtomicIntegerFieldUpdater<MeteredCall> ENDED =
         AtomicIntegerFieldUpdater.newUpdater(MeteredCall.class, "ended");
 
-    private final MethodMeters meters;
+    final MethodMeters meters;
     private final long startNanos;
     private volatile int ended;
+    /** Kept for a Check only: its outcome is in its messages. */
+    volatile Object request;
+    private volatile Object response;
 
     MeteredCall(ServerCall<ReqT, RespT> call, MethodMeters meters, long startNanos) {
       super(call);
@@ -114,9 +132,17 @@ public final class MetricsInterceptor implements ServerInterceptor {
     }
 
     @Override
+    public void sendMessage(RespT message) {
+      if (meters.check) {
+        response = message;
+      }
+      super.sendMessage(message);
+    }
+
+    @Override
     public void close(Status status, Metadata trailers) {
       if (ENDED.compareAndSet(this, 0, 1)) {
-        meters.ended(status, trailers, startNanos);
+        meters.ended(status, trailers, startNanos, request, response);
       }
       super.close(status, trailers);
     }
@@ -124,7 +150,7 @@ public final class MetricsInterceptor implements ServerInterceptor {
     /** The client went away (cancelled, deadline) before the call was closed. */
     void cancelled() {
       if (ENDED.compareAndSet(this, 0, 1)) {
-        meters.ended(Status.CANCELLED, null, startNanos);
+        meters.ended(Status.CANCELLED, null, startNanos, request, null);
       }
     }
   }

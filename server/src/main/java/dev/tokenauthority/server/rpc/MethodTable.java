@@ -9,12 +9,13 @@ import java.util.Optional;
 /**
  * The one description of every RPC the authority serves. Authentication, audit and rate-limit
  * headers read it, on every transport; a method missing from it is refused. A new transport or
- * service adds its methods here, e.g. Envoy's {@code envoy.service.auth.v3.Authorization/Check}
- * as {@code new Access.Scope(Scopes.SESSIONS_REDEEM)}, changing state, not safe to retry.
+ * service adds its methods here, as Envoy's {@code envoy.service.auth.v3.Authorization/Check} is.
  */
 public final class MethodTable {
   public static final String TOKEN_AUTHORITY = "tokenauthority.v1.TokenAuthority";
   public static final String TENANT_ADMIN = "tokenauthority.v1.TenantAdmin";
+  /** Envoy's external authorization, served on the same port. */
+  public static final String EXT_AUTHZ_CHECK = "envoy.service.auth.v3.Authorization/Check";
 
   /** Revoke's rule: a key needs keys:write, a session (by id or token) sessions:mint. */
   public static final Access.ByTarget REVOKE_ACCESS =
@@ -41,6 +42,10 @@ public final class MethodTable {
               admin("UpdateTenant", true, false),
               admin("ListTenants", false, true),
               admin("RotateSigningKey", true, false),
+              // Envoy's ext_authz, Redeem or Introspect for the service behind a sidecar. Whether
+              // it changes state depends on the route's mode: the audit asks the Check itself
+              // (ExtAuthzService.consumesUse). Not safe to retry: in redeem mode it spends a use.
+              new RpcMethod(EXT_AUTHZ_CHECK, new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, false, true),
               open("grpc.health.v1.Health/Check"),
               open("grpc.health.v1.Health/Watch"),
               open("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),

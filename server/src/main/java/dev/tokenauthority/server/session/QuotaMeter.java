@@ -65,6 +65,12 @@ final class QuotaMeter {
         ErrorReason.QUOTA_EXCEEDED,
         "the tenant has used its " + tenant.monthlySessionQuota() + " redemptions of " + month(now),
         Duration.between(now, nextMonth),
-        Map.of("subject", "tenant:" + tenant.id(), "quota", String.valueOf(tenant.monthlySessionQuota())));
+        // limit/remaining/reset as a rate limit's, so that HTTP transports send the same headers.
+        Map.of(
+            "subject", "tenant:" + tenant.id(),
+            "quota", String.valueOf(tenant.monthlySessionQuota()),
+            "limit", String.valueOf(tenant.monthlySessionQuota()),
+            "remaining", "0",
+            "reset", String.valueOf(nextMonth.getEpochSecond())));
   }
 }

@@ -188,14 +188,9 @@ public final class SessionService {
     if (state != null) {
       throw refusal(state, session, caller);
     }
-    if (!audience.isEmpty() && !audience.equals(session.audience())) {
-      throw AuthorityException.of(ErrorReason.AUDIENCE_MISMATCH, "the token was minted for another audience");
-    }
-    if (!Origins.matchesBinding(session.origin(), origin)) {
-      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
-    }
+    checkBinding(session, origin, audience);
     if (!TenantPolicy.allowsAudience(tenant, session.audience())) {
-      throw AuthorityException.of(ErrorReason.MODULE_NOT_ENABLED, "the token's audience is no longer an enabled module of this tenant");
+      throw moduleDisabled();
     }
     Instant now = clock.instant();
     QuotaCharge charge = quotas.chargeFor(tenant, now);
@@ -224,36 +219,76 @@ public final class SessionService {
   }
 
   private static AuthorityException refusal(ErrorReason reason, Session session, Caller caller) {
-    switch (reason) {
-      case TOKEN_ALREADY_USED:
-        // A replayed single-use token is worth a log line (never the token itself).
-        log.info("redeem refused: session {} already used (tenant {}, redeemer {})", session.id(), session.tenantId(), caller.apiKeyId());
-        return AuthorityException.of(ErrorReason.TOKEN_ALREADY_USED, "the session token was already used");
-      case TOKEN_EXPIRED:
-        return expired();
-      case TOKEN_REVOKED:
-        return revoked();
-      default:
-        return invalid();
+    if (reason == ErrorReason.TOKEN_ALREADY_USED) {
+      // A replayed single-use token is worth a log line (never the token itself).
+      log.info("redeem refused: session {} already used (tenant {}, redeemer {})", session.id(), session.tenantId(), caller.apiKeyId());
     }
+    return stateRefusal(reason);
+  }
+
+  /** The refusal for a reason of {@link #stateOf}. */
+  private static AuthorityException stateRefusal(ErrorReason reason) {
+    return switch (reason) {
+      case TOKEN_ALREADY_USED -> AuthorityException.of(ErrorReason.TOKEN_ALREADY_USED, "the session token was already used");
+      case TOKEN_EXPIRED -> expired();
+      case TOKEN_REVOKED -> revoked();
+      default -> invalid();
+    };
+  }
+
+  /** The redeemer's view of the token must match what it is bound to: its audience and its origin. */
+  private static void checkBinding(Session session, String origin, String audience) {
+    if (!audience.isEmpty() && !audience.equals(session.audience())) {
+      throw AuthorityException.of(ErrorReason.AUDIENCE_MISMATCH, "the token was minted for another audience");
+    }
+    if (!Origins.matchesBinding(session.origin(), origin)) {
+      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
+    }
+  }
+
+  private static AuthorityException moduleDisabled() {
+    return AuthorityException.of(ErrorReason.MODULE_NOT_ENABLED, "the token's audience is no longer an enabled module of this tenant");
   }
 
   /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
   public Introspection introspect(Caller caller, String token) {
-    Session session;
     try {
-      session = lookUp(caller, token);
+      return new Introspection(true, null, inspect(caller, token));
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
     }
-    Optional<ErrorReason> refused = tenants.find(caller.tenantId())
-        .flatMap(t -> TenantPolicy.refusal(t, TenantPolicy.Operation.INTROSPECT)
-            .or(() -> TenantPolicy.allowsAudience(t, session.audience()) ? Optional.empty() : Optional.of(ErrorReason.MODULE_NOT_ENABLED)));
-    if (refused.isPresent()) {
-      return new Introspection(false, refused.get(), null);
+  }
+
+  /**
+   * Checks a token without consuming it, as {@link #introspect} does, and also what the
+   * redeemer presents, as {@link #redeem} does: a token bound to an origin or an audience
+   * passes only for the same one. For a session used on every request of its life (the
+   * browser channel behind a sidecar).
+   *
+   * @return the session, its uses untouched
+   * @throws AuthorityException with the reason the token is not active, or does not match
+   */
+  public Session verify(Caller caller, String token, String origin, String audience) {
+    Session session = inspect(caller, token);
+    checkBinding(session, origin, audience);
+    return session;
+  }
+
+  /** The checks of an introspection; throws the reason a token is inactive. */
+  private Session inspect(Caller caller, String token) {
+    Session session = lookUp(caller, token);
+    Optional<Tenant> tenant = tenants.find(caller.tenantId());
+    if (tenant.isPresent()) {
+      TenantPolicy.check(tenant.get(), TenantPolicy.Operation.INTROSPECT);
+      if (!TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
+        throw moduleDisabled();
+      }
     }
     ErrorReason reason = stateOf(session, clock.instant(), true);
-    return reason == null ? new Introspection(true, null, session) : new Introspection(false, reason, null);
+    if (reason != null) {
+      throw stateRefusal(reason);
+    }
+    return session;
   }
 
   /** Revokes a session given by id; NOT_FOUND when it is not the caller's tenant's. */

@@ -80,6 +80,8 @@ class MethodTableTest {
         .extracting(RpcMethod::fullName)
         .containsExactlyInAnyOrder(
             "tokenauthority.v1.TokenAuthority/Redeem",
+            // Envoy's Check: in redeem mode it spends a use, as Redeem does.
+            "envoy.service.auth.v3.Authorization/Check",
             "tokenauthority.v1.TokenAuthority/CreateApiKey",
             "tokenauthority.v1.TokenAuthority/Revoke",
             "tokenauthority.v1.TenantAdmin/CreateTenant",
