@@ -8,6 +8,8 @@ import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.http.HttpGateway;
+import dev.tokenauthority.server.logging.JulBridge;
+import dev.tokenauthority.server.logging.NonBlockingConsoleAppender;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
@@ -141,12 +143,20 @@ public final class Main implements Callable<Integer> {
           + " (docs/audit-log.md). Off unless set.")
   String auditLog;
 
+  @CommandLine.Mixin
+  GrpcPortOptions grpcPort = new GrpcPortOptions();
+
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private SettingsProvider settings;
   private CommandLine commandLine;
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    // Before anything logs: grpc-java and Netty write through java.util.logging.
+    JulBridge.install();
+    int code = run(args);
+    // The console appender is asynchronous: write what is queued (bounded wait) before exiting.
+    ((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory()).stop();
+    System.exit(code);
   }
 
   static int run(String[] args) {
@@ -267,6 +277,7 @@ public final class Main implements Callable<Integer> {
     if (tlsReloadInterval.isNegative() || tlsReloadInterval.isZero()) {
       throw new SettingException("--tls-reload-interval", "must be positive");
     }
+    grpcPort.limits();
     if (issuer.isBlank()) {
       throw new SettingException("--issuer", "must not be empty");
     }
@@ -336,6 +347,7 @@ public final class Main implements Callable<Integer> {
         metrics = new Metrics();
         resources.push(metrics);
         boundMetricsPort = serveMetrics(metrics);
+        metrics.watchLogDrops(NonBlockingConsoleAppender::dropped);
         if (audit != null) {
           metrics.watchAuditDrops(audit::dropped);
         }
@@ -374,6 +386,7 @@ public final class Main implements Callable<Integer> {
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
           tls == null ? NettyServerBuilder.forAddress(address) : NettyServerBuilder.forAddress(address, tls.credentials());
+      resources.push(grpcPort.limits().apply(builder, tls == null));
       ForkJoinPool calls = null;
       if (executorThreads > 0) {
         // Handlers never wait for a commit (writes complete asynchronously), so a pool as large

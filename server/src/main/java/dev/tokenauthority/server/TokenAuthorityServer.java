@@ -5,6 +5,7 @@ import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
 import dev.tokenauthority.server.grpc.ExtAuthzService;
 import dev.tokenauthority.server.grpc.HealthWatches;
+import dev.tokenauthority.server.grpc.MalformedRequests;
 import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
@@ -102,8 +103,10 @@ public final class TokenAuthorityServer {
         new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
     this.apiServices =
         List.of(
-            ServerInterceptors.intercept(service, forTokenAuthority),
-            ServerInterceptors.intercept(new TenantAdminService(authority.tenantService(), authority.signingKeys()), common));
+            ServerInterceptors.intercept(MalformedRequests.guard(service.bindService()), forTokenAuthority),
+            ServerInterceptors.intercept(
+                MalformedRequests.guard(new TenantAdminService(authority.tenantService(), authority.signingKeys()).bindService()),
+                common));
     // The JWK Set is public: the HTTP port also serves it without a key, at the well-known URL.
     this.openJwks = service.bindService().getMethod(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName());
     apiServices.forEach(builder::addService);
@@ -112,9 +115,9 @@ public final class TokenAuthorityServer {
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
-            .addService(ProtoReflectionServiceV1.newInstance())
-            .addService(legacyReflection())
+            .addService(ServerInterceptors.intercept(MalformedRequests.guard(health.getHealthService().bindService()), healthWatches))
+            .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
+            .addService(MalformedRequests.guard(legacyReflection().bindService()))
             .build();
     this.maintenance =
         Executors.newSingleThreadScheduledExecutor(

@@ -54,7 +54,7 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
     }
     Caller caller;
     try {
-      caller = keys.authenticate(bearerSecret(headers.get(AUTHORIZATION)));
+      caller = keys.authenticate(bearerSecret(onlyAuthorization(headers)));
       CallerContext.noteCaller(caller);
       method.get().access().checkCaller(caller);
       if (method.get().checksCallerTenant()) {
@@ -72,6 +72,23 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
             .withValue(CallerContext.CALLER, caller)
             .withValue(CallerContext.BROWSER_ORIGIN, origin == null ? "" : origin);
     return Contexts.interceptCall(context, call, headers, next);
+  }
+
+  /**
+   * The one {@code authorization} header, or null. Two or more are refused rather than read
+   * first- or last-wins: a proxy that appends its own would otherwise decide who the caller is.
+   */
+  private static String onlyAuthorization(Metadata headers) {
+    Iterable<String> all = headers.getAll(AUTHORIZATION);
+    if (all == null) {
+      return null;
+    }
+    java.util.Iterator<String> values = all.iterator();
+    String first = values.next();
+    if (values.hasNext()) {
+      throw AuthorityException.of(ErrorReason.API_KEY_INVALID, "send exactly one authorization header");
+    }
+    return first;
   }
 
   private static String bearerSecret(String header) {

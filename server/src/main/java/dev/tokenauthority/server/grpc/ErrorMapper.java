@@ -89,6 +89,14 @@ public final class ErrorMapper {
     return null;
   }
 
+  /**
+   * RESOURCE_EXHAUSTED for a request over the size limit (once decompressed), with ErrorInfo
+   * reason {@code INVALID_REQUEST}: gRPC's own code for an oversized message, our reason for why.
+   */
+  public static StatusRuntimeException requestTooLarge(String message) {
+    return build(Code.RESOURCE_EXHAUSTED, ErrorReason.INVALID_REQUEST.name(), message);
+  }
+
   private static StatusRuntimeException fromAuthority(AuthorityException e) {
     ErrorReason reason = e.reason();
     if (e.getCause() != null) {

@@ -47,6 +47,10 @@ public final class Metrics implements AutoCloseable {
   /** How often the outstanding-session count is refreshed, off the calls' path. */
   public static final Duration OUTSTANDING_REFRESH = Duration.ofSeconds(10);
   private static final Logger log = LoggerFactory.getLogger(Metrics.class);
+  /** Scrapes served at once; a scraper needs one, the rest absorb peers that hold a connection. */
+  static final int HTTP_THREADS = 4;
+  /** A request (or response) of the metrics port not done within this is closed. */
+  static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gc = new JvmGcMetrics();
@@ -168,6 +172,13 @@ public final class Metrics implements AutoCloseable {
         .register(registry);
   }
 
+  /** Publishes log lines dropped because the console stalled (the log never blocks a call). */
+  public void watchLogDrops(LongSupplier dropped) {
+    FunctionCounter.builder("token_authority.log.dropped", dropped, LongSupplier::getAsLong)
+        .description("Log lines dropped because the console (stdout) was not being read")
+        .register(registry);
+  }
+
   /** Publishes when the TLS certificate being served expires. */
   public void watchCertificateExpiry(Supplier<Instant> notAfter) {
     Gauge.builder("token_authority.tls.certificate.expiry", notAfter, s -> s.get().getEpochSecond())
@@ -186,12 +197,21 @@ public final class Metrics implements AutoCloseable {
    * @return the port it listens on
    */
   public int serve(int port) throws IOException {
+    // The JDK server reads a request on its executor's thread: one thread would be held by a
+    // single half-sent request for as long as the peer likes. So: a few threads, and a request
+    // not fully read within REQUEST_TIMEOUT is closed (the JDK's own timer, read once per JVM).
+    System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime",
+        Long.toString(REQUEST_TIMEOUT.toSeconds())));
+    System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime",
+        Long.toString(REQUEST_TIMEOUT.toSeconds())));
     HttpServer server = HttpServer.create(new InetSocketAddress(port), 16);
     server.createContext("/", this::handle);
+    AtomicLong threads = new AtomicLong();
     server.setExecutor(
-        Executors.newSingleThreadExecutor(
+        Executors.newFixedThreadPool(
+            HTTP_THREADS,
             r -> {
-              Thread t = new Thread(r, "metrics-http");
+              Thread t = new Thread(r, "metrics-http-" + threads.incrementAndGet());
               t.setDaemon(true);
               return t;
             }));

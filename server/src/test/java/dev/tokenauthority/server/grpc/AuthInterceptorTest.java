@@ -153,6 +153,50 @@ class AuthInterceptorTest {
     assertThat(ta.stub(minter).redeem(RedeemRequest.newBuilder().setToken(token).build()).getUsesRemaining()).isZero();
   }
 
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("everyMethod")
+  void anyMethod_twoAuthorizationHeaders_isApiKeyInvalid(String method, Consumer<TokenAuthorityBlockingStub> call) {
+    // A weak key then the admin key: neither may win, whatever order a proxy keeps them in.
+    String weak = ta.createKey("chat:write");
+    for (List<String> values : List.of(List.of(weak, ta.adminSecret()), List.of(ta.adminSecret(), weak))) {
+      ta.assertFails(Code.UNAUTHENTICATED, "API_KEY_INVALID", () -> call.accept(twoHeaders(values).get()));
+    }
+  }
+
+  @Test
+  void tenantAdmin_twoAuthorizationHeaders_isApiKeyInvalid() {
+    String weak = ta.createKey("chat:write");
+    io.grpc.Metadata headers = new io.grpc.Metadata();
+    headers.put(AUTHORIZATION, "Bearer " + weak);
+    headers.put(AUTHORIZATION, "Bearer " + ta.adminSecret());
+    ta.assertFails(Code.UNAUTHENTICATED, "API_KEY_INVALID",
+        () -> dev.tokenauthority.v1.TenantAdminGrpc.newBlockingStub(ta.channel())
+            .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .listTenants(dev.tokenauthority.v1.ListTenantsRequest.getDefaultInstance()));
+  }
+
+  @Test
+  void getJwks_sameKeyTwice_isApiKeyInvalid() {
+    String secret = ta.createKey("sessions:mint");
+    ta.assertFails(Code.UNAUTHENTICATED, "API_KEY_INVALID",
+        () -> twoHeaders(List.of(secret, secret)).get().getJwks(GetJwksRequest.getDefaultInstance()));
+  }
+
+  /** A stub (as a supplier, for the lambdas above) sending one authorization header per secret. */
+  private java.util.function.Supplier<TokenAuthorityBlockingStub> twoHeaders(List<String> secrets) {
+    io.grpc.Metadata headers = new io.grpc.Metadata();
+    for (String s : secrets) {
+      headers.put(AUTHORIZATION, "Bearer " + s);
+    }
+    return () -> TokenAuthorityGrpc.newBlockingStub(ta.channel())
+        .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
+        .withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  private static final io.grpc.Metadata.Key<String> AUTHORIZATION =
+      io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
   @Test
   void mintSession_redeemOnlyKey_isScopeNotGranted() {
     String redeemer = ta.createKey("sessions:redeem");

@@ -44,6 +44,21 @@ class MetricsTest {
   }
 
   @Test
+  void scrape_whileAPeerHoldsAHalfSentRequest_isAnswered_andTheHalfSentOneIsClosed() throws Exception {
+    try (java.net.Socket slow = new java.net.Socket("127.0.0.1", port)) {
+      slow.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush();
+      Thread.sleep(200);
+
+      // PrometheusText gives up after 10 s.
+      assertThat(PrometheusText.scrape(port).text()).contains("token_authority_sessions_minted_total");
+
+      slow.setSoTimeout((int) Metrics.REQUEST_TIMEOUT.plusSeconds(10).toMillis());
+      assertThat(slow.getInputStream().read()).as("the half-sent request's connection is closed").isEqualTo(-1);
+    }
+  }
+
+  @Test
   void scrape_afterMintsRedeemsAndRefusals_countsEachByWhatHappened() throws Exception {
     String key = ta.createKey("sessions:mint", "sessions:redeem");
     MintSessionResponse first = ta.mint(key, "user-1");

@@ -61,6 +61,8 @@ final class ServerProcess implements AutoCloseable {
   private final CompletableFuture<Integer> listening = new CompletableFuture<>();
   private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
   private volatile ManagedChannel channel;
+  /** While set, nobody reads the server's stdout and stderr: its pipes fill up and stay full. */
+  private volatile boolean outputStalled;
 
   private ServerProcess(Process process, List<String> command) {
     this.process = process;
@@ -135,9 +137,14 @@ final class ServerProcess implements AutoCloseable {
           if (m.find()) {
             listening.complete(Integer.parseInt(m.group(1)));
           }
+          while (outputStalled && process.isAlive()) {
+            Thread.sleep(50);
+          }
         }
       } catch (IOException e) {
         sink.append("<").append(name).append(" read failed: ").append(e.getMessage()).append(">\n");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }, "server-" + name);
     t.setDaemon(true);
@@ -157,6 +164,19 @@ final class ServerProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted while waiting for the server", e);
     }
+  }
+
+  /**
+   * Stops reading the server's stdout and stderr (after the line being read), as a log shipper
+   * that hangs would: once the pipes' buffers are full, every write to them blocks the writer.
+   * Reading resumes with {@link #resumeOutput()} or when the process exits.
+   */
+  void stallOutput() {
+    outputStalled = true;
+  }
+
+  void resumeOutput() {
+    outputStalled = false;
   }
 
   /** The port from the log line; the server must have been awaited. */

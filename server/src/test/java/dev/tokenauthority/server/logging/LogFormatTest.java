@@ -1,0 +1,98 @@
+package dev.tokenauthority.server.logging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.nio.charset.StandardCharsets;
+import java.util.logging.Level;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's logback.xml with java.util.logging bridged: one line per event, and what a client
+ * does to its own streams below the default level.
+ */
+class LogFormatTest {
+  private static final LoggerContext CONTEXT = (LoggerContext) LoggerFactory.getILoggerFactory();
+  private final ListAppender<ILoggingEvent> events = new ListAppender<>();
+
+  @BeforeAll
+  static void bridgeAndConfigureAsTheServer() throws Exception {
+    JulBridge.install();
+    configure("/logback.xml");
+  }
+
+  @AfterAll
+  static void configureAsTheOtherTests() throws Exception {
+    configure(LogFormatTest.class.getResource("/logback-test.xml") != null ? "/logback-test.xml" : "/logback.xml");
+  }
+
+  /** Tests run with logback-test.xml; these check the server's own logback.xml. */
+  private static void configure(String resource) throws Exception {
+    CONTEXT.reset();
+    JoranConfigurator configurator = new JoranConfigurator();
+    configurator.setContext(CONTEXT);
+    configurator.doConfigure(LogFormatTest.class.getResource(resource));
+  }
+
+  @AfterEach
+  void detach() {
+    CONTEXT.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(events);
+  }
+
+  private void capture() {
+    events.start();
+    CONTEXT.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(events);
+  }
+
+  @Test
+  void julWarning_streamErrorOfGrpcNetty_isBelowTheDefaultLevel() {
+    capture();
+    java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler")
+        .log(Level.WARNING, "Stream Error", new IllegalStateException("Stream closed before write could take place"));
+
+    assertThat(events.list).isEmpty();
+  }
+
+  @Test
+  void julSevere_ofGrpc_reachesLogback() {
+    capture();
+    java.util.logging.Logger.getLogger("io.grpc.internal.SerializingExecutor")
+        .log(Level.SEVERE, "Exception while executing runnable", new IllegalStateException("boom"));
+
+    assertThat(events.list).extracting(ILoggingEvent::getFormattedMessage).containsExactly("Exception while executing runnable");
+  }
+
+  @Test
+  void julFine_ofGrpc_isNotEvenFormatted() {
+    // LevelChangePropagator keeps JUL's level equal to logback's WARN for io.grpc.
+    assertThat(java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler")
+        .isLoggable(Level.FINE)).isFalse();
+  }
+
+  @Test
+  void exceptionWithCauses_isPrintedOnOneLine() {
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(CONTEXT);
+    encoder.setPattern("%replace(%msg){'[\\r\\n]+', ' '}%oneLineEx%n");
+    encoder.start();
+    RuntimeException failure = new RuntimeException("outer\nsecond line", new java.io.IOException("inner"));
+    ch.qos.logback.classic.spi.LoggingEvent event = new ch.qos.logback.classic.spi.LoggingEvent(
+        LogFormatTest.class.getName(), CONTEXT.getLogger("test"), ch.qos.logback.classic.Level.ERROR,
+        "failed\nbadly", failure, null);
+
+    String line = new String(encoder.encode(event), StandardCharsets.UTF_8);
+
+    assertThat(line).endsWith("\n");
+    assertThat(line.substring(0, line.length() - 1)).doesNotContain("\n", "\r");
+    assertThat(line).startsWith("failed badly | java.lang.RuntimeException: outer second line (at dev.tokenauthority.server.logging.LogFormatTest.")
+        .contains(" <- java.io.IOException: inner (at ");
+  }
+}
