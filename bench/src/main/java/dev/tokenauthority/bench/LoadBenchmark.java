@@ -7,9 +7,12 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.tokenauthority.client.ApiKeyCredentials;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
+import dev.tokenauthority.v1.CreateTenantRequest;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
+import dev.tokenauthority.v1.TenantAdminGrpc;
+import dev.tokenauthority.v1.Tenant;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
@@ -41,7 +44,18 @@ import picocli.CommandLine.Option;
 @Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Measures MintSession and Redeem against a gRPC health-check baseline on the same server.")
 public final class LoadBenchmark implements Callable<Integer> {
-  enum Workload { baseline, mint, redeem, mint_redeem }
+  /**
+   * What is measured: the health check, then MintSession and Redeem of the default tenant (no
+   * limits), mint-then-redeem pairs, MintSession of a tenant with a per-key rate limit (set far
+   * above the rate reached, so that it admits every call but is charged on each), and Redeem of
+   * a tenant with a monthly redemption quota (likewise never reached).
+   */
+  enum Workload { baseline, mint, redeem, mint_redeem, mint_limited, redeem_quota }
+
+  /** The rate-limited tenant's allowance: far above any rate reached, so every mint is admitted. */
+  static final int LIMITED_MINTS_PER_MINUTE = 1_000_000_000;
+  /** The quota tenant's monthly redemptions: never reached by a run. */
+  static final long QUOTA_REDEMPTIONS = 1_000_000_000_000L;
 
   @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
@@ -60,6 +74,11 @@ public final class LoadBenchmark implements Callable<Integer> {
 
   @Option(names = "--phase", defaultValue = "4", description = "Seconds per measured phase (default: ${DEFAULT-VALUE}).")
   int phaseSeconds;
+
+  @Option(names = "--workloads", split = ",",
+      defaultValue = "baseline,mint,redeem,mint_redeem,mint_limited,redeem_quota",
+      description = "Workloads to run; baseline always runs (default: ${DEFAULT-VALUE}).")
+  List<Workload> workloads;
 
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds of all workloads (default: ${DEFAULT-VALUE}).")
   int rounds;
@@ -132,32 +151,49 @@ public final class LoadBenchmark implements Callable<Integer> {
 
   /**
    * PostgreSQL's own rate for the same statements (pgbench, same database, right after the
-   * server's run), and the postgres store's mint and redeem divided by it.
+   * server's run), and the postgres store's workloads divided by it: each workload by the
+   * statements it runs, and the rate-limited mint also by the plain durable INSERT (what a
+   * mint would cost if admission were free). Also the quota tenant's redeem over the plain one.
    */
   private List<Map<String, Object>> pgbenchReference(String url, List<Map<String, Object>> results, List<String> table)
       throws Exception {
     Map<String, Double> tps = PgbenchReference.measure(url, 16, phaseSeconds * rounds);
     List<Map<String, Object>> out = new ArrayList<>();
-    for (Map.Entry<String, String> pair : Map.of("insert", "mint", "redeem", "redeem").entrySet()) {
-      Double reference = tps.get(pair.getKey());
-      if (reference == null) {
+    String[][] pairs = {
+      {"insert", "mint"}, {"redeem", "redeem"}, {"insert", "mint_limited"}, {"mint_limited", "mint_limited"},
+      {"redeem_quota", "redeem_quota"},
+    };
+    for (String[] pair : pairs) {
+      Double reference = tps.get(pair[0]);
+      long server = serverRate(results, pair[1]);
+      if (reference == null || server == 0) {
         continue;
       }
-      long server = results.stream()
-          .filter(r -> "postgres".equals(r.get("store")) && pair.getValue().equals(r.get("workload")))
-          .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
       double ratio = server / reference;
       table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %,9.0f %6.2f   (postgres %s / pgbench %s)",
-          "pgbench", "-", pair.getKey(), reference, ratio, pair.getValue(), pair.getKey()));
+          "pgbench", "-", pair[0], reference, ratio, pair[1], pair[0]));
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("store", "pgbench");
-      r.put("workload", pair.getKey());
+      r.put("workload", pair[0]);
       r.put("transactionsPerSecond", Math.round(reference));
-      r.put("postgresStoreWorkload", pair.getValue());
+      r.put("postgresStoreWorkload", pair[1]);
       r.put("ratioOfPostgresStoreToPgbench", Math.round(ratio * 1000) / 1000.0);
       out.add(r);
     }
+    long plain = serverRate(results, "redeem");
+    long quota = serverRate(results, "redeem_quota");
+    if (plain > 0 && quota > 0) {
+      table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6.2f   (postgres redeem_quota / redeem)",
+          "postgres", "-", "quota cost", "", (double) quota / plain));
+    }
     return out;
+  }
+
+  /** The postgres store's calls/s for a workload in this run (the last server's), or 0. */
+  private static long serverRate(List<Map<String, Object>> results, String workload) {
+    return results.stream()
+        .filter(r -> "postgres".equals(r.get("store")) && workload.equals(r.get("workload")))
+        .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
   }
 
   private List<Map<String, Object>> measure(String store, String storeArg, int preload, List<String> table) throws Exception {
@@ -169,6 +205,13 @@ public final class LoadBenchmark implements Callable<Integer> {
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
       var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
+      var limitedStub = TokenAuthorityGrpc.newFutureStub(server.channel())
+          .withCallCredentials(new ApiKeyCredentials(tenantKey(server, Tenant.newBuilder().setId("bench-limited")
+              .setMintRatePerMinute(LIMITED_MINTS_PER_MINUTE).build())));
+      var quotaStub = TokenAuthorityGrpc.newFutureStub(server.channel())
+          .withCallCredentials(new ApiKeyCredentials(tenantKey(server, Tenant.newBuilder().setId("bench-quota")
+              .setMonthlySessionQuota(QUOTA_REDEMPTIONS).build())));
+      Stubs stubs = new Stubs(stub, limitedStub, quotaStub);
       var health = HealthGrpc.newFutureStub(server.channel());
       AtomicLong users = new AtomicLong();
       ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>();
@@ -180,12 +223,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stub, health, users, tokens, lastMintRate).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stubs, health, users, tokens, lastMintRate).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stub, health, users, tokens, lastMintRate);
+          phases(Duration.ofSeconds(phaseSeconds), stubs, health, users, tokens, lastMintRate);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -222,14 +265,32 @@ public final class LoadBenchmark implements Callable<Integer> {
     }
   }
 
-  /** The four workloads, each run for {@code phase}, in the order they alternate. */
+  /** The callers: the default tenant's key, the rate-limited tenant's and the quota tenant's. */
+  private record Stubs(
+      TokenAuthorityGrpc.TokenAuthorityFutureStub plain,
+      TokenAuthorityGrpc.TokenAuthorityFutureStub limited,
+      TokenAuthorityGrpc.TokenAuthorityFutureStub quota) {}
+
+  /** Creates the tenant and returns the secret of a new mint-and-redeem key of it. */
+  private static String tenantKey(ServerUnderTest server, Tenant tenant) {
+    ApiKeyCredentials admin = new ApiKeyCredentials(server.adminKey());
+    TenantAdminGrpc.newBlockingStub(server.channel()).withCallCredentials(admin)
+        .createTenant(CreateTenantRequest.newBuilder().setTenant(tenant).build());
+    return TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(admin)
+        .createApiKey(CreateApiKeyRequest.newBuilder().setTenantId(tenant.getId()).setName("bench")
+            .addScopes("sessions:mint").addScopes("sessions:redeem").build())
+        .getSecret();
+  }
+
+  /** The chosen workloads (the baseline always), each run for {@code phase}, in the order they alternate. */
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
-      TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
+      Stubs stubs,
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
       ConcurrentLinkedQueue<String> tokens,
       double[] lastMintRate) {
+    var stub = stubs.plain();
     Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
     phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
         () -> health.check(HealthCheckRequest.getDefaultInstance())));
@@ -238,21 +299,28 @@ public final class LoadBenchmark implements Callable<Integer> {
       lastMintRate[0] = Math.max(1000, o.ok() / o.seconds());
       return o;
     });
-    phases.put(Workload.redeem, () -> {
-      // Distinct tokens, minted before the phase so that only redeems are measured.
-      tokens.clear();
-      mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
-      return ClosedLoop.run(inFlight, phase, () -> {
-        String token = tokens.poll();
-        return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
-      });
-    });
+    phases.put(Workload.redeem, () -> redeemPhase(stub, phase, users, tokens, lastMintRate[0]));
     phases.put(Workload.mint_redeem, () -> ClosedLoop.run(inFlight, phase, () ->
         Futures.transformAsync(
             stub.mintSession(mintRequest(users, 300)),
             (MintSessionResponse m) -> stub.redeem(RedeemRequest.newBuilder().setToken(m.getToken()).build()),
             MoreExecutors.directExecutor())));
+    phases.put(Workload.mint_limited, () -> ClosedLoop.run(inFlight, phase,
+        () -> stubs.limited().mintSession(mintRequest(users, 300))));
+    phases.put(Workload.redeem_quota, () -> redeemPhase(stubs.quota(), phase, users, tokens, lastMintRate[0]));
+    phases.keySet().removeIf(w -> w != Workload.baseline && !workloads.contains(w));
     return phases;
+  }
+
+  /** Redeems of distinct tokens of the stub's tenant, minted before the phase so that only redeems are measured. */
+  private ClosedLoop.Outcome redeemPhase(TokenAuthorityGrpc.TokenAuthorityFutureStub stub, Duration phase,
+      AtomicLong users, ConcurrentLinkedQueue<String> tokens, double mintRate) throws InterruptedException {
+    tokens.clear();
+    mintInto(stub, users, tokens, (int) Math.min(2_000_000, mintRate * 1.6 * phase.toSeconds() + inFlight), 300);
+    return ClosedLoop.run(inFlight, phase, () -> {
+      String token = tokens.poll();
+      return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
+    });
   }
 
   private static MintSessionRequest mintRequest(AtomicLong users, long ttl) {
