@@ -80,7 +80,7 @@ final class ServerUnderTest implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new ServerUnderTest(process, port.get(60, TimeUnit.SECONDS), adminKey, dataDir);
+      return new ServerUnderTest(process, port.get(180, TimeUnit.SECONDS), adminKey, dataDir);
     } catch (Exception e) {
       process.destroyForcibly();
       throw new IOException("the server did not start: " + e.getMessage(), e);
