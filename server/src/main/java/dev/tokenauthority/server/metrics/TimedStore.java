@@ -201,6 +201,11 @@ public final class TimedStore implements Store {
   }
 
   @Override
+  public CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
+    return timeAsync(findSessionForToken, () -> delegate.findSessionForTokenAsync(id, tokenHash));
+  }
+
+  @Override
   public Optional<Session> findSession(String id) {
     return time(findSession, () -> delegate.findSession(id));
   }

@@ -33,6 +33,18 @@ public interface SessionStore {
    */
   Optional<Session> findSessionForToken(String id, SecretHash tokenHash);
 
+  /**
+   * {@link #findSessionForToken} without making the calling thread wait for a database on
+   * another host; the future fails, rather than the call throws, when the store cannot answer.
+   */
+  default java.util.concurrent.CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
+    try {
+      return java.util.concurrent.CompletableFuture.completedFuture(findSessionForToken(id, tokenHash));
+    } catch (RuntimeException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+  }
+
   /** The session with this id. */
   Optional<Session> findSession(String id);
 
