@@ -342,12 +342,12 @@ final class SessionBatches {
    * row's lock until the transaction ends; returns how many were counted.
    */
   private static long charge(Database.Statements s, QuotaCharge quota, int uses) throws SQLException {
-    PreparedStatement ensure =
-        s.prepare("INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT DO NOTHING");
-    ensure.setString(1, quota.tenantId());
-    ensure.setString(2, quota.month());
-    ensure.executeUpdate();
     if (uses == 1) {
+      PreparedStatement ensure =
+          s.prepare("INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT DO NOTHING");
+      ensure.setString(1, quota.tenantId());
+      ensure.setString(2, quota.month());
+      ensure.executeUpdate();
       PreparedStatement count =
           s.prepare(
               "UPDATE tenant_usage SET redemptions = redemptions + 1 WHERE tenant_id = ? AND month = ? AND redemptions < ?");
@@ -356,8 +356,12 @@ final class SessionBatches {
       count.setLong(3, quota.limit());
       return count.executeUpdate();
     }
+    // Several uses (PostgreSQL only): one statement makes sure the row exists, locks it and
+    // reads the latest count (ON CONFLICT DO UPDATE acts on the newest version of the row).
     PreparedStatement read =
-        s.prepare("SELECT redemptions FROM tenant_usage WHERE tenant_id = ? AND month = ? FOR UPDATE");
+        s.prepare(
+            "INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT (tenant_id, month)"
+                + " DO UPDATE SET redemptions = tenant_usage.redemptions RETURNING redemptions");
     read.setString(1, quota.tenantId());
     read.setString(2, quota.month());
     long used;
