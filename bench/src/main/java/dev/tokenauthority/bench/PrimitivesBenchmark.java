@@ -8,7 +8,7 @@ import dev.tokenauthority.server.session.SessionService;
 import dev.tokenauthority.server.signing.SessionClaims;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,7 +55,7 @@ public class PrimitivesBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
-    backing = store.equals("memory") ? new MemoryStore() : SqliteStore.open(Files.createTempDirectory("ta-jmh-"), Duration.ofSeconds(5));
+    backing = store.equals("memory") ? new MemoryStore() : SqliteStores.open(Files.createTempDirectory("ta-jmh-"), Duration.ofSeconds(5));
     authority = new Authority(backing, Authority.Settings.defaults(), Clock.systemUTC());
     apiKey = authority.ensureAdminKey(Optional.empty()).orElseThrow();
     caller = authority.apiKeys().authenticate(apiKey);
@@ -106,12 +106,12 @@ public class PrimitivesBenchmark {
         dev.tokenauthority.server.secret.RandomStrings.id("ses_"), template.tenantId(), template.apiKeyId(), "u", "", "",
         List.of(), "", new byte[0], SecretHash.of(dev.tokenauthority.server.secret.RandomStrings.base62(40)),
         template.issueTime(), template.expireTime(), 1, 1, null);
-    backing.insertSession(s);
-    return backing.consumeSessionUse(s.id(), Instant.now());
+    backing.sessions().insertSession(s).join();
+    return backing.sessions().consumeSessionUse(s.id(), Instant.now(), null).join();
   }
 
   @Benchmark
   public Object storeFindSessionForToken() {
-    return backing.findSessionForToken(template.id(), template.tokenHash());
+    return backing.sessions().findSessionForToken(template.id(), template.tokenHash());
   }
 }

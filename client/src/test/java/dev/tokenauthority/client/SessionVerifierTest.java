@@ -95,7 +95,7 @@ class SessionVerifierTest {
   private record ServerKey(String kid, PrivateKey key) {}
 
   private ServerKey serverKey() throws Exception {
-    SigningKey stored = ta.store().listSigningKeys().get(0);
+    SigningKey stored = ta.store().signingKeys().listSigningKeys().get(0);
     PrivateKey key = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(stored.privateKeyPkcs8()));
     return new ServerKey(stored.kid(), key);
   }

@@ -54,21 +54,21 @@ public final class Authority {
     this.clock = clock;
     // BouncyCastle's Ed25519 signs in ~25 µs where the JDK's takes ~400 µs on our machines.
     Provider provider = new BouncyCastleProvider();
-    this.tenants = new TenantDirectory(store, settings.cacheTtl());
+    this.tenants = new TenantDirectory(store.tenants(), settings.cacheTtl());
     ensureDefaultTenant();
-    this.signingKeys = new SigningKeys(store, provider, clock, MAX_SESSION_TTL.plus(settings.leeway()));
+    this.signingKeys = new SigningKeys(store.signingKeys(), provider, clock, MAX_SESSION_TTL.plus(settings.leeway()));
     this.codec = new SessionTokenCodec(signingKeys, provider, settings.issuer(), clock, settings.leeway());
-    this.apiKeys = new ApiKeyService(store, store, new ApiKeySecrets(settings.apiKeyPrefix()), clock, settings.cacheTtl());
+    this.apiKeys = new ApiKeyService(store.apiKeys(), store.tenants(), new ApiKeySecrets(settings.apiKeyPrefix()), clock, settings.cacheTtl());
     // One process keeps rate-limit buckets in memory; replicas share them in the store.
-    RateLimiter limiter = new RateLimiter(store.isShared() ? store : new MemoryRateLimitStore());
+    RateLimiter limiter = new RateLimiter(store.isShared() ? store.rateLimits() : new MemoryRateLimitStore());
     this.sessions =
-        new SessionService(store, store, tenants, codec, clock, settings.leeway(), limiter, settings.cacheTtl());
+        new SessionService(store.sessions(), store.apiKeys(), tenants, codec, clock, settings.leeway(), limiter, settings.cacheTtl());
     this.tenantAdmin = new TenantService(tenants, clock);
   }
 
   private void ensureDefaultTenant() {
-    if (store.findTenant(Tenant.DEFAULT_ID).isEmpty()) {
-      store.insertTenant(Tenant.newDefault(Tenant.DEFAULT_ID, "Default tenant", clock.instant()));
+    if (store.tenants().findTenant(Tenant.DEFAULT_ID).isEmpty()) {
+      store.tenants().insertTenant(Tenant.newDefault(Tenant.DEFAULT_ID, "Default tenant", clock.instant()));
     }
   }
 

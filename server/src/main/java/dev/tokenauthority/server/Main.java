@@ -11,8 +11,8 @@ import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
-import dev.tokenauthority.server.store.postgres.PostgresStore;
-import dev.tokenauthority.server.store.sqlite.SqliteStore;
+import dev.tokenauthority.server.store.postgres.PostgresStores;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -269,8 +269,8 @@ public final class Main implements Callable<Integer> {
       throw new SettingException("--api-key-prefix", "'" + apiKeyPrefix + "' is not 1-15 lowercase letters or digits followed by '_', e.g. sk_");
     }
     String kind = store.toLowerCase(Locale.ROOT);
-    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStore.URL_PREFIX)) {
-      throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStore.redact(store) + "'");
+    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStores.URL_PREFIX)) {
+      throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStores.redact(store) + "'");
     }
     if (tlsCert != null && tlsKey == null) {
       throw new SettingException(ServerTls.CERT_OPTION, "needs --tls-key too");
@@ -350,7 +350,7 @@ public final class Main implements Callable<Integer> {
         return EXIT_BAD_SETTING;
       }
       if (metrics != null) {
-        metrics.watchOutstandingSessions(store, authority.clock());
+        metrics.watchOutstandingSessions(store.sessions(), authority.clock());
       }
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
@@ -442,15 +442,15 @@ public final class Main implements Callable<Integer> {
       return new MemoryStore();
     }
     if (kind.equals("sqlite")) {
-      return SqliteStore.open(dataDir, Duration.ofSeconds(5));
+      return SqliteStores.open(dataDir, Duration.ofSeconds(5));
     }
-    return PostgresStore.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+    return PostgresStores.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
   }
 
   private String describeStore(Store s) {
     return switch (s.kind()) {
       case "sqlite" -> "sqlite in " + dataDir.toAbsolutePath().normalize();
-      case "postgres" -> "postgres at " + PostgresStore.redact(store);
+      case "postgres" -> "postgres at " + PostgresStores.redact(store);
       default -> s.kind();
     };
   }

@@ -136,7 +136,7 @@ public final class ApiKeyService {
     }
     // Bookkeeping, not a guarantee: written without making the call wait, and a failure to
     // write it never fails the call.
-    keys.recordApiKeyUseLater(key.id(), now);
+    keys.recordApiKeyUse(key.id(), now);
     cache.computeIfPresent(hash, (h, c) -> new CachedKey(key.withLastUsedTime(now), c.loadedAtNanos()));
   }
 

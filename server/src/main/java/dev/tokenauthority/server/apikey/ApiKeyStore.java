@@ -4,6 +4,7 @@ import dev.tokenauthority.server.secret.SecretHash;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Storage of API keys. Implementations are thread-safe, and a write returns only once it is
@@ -38,20 +39,12 @@ public interface ApiKeyStore {
    */
   Optional<Instant> revokeApiKey(String id, Instant now);
 
-  /** Records that a key authenticated a call at {@code time}. */
-  void recordApiKeyUse(String id, Instant time);
-
   /**
-   * Like {@link #recordApiKeyUse} but need not be committed when it returns, and may be lost
-   * on failure: for bookkeeping that must not slow or fail the call that caused it.
+   * Records that a key authenticated a call at {@code time}, keeping the latest time. The future
+   * completes once committed; bookkeeping that must not slow the call that caused it need not
+   * wait for it, and may lose the write on failure.
    */
-  default void recordApiKeyUseLater(String id, Instant time) {
-    try {
-      recordApiKeyUse(id, time);
-    } catch (RuntimeException e) {
-      // best effort by contract
-    }
-  }
+  CompletableFuture<Void> recordApiKeyUse(String id, Instant time);
 
   /** A position in a key listing: the last key of the previous page. */
   record ApiKeyCursor(Instant createTime, String id) {}

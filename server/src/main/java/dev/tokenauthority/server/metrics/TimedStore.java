@@ -1,11 +1,16 @@
 package dev.tokenauthority.server.metrics;
 
 import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.apikey.ApiKeyStore;
+import dev.tokenauthority.server.ratelimit.RateLimitStore;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKey;
+import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantStore;
 import io.micrometer.core.instrument.Timer;
 import java.time.Instant;
 import java.util.List;
@@ -16,91 +21,50 @@ import java.util.function.Supplier;
 
 /**
  * A {@link Store} that times every operation of another, per operation, into
- * {@code token_authority_store_operation_duration_seconds}; writes are timed until committed,
- * asynchronous ones until their future completes. Every method delegates, defaults included, so
- * the wrapped store's own asynchronous paths are kept.
+ * {@code token_authority_store_operation_duration_seconds}: reads until they return, writes
+ * until committed (asynchronous ones until their future completes). Each store interface has
+ * only abstract operations, so the compiler sees to it that every one is timed here.
  */
 public final class TimedStore implements Store {
   private final Store delegate;
-  private final Timer findTenant;
-  private final Timer insertTenant;
-  private final Timer updateTenant;
-  private final Timer listTenants;
-  private final Timer insertApiKey;
-  private final Timer findApiKeyBySecretHash;
-  private final Timer findApiKey;
-  private final Timer listApiKeys;
-  private final Timer revokeApiKey;
-  private final Timer recordApiKeyUse;
-  private final Timer insertSession;
-  private final Timer findSessionForToken;
-  private final Timer findSession;
-  private final Timer consumeSessionUse;
-  private final Timer countRedemptions;
-  private final Timer revokeSession;
-  private final Timer purgeExpiredSessions;
-  private final Timer countLiveSessions;
-  private final Timer listSigningKeys;
-  private final Timer insertSigningKey;
-  private final Timer admitRateLimited;
-  private final Timer purgeRateLimits;
+  private final TenantStore tenants;
+  private final ApiKeyStore apiKeys;
+  private final SessionStore sessions;
+  private final SigningKeyStore signingKeys;
+  private final RateLimitStore rateLimits;
 
   public TimedStore(Store delegate, Metrics metrics) {
     this.delegate = delegate;
-    findTenant = metrics.storeTimer("findTenant");
-    insertTenant = metrics.storeTimer("insertTenant");
-    updateTenant = metrics.storeTimer("updateTenant");
-    listTenants = metrics.storeTimer("listTenants");
-    insertApiKey = metrics.storeTimer("insertApiKey");
-    findApiKeyBySecretHash = metrics.storeTimer("findApiKeyBySecretHash");
-    findApiKey = metrics.storeTimer("findApiKey");
-    listApiKeys = metrics.storeTimer("listApiKeys");
-    revokeApiKey = metrics.storeTimer("revokeApiKey");
-    recordApiKeyUse = metrics.storeTimer("recordApiKeyUse");
-    insertSession = metrics.storeTimer("insertSession");
-    findSessionForToken = metrics.storeTimer("findSessionForToken");
-    findSession = metrics.storeTimer("findSession");
-    consumeSessionUse = metrics.storeTimer("consumeSessionUse");
-    countRedemptions = metrics.storeTimer("countRedemptions");
-    revokeSession = metrics.storeTimer("revokeSession");
-    purgeExpiredSessions = metrics.storeTimer("purgeExpiredSessions");
-    countLiveSessions = metrics.storeTimer("countLiveSessions");
-    listSigningKeys = metrics.storeTimer("listSigningKeys");
-    insertSigningKey = metrics.storeTimer("insertSigningKey");
-    admitRateLimited = metrics.storeTimer("admitRateLimited");
-    purgeRateLimits = metrics.storeTimer("purgeRateLimits");
+    this.tenants = new Tenants(delegate.tenants(), metrics);
+    this.apiKeys = new ApiKeys(delegate.apiKeys(), metrics);
+    this.sessions = new Sessions(delegate.sessions(), metrics);
+    this.signingKeys = new SigningKeys(delegate.signingKeys(), metrics);
+    this.rateLimits = new RateLimits(delegate.rateLimits(), metrics);
   }
 
-  private static <T> T time(Timer timer, Supplier<T> operation) {
-    long start = System.nanoTime();
-    try {
-      return operation.get();
-    } finally {
-      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    }
+  @Override
+  public TenantStore tenants() {
+    return tenants;
   }
 
-  private static void timeVoid(Timer timer, Runnable operation) {
-    long start = System.nanoTime();
-    try {
-      operation.run();
-    } finally {
-      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    }
+  @Override
+  public ApiKeyStore apiKeys() {
+    return apiKeys;
   }
 
-  private static <T> CompletableFuture<T> timeAsync(Timer timer, Supplier<CompletableFuture<T>> operation) {
-    long start = System.nanoTime();
-    CompletableFuture<T> future;
-    try {
-      future = operation.get();
-    } catch (RuntimeException e) {
-      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      throw e;
-    }
-    // Record on completion without changing the future the caller gets (nor its thread).
-    future.whenComplete((r, t) -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
-    return future;
+  @Override
+  public SessionStore sessions() {
+    return sessions;
+  }
+
+  @Override
+  public SigningKeyStore signingKeys() {
+    return signingKeys;
+  }
+
+  @Override
+  public RateLimitStore rateLimits() {
+    return rateLimits;
   }
 
   @Override
@@ -123,154 +87,228 @@ public final class TimedStore implements Store {
     delegate.close();
   }
 
-  // Tenants
-
-  @Override
-  public Optional<Tenant> findTenant(String id) {
-    return time(findTenant, () -> delegate.findTenant(id));
+  private static <T> T time(Timer timer, Supplier<T> operation) {
+    long start = System.nanoTime();
+    try {
+      return operation.get();
+    } finally {
+      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    }
   }
 
-  @Override
-  public boolean insertTenant(Tenant tenant) {
-    return time(insertTenant, () -> delegate.insertTenant(tenant));
+  private static <T> CompletableFuture<T> timeAsync(Timer timer, Supplier<CompletableFuture<T>> operation) {
+    long start = System.nanoTime();
+    CompletableFuture<T> future;
+    try {
+      future = operation.get();
+    } catch (RuntimeException e) {
+      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      throw e;
+    }
+    // Record on completion without changing the future the caller gets (nor its thread).
+    future.whenComplete((r, t) -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    return future;
   }
 
-  @Override
-  public boolean updateTenant(Tenant tenant) {
-    return time(updateTenant, () -> delegate.updateTenant(tenant));
+  private static final class Tenants implements TenantStore {
+    private final TenantStore delegate;
+    private final Timer find;
+    private final Timer insert;
+    private final Timer update;
+    private final Timer list;
+
+    Tenants(TenantStore delegate, Metrics metrics) {
+      this.delegate = delegate;
+      find = metrics.storeTimer("findTenant");
+      insert = metrics.storeTimer("insertTenant");
+      update = metrics.storeTimer("updateTenant");
+      list = metrics.storeTimer("listTenants");
+    }
+
+    @Override
+    public Optional<Tenant> findTenant(String id) {
+      return time(find, () -> delegate.findTenant(id));
+    }
+
+    @Override
+    public boolean insertTenant(Tenant tenant) {
+      return time(insert, () -> delegate.insertTenant(tenant));
+    }
+
+    @Override
+    public boolean updateTenant(Tenant tenant) {
+      return time(update, () -> delegate.updateTenant(tenant));
+    }
+
+    @Override
+    public List<Tenant> listTenants(String afterId, int limit) {
+      return time(list, () -> delegate.listTenants(afterId, limit));
+    }
   }
 
-  @Override
-  public List<Tenant> listTenants(String afterId, int limit) {
-    return time(listTenants, () -> delegate.listTenants(afterId, limit));
+  private static final class ApiKeys implements ApiKeyStore {
+    private final ApiKeyStore delegate;
+    private final Timer insert;
+    private final Timer findBySecretHash;
+    private final Timer find;
+    private final Timer list;
+    private final Timer revoke;
+    private final Timer recordUse;
+
+    ApiKeys(ApiKeyStore delegate, Metrics metrics) {
+      this.delegate = delegate;
+      insert = metrics.storeTimer("insertApiKey");
+      findBySecretHash = metrics.storeTimer("findApiKeyBySecretHash");
+      find = metrics.storeTimer("findApiKey");
+      list = metrics.storeTimer("listApiKeys");
+      revoke = metrics.storeTimer("revokeApiKey");
+      recordUse = metrics.storeTimer("recordApiKeyUse");
+    }
+
+    @Override
+    public boolean insertApiKey(ApiKey key) {
+      return time(insert, () -> delegate.insertApiKey(key));
+    }
+
+    @Override
+    public Optional<ApiKey> findApiKeyBySecretHash(SecretHash hash) {
+      return time(findBySecretHash, () -> delegate.findApiKeyBySecretHash(hash));
+    }
+
+    @Override
+    public Optional<ApiKey> findApiKey(String id) {
+      return time(find, () -> delegate.findApiKey(id));
+    }
+
+    @Override
+    public List<ApiKey> listApiKeys(String tenantId, ApiKeyCursor after, int limit) {
+      return time(list, () -> delegate.listApiKeys(tenantId, after, limit));
+    }
+
+    @Override
+    public Optional<Instant> revokeApiKey(String id, Instant now) {
+      return time(revoke, () -> delegate.revokeApiKey(id, now));
+    }
+
+    @Override
+    public CompletableFuture<Void> recordApiKeyUse(String id, Instant time) {
+      return timeAsync(recordUse, () -> delegate.recordApiKeyUse(id, time));
+    }
   }
 
-  // API keys
+  private static final class Sessions implements SessionStore {
+    private final SessionStore delegate;
+    private final Timer insert;
+    private final Timer findForToken;
+    private final Timer find;
+    private final Timer consumeUse;
+    private final Timer countRedemptions;
+    private final Timer revoke;
+    private final Timer purgeExpired;
+    private final Timer countLive;
 
-  @Override
-  public boolean insertApiKey(ApiKey key) {
-    return time(insertApiKey, () -> delegate.insertApiKey(key));
+    Sessions(SessionStore delegate, Metrics metrics) {
+      this.delegate = delegate;
+      insert = metrics.storeTimer("insertSession");
+      findForToken = metrics.storeTimer("findSessionForToken");
+      find = metrics.storeTimer("findSession");
+      consumeUse = metrics.storeTimer("consumeSessionUse");
+      countRedemptions = metrics.storeTimer("countRedemptions");
+      revoke = metrics.storeTimer("revokeSession");
+      purgeExpired = metrics.storeTimer("purgeExpiredSessions");
+      countLive = metrics.storeTimer("countLiveSessions");
+    }
+
+    @Override
+    public CompletableFuture<Void> insertSession(Session session) {
+      return timeAsync(insert, () -> delegate.insertSession(session));
+    }
+
+    @Override
+    public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
+      return time(findForToken, () -> delegate.findSessionForToken(id, tokenHash));
+    }
+
+    @Override
+    public CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
+      return timeAsync(findForToken, () -> delegate.findSessionForTokenAsync(id, tokenHash));
+    }
+
+    @Override
+    public Optional<Session> findSession(String id) {
+      return time(find, () -> delegate.findSession(id));
+    }
+
+    @Override
+    public CompletableFuture<ConsumeResult> consumeSessionUse(String id, Instant now, QuotaCharge quota) {
+      return timeAsync(consumeUse, () -> delegate.consumeSessionUse(id, now, quota));
+    }
+
+    @Override
+    public long countRedemptions(String tenantId, String month) {
+      return time(countRedemptions, () -> delegate.countRedemptions(tenantId, month));
+    }
+
+    @Override
+    public Optional<Instant> revokeSession(String id, Instant now) {
+      return time(revoke, () -> delegate.revokeSession(id, now));
+    }
+
+    @Override
+    public int purgeExpiredSessions(Instant before, int limit) {
+      return time(purgeExpired, () -> delegate.purgeExpiredSessions(before, limit));
+    }
+
+    @Override
+    public long countLiveSessions(Instant now) {
+      return time(countLive, () -> delegate.countLiveSessions(now));
+    }
   }
 
-  @Override
-  public Optional<ApiKey> findApiKeyBySecretHash(SecretHash hash) {
-    return time(findApiKeyBySecretHash, () -> delegate.findApiKeyBySecretHash(hash));
+  private static final class SigningKeys implements SigningKeyStore {
+    private final SigningKeyStore delegate;
+    private final Timer list;
+    private final Timer insert;
+
+    SigningKeys(SigningKeyStore delegate, Metrics metrics) {
+      this.delegate = delegate;
+      list = metrics.storeTimer("listSigningKeys");
+      insert = metrics.storeTimer("insertSigningKey");
+    }
+
+    @Override
+    public List<SigningKey> listSigningKeys() {
+      return time(list, delegate::listSigningKeys);
+    }
+
+    @Override
+    public void insertSigningKey(SigningKey key) {
+      time(insert, () -> {
+        delegate.insertSigningKey(key);
+        return null;
+      });
+    }
   }
 
-  @Override
-  public Optional<ApiKey> findApiKey(String id) {
-    return time(findApiKey, () -> delegate.findApiKey(id));
-  }
+  private static final class RateLimits implements RateLimitStore {
+    private final RateLimitStore delegate;
+    private final Timer admit;
+    private final Timer purge;
 
-  @Override
-  public List<ApiKey> listApiKeys(String tenantId, ApiKeyCursor after, int limit) {
-    return time(listApiKeys, () -> delegate.listApiKeys(tenantId, after, limit));
-  }
+    RateLimits(RateLimitStore delegate, Metrics metrics) {
+      this.delegate = delegate;
+      admit = metrics.storeTimer("admitRateLimited");
+      purge = metrics.storeTimer("purgeRateLimits");
+    }
 
-  @Override
-  public Optional<Instant> revokeApiKey(String id, Instant now) {
-    return time(revokeApiKey, () -> delegate.revokeApiKey(id, now));
-  }
+    @Override
+    public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
+      return timeAsync(admit, () -> delegate.admitRateLimited(bucket, intervalMicros, periodMicros, nowMicros));
+    }
 
-  @Override
-  public void recordApiKeyUse(String id, Instant time) {
-    timeVoid(recordApiKeyUse, () -> delegate.recordApiKeyUse(id, time));
-  }
-
-  @Override
-  public void recordApiKeyUseLater(String id, Instant time) {
-    // Returns before the write by contract: timing it would only time the hand-off.
-    delegate.recordApiKeyUseLater(id, time);
-  }
-
-  // Sessions
-
-  @Override
-  public void insertSession(Session session) {
-    timeVoid(insertSession, () -> delegate.insertSession(session));
-  }
-
-  @Override
-  public CompletableFuture<Void> insertSessionAsync(Session session) {
-    return timeAsync(insertSession, () -> delegate.insertSessionAsync(session));
-  }
-
-  @Override
-  public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
-    return time(findSessionForToken, () -> delegate.findSessionForToken(id, tokenHash));
-  }
-
-  @Override
-  public CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
-    return timeAsync(findSessionForToken, () -> delegate.findSessionForTokenAsync(id, tokenHash));
-  }
-
-  @Override
-  public Optional<Session> findSession(String id) {
-    return time(findSession, () -> delegate.findSession(id));
-  }
-
-  @Override
-  public ConsumeResult consumeSessionUse(String id, Instant now) {
-    return time(consumeSessionUse, () -> delegate.consumeSessionUse(id, now));
-  }
-
-  @Override
-  public ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota) {
-    return time(consumeSessionUse, () -> delegate.consumeSessionUse(id, now, quota));
-  }
-
-  @Override
-  public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
-    return timeAsync(consumeSessionUse, () -> delegate.consumeSessionUseAsync(id, now));
-  }
-
-  @Override
-  public CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now, QuotaCharge quota) {
-    return timeAsync(consumeSessionUse, () -> delegate.consumeSessionUseAsync(id, now, quota));
-  }
-
-  @Override
-  public long countRedemptions(String tenantId, String month) {
-    return time(countRedemptions, () -> delegate.countRedemptions(tenantId, month));
-  }
-
-  @Override
-  public Optional<Instant> revokeSession(String id, Instant now) {
-    return time(revokeSession, () -> delegate.revokeSession(id, now));
-  }
-
-  @Override
-  public int purgeExpiredSessions(Instant before, int limit) {
-    return time(purgeExpiredSessions, () -> delegate.purgeExpiredSessions(before, limit));
-  }
-
-  @Override
-  public long countLiveSessions(Instant now) {
-    return time(countLiveSessions, () -> delegate.countLiveSessions(now));
-  }
-
-  // Signing keys
-
-  @Override
-  public List<SigningKey> listSigningKeys() {
-    return time(listSigningKeys, delegate::listSigningKeys);
-  }
-
-  @Override
-  public void insertSigningKey(SigningKey key) {
-    timeVoid(insertSigningKey, () -> delegate.insertSigningKey(key));
-  }
-
-  // Rate limits
-
-  @Override
-  public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
-    return timeAsync(admitRateLimited, () -> delegate.admitRateLimited(bucket, intervalMicros, periodMicros, nowMicros));
-  }
-
-  @Override
-  public int purgeRateLimits(long nowMicros) {
-    return time(purgeRateLimits, () -> delegate.purgeRateLimits(nowMicros));
+    @Override
+    public int purgeRateLimits(long nowMicros) {
+      return time(purge, () -> delegate.purgeRateLimits(nowMicros));
+    }
   }
 }

@@ -201,7 +201,7 @@ public final class SessionService {
             sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
             request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
-    return sessions.insertSessionAsync(session).thenApply(ignored -> new Minted(token, session, rate));
+    return sessions.insertSession(session).thenApply(ignored -> new Minted(token, session, rate));
   }
 
   /** ErrorInfo metadata of a RATE_LIMITED refusal; also the source of its x-ratelimit-* trailers. */
@@ -263,7 +263,7 @@ public final class SessionService {
     Instant now = clock.instant();
     QuotaCharge charge = quotas.chargeFor(tenant, now);
     return sessions
-        .consumeSessionUseAsync(session.id(), now, charge)
+        .consumeSessionUse(session.id(), now, charge)
         .thenApply(result -> consumed(result, session, caller, tenant, charge, now));
   }
 

@@ -11,21 +11,11 @@ import java.util.concurrent.CompletableFuture;
  * calls on a session with k uses left, exactly min(N, k) succeed.
  */
 public interface SessionStore {
-  /** Stores a new session. */
-  void insertSession(Session session);
-
   /**
-   * Stores a new session without making the calling thread wait: the future completes once the
-   * write is committed. Stores that write synchronously may keep this default.
+   * Stores a new session. The future completes once the write is committed (a store that
+   * writes synchronously returns a completed one) and fails, rather than throws, when it cannot.
    */
-  default CompletableFuture<Void> insertSessionAsync(Session session) {
-    try {
-      insertSession(session);
-      return CompletableFuture.completedFuture(null);
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-  }
+  CompletableFuture<Void> insertSession(Session session);
 
   /**
    * The session with this id, if the token it was minted with hashes to {@code tokenHash}
@@ -37,11 +27,11 @@ public interface SessionStore {
    * {@link #findSessionForToken} without making the calling thread wait for a database on
    * another host; the future fails, rather than the call throws, when the store cannot answer.
    */
-  default java.util.concurrent.CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
+  default CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
     try {
-      return java.util.concurrent.CompletableFuture.completedFuture(findSessionForToken(id, tokenHash));
+      return CompletableFuture.completedFuture(findSessionForToken(id, tokenHash));
     } catch (RuntimeException e) {
-      return java.util.concurrent.CompletableFuture.failedFuture(e);
+      return CompletableFuture.failedFuture(e);
     }
   }
 
@@ -51,33 +41,14 @@ public interface SessionStore {
   /**
    * Consumes one use of a session if, at {@code now}, it is unexpired, unrevoked, has a use
    * left, and the API key that minted it is not revoked (revoking a key revokes its sessions).
-   */
-  default ConsumeResult consumeSessionUse(String id, Instant now) {
-    return consumeSessionUse(id, now, null);
-  }
-
-  /**
-   * {@link #consumeSessionUse(String, Instant)} that also charges a monthly quota, in the same
-   * atomic write: when the use is consumed but the tenant's count for the month has reached
-   * {@code quota.limit()}, nothing changes and the outcome is QUOTA_EXCEEDED.
+   * With a quota, the same atomic write also charges it: when the use could be consumed but the
+   * tenant's count for the month has reached {@code quota.limit()}, nothing changes and the
+   * outcome is QUOTA_EXCEEDED. The future completes once the write is committed, and fails
+   * rather than throws.
    *
    * @param quota null when the tenant has no quota
    */
-  ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota);
-
-  /** {@link #consumeSessionUse} completing once committed, without making the caller wait. */
-  default CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now) {
-    return consumeSessionUseAsync(id, now, null);
-  }
-
-  /** {@link #consumeSessionUse(String, Instant, QuotaCharge)} completing once committed. */
-  default CompletableFuture<ConsumeResult> consumeSessionUseAsync(String id, Instant now, QuotaCharge quota) {
-    try {
-      return CompletableFuture.completedFuture(consumeSessionUse(id, now, quota));
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-  }
+  CompletableFuture<ConsumeResult> consumeSessionUse(String id, Instant now, QuotaCharge quota);
 
   /** Redemptions charged to a tenant's quota in a month ({@code 2026-11}); 0 when none. */
   long countRedemptions(String tenantId, String month);

@@ -7,13 +7,23 @@ import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.tenant.TenantStore;
 
 /**
- * Everything the authority persists, behind one small interface per concern. Every method of
- * every implementation is thread-safe; a write returns only after it is committed (durably,
- * for a persistent store); a failure to reach the backing database is a
+ * Everything the authority persists, as one small store per concern over one backing database.
+ * Every operation of every implementation is thread-safe; a write is done only once it is
+ * committed (durably, for a persistent store); a failure to reach the backing database is a
  * {@link dev.tokenauthority.server.error.StoreUnavailableException}.
  */
-public interface Store
-    extends TenantStore, ApiKeyStore, SessionStore, SigningKeyStore, RateLimitStore, AutoCloseable {
+public interface Store extends AutoCloseable {
+  TenantStore tenants();
+
+  ApiKeyStore apiKeys();
+
+  SessionStore sessions();
+
+  SigningKeyStore signingKeys();
+
+  /** Rate-limit buckets; the authority uses them only when the store {@link #isShared()}. */
+  RateLimitStore rateLimits();
+
   /** A short name for logs and health: {@code memory}, {@code sqlite}, ... */
   String kind();
 
@@ -21,9 +31,7 @@ public interface Store
    * Whether several server processes may share this store (PostgreSQL). Only then must state
    * such as rate-limit buckets live in it rather than in each process's memory.
    */
-  default boolean isShared() {
-    return false;
-  }
+  boolean isShared();
 
   /** Whether the store can serve calls right now. */
   boolean isServing();

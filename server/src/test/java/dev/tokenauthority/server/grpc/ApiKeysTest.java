@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Timestamp;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.v1.ApiKey;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
@@ -15,6 +16,7 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc.TokenAuthorityBlockingStub;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,11 +24,20 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** CreateApiKey and ListApiKeys: secrets shown once, validation, scope ceilings, tenants and paging. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class ApiKeysTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private InProcessAuthority ta;
 
   @BeforeEach
@@ -34,9 +45,9 @@ class ApiKeysTest {
     ta = authority().start();
   }
 
-  /** The fixture to test against; a subclass may serve another store. */
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @AfterEach

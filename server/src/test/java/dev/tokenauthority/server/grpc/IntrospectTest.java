@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
 import dev.tokenauthority.v1.IntrospectRequest;
@@ -13,13 +14,23 @@ import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.RevokeRequest;
+import java.nio.file.Path;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Introspect: active tokens with their fields, inactive ones with a reason and never an error, and no use consumed. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class IntrospectTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private InProcessAuthority ta;
   private CreateApiKeyResponse minterKey;
   private String minter;
@@ -39,9 +50,9 @@ class IntrospectTest {
     redeemer = ta.createKey("sessions:redeem");
   }
 
-  /** The fixture to test against; a subclass may serve another store. */
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @AfterEach

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.server.testing.TokenParts;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.GetJwksRequest;
@@ -16,15 +17,25 @@ import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** MintSession: the token it signs, TTL and field validation, scopes and origins. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class MintSessionTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private InProcessAuthority ta;
   private String minter;
 
@@ -34,9 +45,9 @@ class MintSessionTest {
     minter = ta.createKey("sessions:mint", "sessions:redeem", "chat:write");
   }
 
-  /** The fixture to test against; a subclass may serve another store. */
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @AfterEach

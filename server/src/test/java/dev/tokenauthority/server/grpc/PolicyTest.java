@@ -6,6 +6,7 @@ import com.google.protobuf.util.Durations;
 import com.google.rpc.QuotaFailure;
 import com.google.rpc.RetryInfo;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.IntrospectRequest;
 import dev.tokenauthority.v1.ListApiKeysRequest;
@@ -19,6 +20,7 @@ import io.grpc.Metadata;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -26,15 +28,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every policy reason of api.md, one row each: a tenant set up one way, a call, and the gRPC
- * code and ErrorInfo reason it must get. Subclasses run the same table on the other stores.
+ * code and ErrorInfo reason it must get. It runs on every store.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class PolicyTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private static final Metadata.Key<String> LIMIT = Metadata.Key.of("x-ratelimit-limit", Metadata.ASCII_STRING_MARSHALLER);
   private static final Metadata.Key<String> REMAINING = Metadata.Key.of("x-ratelimit-remaining", Metadata.ASCII_STRING_MARSHALLER);
   private static final Metadata.Key<String> RESET = Metadata.Key.of("x-ratelimit-reset", Metadata.ASCII_STRING_MARSHALLER);
@@ -45,8 +56,9 @@ class PolicyTest {
   /** A tenant of its own per test, with a key that may mint, redeem and manage keys. */
   String key;
 
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @BeforeEach

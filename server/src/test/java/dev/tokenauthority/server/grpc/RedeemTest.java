@@ -7,6 +7,7 @@ import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.server.testing.TokenParts;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
@@ -20,6 +21,7 @@ import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Keys;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
@@ -36,9 +38,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Redeem: every field, single and limited use under concurrency, expiry, revocation, forgeries, audience and origin. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class RedeemTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private InProcessAuthority ta;
   private CreateApiKeyResponse minterKey;
   private String minter;
@@ -59,9 +70,9 @@ class RedeemTest {
     redeemer = ta.createKey("sessions:redeem");
   }
 
-  /** The fixture to test against; a subclass may serve another store. */
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @AfterEach

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Timestamp;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.v1.ApiKey;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
@@ -16,13 +17,23 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RevokeResponse;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Revoke: API keys, sessions by id and by token, scopes per target, tenant isolation and idempotence. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class RevokeTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private InProcessAuthority ta;
   private String minter;
   private String redeemer;
@@ -36,9 +47,9 @@ class RevokeTest {
     keyWriter = ta.createKey("keys:write", "sessions:mint");
   }
 
-  /** The fixture to test against; a subclass may serve another store. */
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @AfterEach

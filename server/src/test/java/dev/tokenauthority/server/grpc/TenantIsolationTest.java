@@ -3,6 +3,7 @@ package dev.tokenauthority.server.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.server.testing.TokenParts;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.IntrospectRequest;
@@ -13,15 +14,25 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc.TokenAuthorityBlockingStub;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A key of tenant A tries every RPC on tenant B's keys, sessions and tokens: each gets exactly
  * what it would get for something that does not exist, and B's things keep working.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(TestStore.class)
 class TenantIsolationTest {
+  @Parameter TestStore store;
+  @TempDir Path dataDir;
+
   private static final String[] ALL_BUT_ADMIN = {"sessions:mint", "sessions:redeem", "keys:read", "keys:write"};
 
   InProcessAuthority ta;
@@ -30,8 +41,9 @@ class TenantIsolationTest {
   private String bKeyId;
   private MintSessionResponse bSession;
 
+  /** The fixture to test against, on the store of this run. */
   InProcessAuthority.Builder authority() {
-    return InProcessAuthority.builder();
+    return InProcessAuthority.builder().store(store.open(dataDir));
   }
 
   @BeforeEach

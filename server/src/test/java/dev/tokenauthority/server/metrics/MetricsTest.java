@@ -97,7 +97,7 @@ class MetricsTest {
     ta.mint(key, MintSessionRequest.newBuilder().setExternalUserId("short").setTtlSeconds(1).build());
     ta.clock().advance(Duration.ofSeconds(2));
 
-    metrics.watchOutstandingSessions(ta.store(), ta.clock(), Duration.ofMillis(50));
+    metrics.watchOutstandingSessions(ta.store().sessions(), ta.clock(), Duration.ofMillis(50));
 
     // The count is refreshed in the background: wait (bounded) for the first one.
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

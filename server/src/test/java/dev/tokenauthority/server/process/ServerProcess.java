@@ -41,7 +41,8 @@ import java.util.regex.Pattern;
  * SIGKILL. Closing it kills whatever is still running and closes its channels.
  */
 final class ServerProcess implements AutoCloseable {
-  static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  // Generous: a loaded 2-core machine has taken over 30 s to start a JVM; a healthy start takes ~1 s.
+  static final Duration START_TIMEOUT = Duration.ofSeconds(120);
   static final Duration CALL_DEADLINE = Duration.ofSeconds(15);
   private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
   private static final Pattern METRICS = Pattern.compile("metrics on port (\\d+)");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.apikey.ApiKeyStore.ApiKeyCursor;
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
@@ -77,6 +78,26 @@ public abstract class StoreContractTest {
     }
   }
 
+  /** Stores a session, waiting until it is committed. */
+  protected final void insertSession(Session session) {
+    Completions.join(store.sessions().insertSession(session));
+  }
+
+  /** Consumes a use without a quota, waiting until it is committed. */
+  protected final ConsumeResult consume(String id, Instant now) {
+    return consume(id, now, null);
+  }
+
+  /** Consumes a use, charging {@code quota}, waiting until it is committed. */
+  protected final ConsumeResult consume(String id, Instant now, QuotaCharge quota) {
+    return Completions.join(store.sessions().consumeSessionUse(id, now, quota));
+  }
+
+  /** Records a key's use, waiting until it is committed. */
+  protected final void recordApiKeyUse(String id, Instant time) {
+    Completions.join(store.apiKeys().recordApiKeyUse(id, time));
+  }
+
   /** Reopens {@link #store} in place. */
   protected final void reopenStore() throws Exception {
     Store current = store;
@@ -95,59 +116,59 @@ public abstract class StoreContractTest {
             List.of("sessions", "billing", "audit"), 600, 7200, 120, 30, 50_000,
             T0.plusMillis(1), T0.plusMillis(2));
 
-    assertThat(store.insertTenant(tenant)).isTrue();
+    assertThat(store.tenants().insertTenant(tenant)).isTrue();
 
-    assertThat(store.findTenant("acme")).contains(tenant);
+    assertThat(store.tenants().findTenant("acme")).contains(tenant);
   }
 
   @Test
   void findTenant_unknownId_isEmpty() {
-    store.insertTenant(tenant("acme"));
+    store.tenants().insertTenant(tenant("acme"));
 
-    assertThat(store.findTenant("other")).isEmpty();
+    assertThat(store.tenants().findTenant("other")).isEmpty();
   }
 
   @Test
   void insertTenant_duplicateId_returnsFalseAndKeepsOriginal() {
     Tenant original = tenant("acme");
-    store.insertTenant(original);
+    store.tenants().insertTenant(original);
     Tenant impostor = renamed(original, "Impostor");
 
-    assertThat(store.insertTenant(impostor)).isFalse();
+    assertThat(store.tenants().insertTenant(impostor)).isFalse();
 
-    assertThat(store.findTenant("acme")).contains(original);
-    assertThat(store.listTenants("", 10)).containsExactly(original);
+    assertThat(store.tenants().findTenant("acme")).contains(original);
+    assertThat(store.tenants().listTenants("", 10)).containsExactly(original);
   }
 
   @Test
   void updateTenant_existing_replacesStoredTenant() {
-    store.insertTenant(tenant("acme"));
+    store.tenants().insertTenant(tenant("acme"));
     Tenant updated =
         new Tenant(
             "acme", "Acme Renamed", Tenant.Status.INACTIVE, Tenant.SubscriptionStatus.CANCELLED,
             List.of("audit"), 60, 120, 1, 2, 3, T0, T0.plusSeconds(10));
 
-    assertThat(store.updateTenant(updated)).isTrue();
+    assertThat(store.tenants().updateTenant(updated)).isTrue();
 
-    assertThat(store.findTenant("acme")).contains(updated);
+    assertThat(store.tenants().findTenant("acme")).contains(updated);
   }
 
   @Test
   void updateTenant_missing_returnsFalseAndStoresNothing() {
-    assertThat(store.updateTenant(tenant("ghost"))).isFalse();
+    assertThat(store.tenants().updateTenant(tenant("ghost"))).isFalse();
 
-    assertThat(store.findTenant("ghost")).isEmpty();
-    assertThat(store.listTenants("", 10)).isEmpty();
+    assertThat(store.tenants().findTenant("ghost")).isEmpty();
+    assertThat(store.tenants().listTenants("", 10)).isEmpty();
   }
 
   @Test
   void listTenants_fromStart_returnsByIdUpToLimit() {
     for (String id : List.of("delta", "alpha", "echo", "charlie", "bravo")) {
-      store.insertTenant(tenant(id));
+      store.tenants().insertTenant(tenant(id));
     }
 
-    assertThat(store.listTenants("", 3)).extracting(Tenant::id).containsExactly("alpha", "bravo", "charlie");
-    assertThat(store.listTenants("", 100))
+    assertThat(store.tenants().listTenants("", 3)).extracting(Tenant::id).containsExactly("alpha", "bravo", "charlie");
+    assertThat(store.tenants().listTenants("", 100))
         .extracting(Tenant::id)
         .containsExactly("alpha", "bravo", "charlie", "delta", "echo");
   }
@@ -156,12 +177,12 @@ public abstract class StoreContractTest {
   void listTenants_pagedByAfterId_returnsEachTenantOnceInOrder() {
     List<String> ids = new ArrayList<>(IntStream.range(0, 11).mapToObj(i -> "t" + (char) ('a' + i)).toList());
     Collections.shuffle(ids, new Random(7));
-    ids.forEach(id -> store.insertTenant(tenant(id)));
+    ids.forEach(id -> store.tenants().insertTenant(tenant(id)));
 
     List<String> seen = new ArrayList<>();
     String after = "";
     for (int pages = 0; pages < 20; pages++) {
-      List<Tenant> page = store.listTenants(after, 3);
+      List<Tenant> page = store.tenants().listTenants(after, 3);
       assertThat(page).hasSizeLessThanOrEqualTo(3);
       if (page.isEmpty()) {
         break;
@@ -171,8 +192,8 @@ public abstract class StoreContractTest {
     }
 
     assertThat(seen).containsExactlyElementsOf(ids.stream().sorted().toList());
-    assertThat(store.listTenants("tc", 2)).extracting(Tenant::id).containsExactly("td", "te");
-    assertThat(store.listTenants("tk", 5)).isEmpty();
+    assertThat(store.tenants().listTenants("tc", 2)).extracting(Tenant::id).containsExactly("td", "te");
+    assertThat(store.tenants().listTenants("tk", 5)).isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -187,27 +208,27 @@ public abstract class StoreContractTest {
             T0.plusMillis(123), T0.plusSeconds(86_400).plusMillis(7), T0.plusSeconds(60).plusMillis(5),
             T0.plusSeconds(120).plusMillis(9));
 
-    store.insertApiKey(key);
+    store.apiKeys().insertApiKey(key);
 
-    assertThat(store.findApiKey("key-1")).hasValueSatisfying(found -> assertSameKey(found, key));
+    assertThat(store.apiKeys().findApiKey("key-1")).hasValueSatisfying(found -> assertSameKey(found, key));
   }
 
   @Test
   void insertApiKey_sameSecretOrIdAgain_returnsFalseAndKeepsTheFirst() {
     ApiKey first = apiKey("key-1", TENANT, T0);
-    assertThat(store.insertApiKey(first)).isTrue();
+    assertThat(store.apiKeys().insertApiKey(first)).isTrue();
     ApiKey sameSecret =
         new ApiKey("key-2", TENANT, "impostor", List.of("admin"), List.of(), first.secretHash(), "", T0, null, null, null);
     ApiKey sameId =
         new ApiKey("key-1", "tenant-b", "impostor", List.of("admin"), List.of(), SecretHash.of("other"), "", T0, null, null, null);
 
-    assertThat(store.insertApiKey(sameSecret)).isFalse();
-    assertThat(store.insertApiKey(sameId)).isFalse();
+    assertThat(store.apiKeys().insertApiKey(sameSecret)).isFalse();
+    assertThat(store.apiKeys().insertApiKey(sameId)).isFalse();
 
-    assertThat(store.findApiKey("key-2")).isEmpty();
-    assertThat(store.findApiKeyBySecretHash(first.secretHash())).hasValueSatisfying(k -> assertSameKey(k, first));
-    assertThat(store.findApiKey("key-1")).hasValueSatisfying(k -> assertSameKey(k, first));
-    assertThat(store.findApiKeyBySecretHash(SecretHash.of("other"))).isEmpty();
+    assertThat(store.apiKeys().findApiKey("key-2")).isEmpty();
+    assertThat(store.apiKeys().findApiKeyBySecretHash(first.secretHash())).hasValueSatisfying(k -> assertSameKey(k, first));
+    assertThat(store.apiKeys().findApiKey("key-1")).hasValueSatisfying(k -> assertSameKey(k, first));
+    assertThat(store.apiKeys().findApiKeyBySecretHash(SecretHash.of("other"))).isEmpty();
   }
 
   @Test
@@ -215,9 +236,9 @@ public abstract class StoreContractTest {
     ApiKey key =
         new ApiKey("key-1", TENANT, "bare", List.of(), List.of(), SecretHash.of("secret-1"), "", T0, null, null, null);
 
-    store.insertApiKey(key);
+    store.apiKeys().insertApiKey(key);
 
-    ApiKey found = store.findApiKey("key-1").orElseThrow();
+    ApiKey found = store.apiKeys().findApiKey("key-1").orElseThrow();
     assertSameKey(found, key);
     assertThat(found.expireTime()).isNull();
     assertThat(found.lastUsedTime()).isNull();
@@ -228,73 +249,73 @@ public abstract class StoreContractTest {
 
   @Test
   void findApiKey_unknownId_isEmpty() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
 
-    assertThat(store.findApiKey("key-2")).isEmpty();
+    assertThat(store.apiKeys().findApiKey("key-2")).isEmpty();
   }
 
   @Test
   void findApiKeyBySecretHash_equalDigest_findsKey() {
     ApiKey key = apiKey("key-1", TENANT, T0);
-    store.insertApiKey(key);
-    store.insertApiKey(apiKey("key-2", TENANT, T0));
+    store.apiKeys().insertApiKey(key);
+    store.apiKeys().insertApiKey(apiKey("key-2", TENANT, T0));
 
     // A separately computed hash of the same secret, as a caller presenting the secret would have.
     SecretHash presented = SecretHash.fromDigest(SecretHash.of(secretOf("key-1")).digest());
 
-    assertThat(store.findApiKeyBySecretHash(presented)).hasValueSatisfying(found -> assertSameKey(found, key));
+    assertThat(store.apiKeys().findApiKeyBySecretHash(presented)).hasValueSatisfying(found -> assertSameKey(found, key));
   }
 
   @Test
   void findApiKeyBySecretHash_otherDigest_isEmpty() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
 
-    assertThat(store.findApiKeyBySecretHash(SecretHash.of(secretOf("key-1") + "x"))).isEmpty();
+    assertThat(store.apiKeys().findApiKeyBySecretHash(SecretHash.of(secretOf("key-1") + "x"))).isEmpty();
   }
 
   @Test
   void findApiKeyBySecretHash_revokedKey_isStillFoundWithRevokeTime() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
-    store.revokeApiKey("key-1", T0.plusSeconds(5));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().revokeApiKey("key-1", T0.plusSeconds(5));
 
-    assertThat(store.findApiKeyBySecretHash(SecretHash.of(secretOf("key-1"))))
+    assertThat(store.apiKeys().findApiKeyBySecretHash(SecretHash.of(secretOf("key-1"))))
         .hasValueSatisfying(found -> assertThat(found.revokeTime()).isEqualTo(T0.plusSeconds(5)));
   }
 
   @Test
   void listApiKeys_severalKeys_inCreationOrderThenId() {
-    store.insertApiKey(apiKey("key-c", TENANT, T0.plusSeconds(2)));
-    store.insertApiKey(apiKey("key-z", TENANT, T0.plusSeconds(1)));
-    store.insertApiKey(apiKey("key-b", TENANT, T0.plusSeconds(2)));
-    store.insertApiKey(apiKey("key-y", TENANT, T0));
-    store.insertApiKey(apiKey("key-a", TENANT, T0.plusSeconds(2)));
+    store.apiKeys().insertApiKey(apiKey("key-c", TENANT, T0.plusSeconds(2)));
+    store.apiKeys().insertApiKey(apiKey("key-z", TENANT, T0.plusSeconds(1)));
+    store.apiKeys().insertApiKey(apiKey("key-b", TENANT, T0.plusSeconds(2)));
+    store.apiKeys().insertApiKey(apiKey("key-y", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-a", TENANT, T0.plusSeconds(2)));
 
-    assertThat(store.listApiKeys(TENANT, null, 100))
+    assertThat(store.apiKeys().listApiKeys(TENANT, null, 100))
         .extracting(ApiKey::id)
         .containsExactly("key-y", "key-z", "key-a", "key-b", "key-c");
-    assertThat(store.listApiKeys(TENANT, null, 2)).extracting(ApiKey::id).containsExactly("key-y", "key-z");
+    assertThat(store.apiKeys().listApiKeys(TENANT, null, 2)).extracting(ApiKey::id).containsExactly("key-y", "key-z");
   }
 
   @Test
   void listApiKeys_revokedKey_isExcluded() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
-    store.insertApiKey(apiKey("key-2", TENANT, T0.plusSeconds(1)));
-    store.insertApiKey(apiKey("key-3", TENANT, T0.plusSeconds(2)));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-2", TENANT, T0.plusSeconds(1)));
+    store.apiKeys().insertApiKey(apiKey("key-3", TENANT, T0.plusSeconds(2)));
 
-    store.revokeApiKey("key-2", T0.plusSeconds(10));
+    store.apiKeys().revokeApiKey("key-2", T0.plusSeconds(10));
 
-    assertThat(store.listApiKeys(TENANT, null, 100)).extracting(ApiKey::id).containsExactly("key-1", "key-3");
+    assertThat(store.apiKeys().listApiKeys(TENANT, null, 100)).extracting(ApiKey::id).containsExactly("key-1", "key-3");
   }
 
   @Test
   void listApiKeys_otherTenantsKeys_areExcluded() {
-    store.insertApiKey(apiKey("key-a1", "tenant-a", T0));
-    store.insertApiKey(apiKey("key-b1", "tenant-b", T0));
-    store.insertApiKey(apiKey("key-a2", "tenant-a", T0.plusSeconds(1)));
+    store.apiKeys().insertApiKey(apiKey("key-a1", "tenant-a", T0));
+    store.apiKeys().insertApiKey(apiKey("key-b1", "tenant-b", T0));
+    store.apiKeys().insertApiKey(apiKey("key-a2", "tenant-a", T0.plusSeconds(1)));
 
-    assertThat(store.listApiKeys("tenant-a", null, 100)).extracting(ApiKey::id).containsExactly("key-a1", "key-a2");
-    assertThat(store.listApiKeys("tenant-b", null, 100)).extracting(ApiKey::id).containsExactly("key-b1");
-    assertThat(store.listApiKeys("tenant-c", null, 100)).isEmpty();
+    assertThat(store.apiKeys().listApiKeys("tenant-a", null, 100)).extracting(ApiKey::id).containsExactly("key-a1", "key-a2");
+    assertThat(store.apiKeys().listApiKeys("tenant-b", null, 100)).extracting(ApiKey::id).containsExactly("key-b1");
+    assertThat(store.apiKeys().listApiKeys("tenant-c", null, 100)).isEmpty();
   }
 
   @Test
@@ -305,10 +326,10 @@ public abstract class StoreContractTest {
       keys.add(apiKey(String.format("key-%02d", (i * 7) % 15), TENANT, T0.plusMillis(i % 3)));
     }
     Collections.shuffle(keys, new Random(42));
-    keys.forEach(store::insertApiKey);
-    store.insertApiKey(apiKey("key-revoked", TENANT, T0.plusMillis(1)));
-    store.revokeApiKey("key-revoked", T0.plusSeconds(1));
-    store.insertApiKey(apiKey("key-other", "tenant-b", T0.plusMillis(1)));
+    keys.forEach(store.apiKeys()::insertApiKey);
+    store.apiKeys().insertApiKey(apiKey("key-revoked", TENANT, T0.plusMillis(1)));
+    store.apiKeys().revokeApiKey("key-revoked", T0.plusSeconds(1));
+    store.apiKeys().insertApiKey(apiKey("key-other", "tenant-b", T0.plusMillis(1)));
     List<String> expected =
         keys.stream()
             .sorted(Comparator.comparing(ApiKey::createTime).thenComparing(ApiKey::id))
@@ -319,7 +340,7 @@ public abstract class StoreContractTest {
       List<String> seen = new ArrayList<>();
       ApiKeyCursor after = null;
       for (int pages = 0; pages < 100; pages++) {
-        List<ApiKey> page = store.listApiKeys(TENANT, after, pageSize);
+        List<ApiKey> page = store.apiKeys().listApiKeys(TENANT, after, pageSize);
         assertThat(page).hasSizeLessThanOrEqualTo(pageSize);
         if (page.isEmpty()) {
           break;
@@ -334,63 +355,63 @@ public abstract class StoreContractTest {
 
   @Test
   void revokeApiKey_activeKey_returnsRevokeTimeAndStoresIt() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
     Instant revokeAt = T0.plusSeconds(30).plusMillis(250);
 
-    assertThat(store.revokeApiKey("key-1", revokeAt)).contains(revokeAt);
+    assertThat(store.apiKeys().revokeApiKey("key-1", revokeAt)).contains(revokeAt);
 
-    ApiKey found = store.findApiKey("key-1").orElseThrow();
+    ApiKey found = store.apiKeys().findApiKey("key-1").orElseThrow();
     assertThat(found.revokeTime()).isEqualTo(revokeAt);
     assertThat(found.isRevoked()).isTrue();
   }
 
   @Test
   void revokeApiKey_secondTime_returnsFirstRevokeTime() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
     Instant first = T0.plusSeconds(30);
-    store.revokeApiKey("key-1", first);
+    store.apiKeys().revokeApiKey("key-1", first);
 
-    assertThat(store.revokeApiKey("key-1", T0.plusSeconds(90))).contains(first);
+    assertThat(store.apiKeys().revokeApiKey("key-1", T0.plusSeconds(90))).contains(first);
 
-    assertThat(store.findApiKey("key-1").orElseThrow().revokeTime()).isEqualTo(first);
+    assertThat(store.apiKeys().findApiKey("key-1").orElseThrow().revokeTime()).isEqualTo(first);
   }
 
   @Test
   void revokeApiKey_unknownId_isEmpty() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
 
-    assertThat(store.revokeApiKey("key-2", T0.plusSeconds(30))).isEmpty();
+    assertThat(store.apiKeys().revokeApiKey("key-2", T0.plusSeconds(30))).isEmpty();
 
-    assertThat(store.findApiKey("key-2")).isEmpty();
-    assertThat(store.findApiKey("key-1").orElseThrow().revokeTime()).isNull();
+    assertThat(store.apiKeys().findApiKey("key-2")).isEmpty();
+    assertThat(store.apiKeys().findApiKey("key-1").orElseThrow().revokeTime()).isNull();
   }
 
   @Test
   void recordApiKeyUse_neverUsed_setsLastUsedTime() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
     Instant used = T0.plusSeconds(5).plusMillis(321);
 
-    store.recordApiKeyUse("key-1", used);
+    recordApiKeyUse("key-1", used);
 
-    assertThat(store.findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(used);
+    assertThat(store.apiKeys().findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(used);
   }
 
   @Test
   void recordApiKeyUse_laterThenEarlierTime_keepsLatest() {
-    store.insertApiKey(apiKey("key-1", TENANT, T0));
-    store.recordApiKeyUse("key-1", T0.plusSeconds(10));
-    store.recordApiKeyUse("key-1", T0.plusSeconds(20));
+    store.apiKeys().insertApiKey(apiKey("key-1", TENANT, T0));
+    recordApiKeyUse("key-1", T0.plusSeconds(10));
+    recordApiKeyUse("key-1", T0.plusSeconds(20));
 
-    store.recordApiKeyUse("key-1", T0.plusSeconds(15));
+    recordApiKeyUse("key-1", T0.plusSeconds(15));
 
-    assertThat(store.findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(T0.plusSeconds(20));
+    assertThat(store.apiKeys().findApiKey("key-1").orElseThrow().lastUsedTime()).isEqualTo(T0.plusSeconds(20));
   }
 
   @Test
   void recordApiKeyUse_unknownId_createsNothing() {
-    store.recordApiKeyUse("ghost", T0);
+    recordApiKeyUse("ghost", T0);
 
-    assertThat(store.findApiKey("ghost")).isEmpty();
+    assertThat(store.apiKeys().findApiKey("ghost")).isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -401,31 +422,31 @@ public abstract class StoreContractTest {
     insertKey("key-1");
     Session session = fullSession("key-1");
 
-    store.insertSession(session);
+    insertSession(session);
 
-    assertThat(store.findSession(session.id())).hasValueSatisfying(found -> assertSameSession(found, session));
+    assertThat(store.sessions().findSession(session.id())).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
   @Test
   void findSessionForToken_equalDigest_roundTripsEveryField() {
     insertKey("key-1");
     Session session = fullSession("key-1");
-    store.insertSession(session);
-    store.insertSession(session("ses-other", "key-1", 1, LATER));
+    insertSession(session);
+    insertSession(session("ses-other", "key-1", 1, LATER));
 
     SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
 
-    assertThat(store.findSessionForToken(session.id(), presented)).hasValueSatisfying(found -> assertSameSession(found, session));
+    assertThat(store.sessions().findSessionForToken(session.id(), presented)).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
   @Test
   void findSessionForToken_otherDigest_isEmpty() {
     insertKey("key-1");
     Session session = session("ses-1", "key-1", 1, LATER);
-    store.insertSession(session);
+    insertSession(session);
 
-    assertThat(store.findSessionForToken("ses-1", SecretHash.of("not-a-token"))).isEmpty();
-    assertThat(store.findSessionForToken("ses-1", session.tokenHash())).isPresent();
+    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token"))).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash())).isPresent();
   }
 
   @Test
@@ -433,11 +454,11 @@ public abstract class StoreContractTest {
     insertKey("key-1");
     Session one = session("ses-1", "key-1", 1, LATER);
     Session two = session("ses-2", "key-1", 1, LATER);
-    store.insertSession(one);
-    store.insertSession(two);
+    insertSession(one);
+    insertSession(two);
 
-    assertThat(store.findSessionForToken("ses-1", two.tokenHash())).isEmpty();
-    assertThat(store.findSessionForToken("ses-unknown", one.tokenHash())).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash())).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash())).isEmpty();
   }
 
   @Test
@@ -448,9 +469,9 @@ public abstract class StoreContractTest {
             "ses-bare", TENANT, "key-1", "user-1", "", "", List.of(), "", new byte[0], SecretHash.of("bare-token"),
             T0, LATER, 1, 1, null);
 
-    store.insertSession(session);
+    insertSession(session);
 
-    Session found = store.findSession("ses-bare").orElseThrow();
+    Session found = store.sessions().findSession("ses-bare").orElseThrow();
     assertSameSession(found, session);
     assertThat(found.context()).isNotNull().isEmpty();
     assertThat(found.scopes()).isEmpty();
@@ -460,79 +481,79 @@ public abstract class StoreContractTest {
   @Test
   void findSession_unknownId_isEmpty() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 1, LATER));
+    insertSession(session("ses-1", "key-1", 1, LATER));
 
-    assertThat(store.findSession("ses-2")).isEmpty();
+    assertThat(store.sessions().findSession("ses-2")).isEmpty();
   }
 
   @Test
   void consumeSessionUse_usesLeft_decrementsAndReturnsRemaining() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 3, LATER));
+    insertSession(session("ses-1", "key-1", 3, LATER));
 
-    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(2));
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(2);
-    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
-    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(2));
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(2);
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isZero();
   }
 
   @Test
   void consumeSessionUse_lastUseTaken_isAlreadyUsed() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 1, LATER));
-    store.consumeSessionUse("ses-1", T0);
+    insertSession(session("ses-1", "key-1", 1, LATER));
+    consume("ses-1", T0);
 
-    assertThat(store.consumeSessionUse("ses-1", T0.plusMillis(1)).outcome()).isEqualTo(Outcome.ALREADY_USED);
-    assertThat(store.consumeSessionUse("ses-1", T0.plusMillis(2)).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(consume("ses-1", T0.plusMillis(1)).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(consume("ses-1", T0.plusMillis(2)).outcome()).isEqualTo(Outcome.ALREADY_USED);
 
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isZero();
   }
 
   @Test
   void consumeSessionUse_nowAtOrAfterExpireTime_isExpiredAndTakesNoUse() {
     insertKey("key-1");
     Instant expire = T0.plusSeconds(300);
-    store.insertSession(session("ses-1", "key-1", 5, expire));
+    insertSession(session("ses-1", "key-1", 5, expire));
 
-    assertThat(store.consumeSessionUse("ses-1", expire).outcome()).isEqualTo(Outcome.EXPIRED);
-    assertThat(store.consumeSessionUse("ses-1", expire.plusSeconds(1)).outcome()).isEqualTo(Outcome.EXPIRED);
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(5);
+    assertThat(consume("ses-1", expire).outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(consume("ses-1", expire.plusSeconds(1)).outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(5);
   }
 
   @Test
   void consumeSessionUse_oneMillisecondBeforeExpireTime_isConsumed() {
     insertKey("key-1");
     Instant expire = T0.plusSeconds(300);
-    store.insertSession(session("ses-1", "key-1", 5, expire));
+    insertSession(session("ses-1", "key-1", 5, expire));
 
-    assertThat(store.consumeSessionUse("ses-1", expire.minusMillis(1))).isEqualTo(ConsumeResult.consumed(4));
+    assertThat(consume("ses-1", expire.minusMillis(1))).isEqualTo(ConsumeResult.consumed(4));
   }
 
   @Test
   void consumeSessionUse_afterRevokeSession_isRevokedAndTakesNoUse() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 5, LATER));
-    store.consumeSessionUse("ses-1", T0);
+    insertSession(session("ses-1", "key-1", 5, LATER));
+    consume("ses-1", T0);
 
-    store.revokeSession("ses-1", T0.plusSeconds(1));
+    store.sessions().revokeSession("ses-1", T0.plusSeconds(1));
 
-    assertThat(store.consumeSessionUse("ses-1", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(4);
+    assertThat(consume("ses-1", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(4);
   }
 
   @Test
   void consumeSessionUse_mintingKeyRevoked_isRevokedWhileOtherKeysSessionConsumes() {
     insertKey("key-revoked");
     insertKey("key-live");
-    store.insertSession(session("ses-of-revoked-key", "key-revoked", 5, LATER));
-    store.insertSession(session("ses-of-live-key", "key-live", 5, LATER));
+    insertSession(session("ses-of-revoked-key", "key-revoked", 5, LATER));
+    insertSession(session("ses-of-live-key", "key-live", 5, LATER));
 
-    store.revokeApiKey("key-revoked", T0.plusSeconds(1));
+    store.apiKeys().revokeApiKey("key-revoked", T0.plusSeconds(1));
 
-    assertThat(store.consumeSessionUse("ses-of-revoked-key", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
-    assertThat(store.consumeSessionUse("ses-of-live-key", T0.plusSeconds(2))).isEqualTo(ConsumeResult.consumed(4));
-    Session cascaded = store.findSession("ses-of-revoked-key").orElseThrow();
+    assertThat(consume("ses-of-revoked-key", T0.plusSeconds(2)).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(consume("ses-of-live-key", T0.plusSeconds(2))).isEqualTo(ConsumeResult.consumed(4));
+    Session cascaded = store.sessions().findSession("ses-of-revoked-key").orElseThrow();
     assertThat(cascaded.usesRemaining()).isEqualTo(5);
     assertThat(cascaded.revokeTime()).as("only a session revoked itself has a revoke time").isNull();
   }
@@ -540,38 +561,38 @@ public abstract class StoreContractTest {
   @Test
   void consumeSessionUse_unknownId_isNotFound() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 5, LATER));
+    insertSession(session("ses-1", "key-1", 5, LATER));
 
-    assertThat(store.consumeSessionUse("ses-2", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
+    assertThat(consume("ses-2", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
   }
 
   @Test
   void revokeSession_liveSession_returnsAndStoresRevokeTime() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 5, LATER));
+    insertSession(session("ses-1", "key-1", 5, LATER));
     Instant revokeAt = T0.plusSeconds(3).plusMillis(141);
 
-    assertThat(store.revokeSession("ses-1", revokeAt)).contains(revokeAt);
+    assertThat(store.sessions().revokeSession("ses-1", revokeAt)).contains(revokeAt);
 
-    assertThat(store.findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(revokeAt);
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(revokeAt);
   }
 
   @Test
   void revokeSession_secondTime_returnsFirstRevokeTime() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 5, LATER));
-    store.revokeSession("ses-1", T0.plusSeconds(3));
+    insertSession(session("ses-1", "key-1", 5, LATER));
+    store.sessions().revokeSession("ses-1", T0.plusSeconds(3));
 
-    assertThat(store.revokeSession("ses-1", T0.plusSeconds(9))).contains(T0.plusSeconds(3));
+    assertThat(store.sessions().revokeSession("ses-1", T0.plusSeconds(9))).contains(T0.plusSeconds(3));
 
-    assertThat(store.findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(3));
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(3));
   }
 
   @Test
   void revokeSession_unknownId_isEmpty() {
-    assertThat(store.revokeSession("ses-ghost", T0)).isEmpty();
+    assertThat(store.sessions().revokeSession("ses-ghost", T0)).isEmpty();
 
-    assertThat(store.findSession("ses-ghost")).isEmpty();
+    assertThat(store.sessions().findSession("ses-ghost")).isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -582,7 +603,7 @@ public abstract class StoreContractTest {
   @Timeout(60)
   void consumeSessionUse_64ThreadsAtOnce_consumeExactlyMaxUses(int maxUses) throws Exception {
     insertKey("key-1");
-    store.insertSession(session("ses-hot", "key-1", maxUses, LATER));
+    insertSession(session("ses-hot", "key-1", maxUses, LATER));
     int callsPerThread = 4;
 
     List<List<ConsumeResult>> perThread =
@@ -591,7 +612,7 @@ public abstract class StoreContractTest {
             thread -> {
               List<ConsumeResult> results = new ArrayList<>();
               for (int i = 0; i < callsPerThread; i++) {
-                results.add(store.consumeSessionUse("ses-hot", T0));
+                results.add(consume("ses-hot", T0));
               }
               return results;
             });
@@ -605,7 +626,7 @@ public abstract class StoreContractTest {
     // Each remaining count is handed out exactly once: no two callers took the same use.
     assertThat(all.stream().filter(r -> r.outcome() == Outcome.CONSUMED).map(ConsumeResult::usesRemaining))
         .containsExactlyInAnyOrderElementsOf(IntStream.range(0, maxUses).boxed().toList());
-    assertThat(store.findSession("ses-hot").orElseThrow().usesRemaining()).isZero();
+    assertThat(store.sessions().findSession("ses-hot").orElseThrow().usesRemaining()).isZero();
   }
 
   @Test
@@ -621,7 +642,7 @@ public abstract class StoreContractTest {
               List<Session> mine = new ArrayList<>();
               for (int i = 0; i < perThread; i++) {
                 Session s = session("ses-" + thread + "-" + i, "key-1", 2, LATER);
-                store.insertSession(s);
+                insertSession(s);
                 mine.add(s);
               }
               return mine;
@@ -630,8 +651,8 @@ public abstract class StoreContractTest {
     List<Session> all = inserted.stream().flatMap(List::stream).toList();
     assertThat(all).hasSize(THREADS * perThread);
     for (Session s : all) {
-      assertThat(store.findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
-      assertThat(store.findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+      assertThat(store.sessions().findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
+      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
     }
   }
 
@@ -643,39 +664,39 @@ public abstract class StoreContractTest {
   void consumeSessionUse_withQuota_64ThreadsOnManySessions_chargeExactlyTheQuota() throws Exception {
     insertKey("key-1");
     for (int i = 0; i < THREADS; i++) {
-      store.insertSession(session("ses-" + i, "key-1", 2, LATER));
+      insertSession(session("ses-" + i, "key-1", 2, LATER));
     }
     QuotaCharge quota = new QuotaCharge(TENANT, "2026-01", 37);
 
     List<ConsumeResult> all =
         runAtOnce(THREADS, thread -> List.of(
-                store.consumeSessionUse("ses-" + thread, T0, quota), store.consumeSessionUse("ses-" + thread, T0, quota)))
+                consume("ses-" + thread, T0, quota), consume("ses-" + thread, T0, quota)))
             .stream().flatMap(List::stream).toList();
 
     Map<Outcome, Long> byOutcome = all.stream().collect(Collectors.groupingBy(ConsumeResult::outcome, Collectors.counting()));
     assertThat(byOutcome).containsOnly(
         Map.entry(Outcome.CONSUMED, 37L), Map.entry(Outcome.QUOTA_EXCEEDED, (long) (2 * THREADS - 37)));
-    assertThat(store.countRedemptions(TENANT, "2026-01")).isEqualTo(37);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(37);
     // A refused use stays unused: every session still has the uses the quota did not take.
-    long left = IntStream.range(0, THREADS).mapToLong(i -> store.findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
+    long left = IntStream.range(0, THREADS).mapToLong(i -> store.sessions().findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
     assertThat(left).isEqualTo(2L * THREADS - 37);
   }
 
   @Test
   void consumeSessionUse_withQuota_countsPerTenantAndMonth_andOnlyConsumedUses() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 1, LATER));
-    store.insertSession(session("ses-2", "key-1", 5, LATER));
+    insertSession(session("ses-1", "key-1", 1, LATER));
+    insertSession(session("ses-2", "key-1", 5, LATER));
     QuotaCharge january = new QuotaCharge(TENANT, "2026-01", 10);
 
-    assertThat(store.consumeSessionUse("ses-1", T0, january).outcome()).isEqualTo(Outcome.CONSUMED);
-    assertThat(store.consumeSessionUse("ses-1", T0, january).outcome()).isEqualTo(Outcome.ALREADY_USED);
-    assertThat(store.consumeSessionUse("ses-2", T0, new QuotaCharge(TENANT, "2026-02", 10)).outcome()).isEqualTo(Outcome.CONSUMED);
-    assertThat(store.consumeSessionUse("ses-2", T0).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(consume("ses-1", T0, january).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(consume("ses-1", T0, january).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(consume("ses-2", T0, new QuotaCharge(TENANT, "2026-02", 10)).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(consume("ses-2", T0).outcome()).isEqualTo(Outcome.CONSUMED);
 
-    assertThat(store.countRedemptions(TENANT, "2026-01")).isEqualTo(1);
-    assertThat(store.countRedemptions(TENANT, "2026-02")).isEqualTo(1);
-    assertThat(store.countRedemptions("tenant-b", "2026-01")).isZero();
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(1);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-02")).isEqualTo(1);
+    assertThat(store.sessions().countRedemptions("tenant-b", "2026-01")).isZero();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -689,7 +710,7 @@ public abstract class StoreContractTest {
     long now = 1_800_000_000_000_000L;
 
     List<Long> results =
-        runAtOnce(THREADS, thread -> store.admitRateLimited("key:k1", interval, period, now).join());
+        runAtOnce(THREADS, thread -> store.rateLimits().admitRateLimited("key:k1", interval, period, now).join());
 
     assertThat(results.stream().filter(r -> r > 0).count()).isEqualTo(10);
     // The admitted calls got distinct arrival times, one interval apart.
@@ -697,21 +718,21 @@ public abstract class StoreContractTest {
         .isEqualTo(LongStream.rangeClosed(1, 10).map(i -> now + i * interval).boxed().toList());
     assertThat(results.stream().filter(r -> r <= 0)).allSatisfy(r -> assertThat(-r).isEqualTo(now + 10 * interval));
     // Another bucket is untouched; after one interval the first admits one more.
-    assertThat(store.admitRateLimited("key:k2", interval, period, now).join()).isPositive();
-    assertThat(store.admitRateLimited("key:k1", interval, period, now + interval).join()).isEqualTo(now + 11 * interval);
+    assertThat(store.rateLimits().admitRateLimited("key:k2", interval, period, now).join()).isPositive();
+    assertThat(store.rateLimits().admitRateLimited("key:k1", interval, period, now + interval).join()).isEqualTo(now + 11 * interval);
   }
 
   @Test
   void purgeRateLimits_deletesOnlyFullBuckets() {
     long period = 60_000_000L;
     long now = 1_800_000_000_000_000L;
-    store.admitRateLimited("old", period, period, now).join();
-    store.admitRateLimited("new", period, period, now + period).join();
+    store.rateLimits().admitRateLimited("old", period, period, now).join();
+    store.rateLimits().admitRateLimited("new", period, period, now + period).join();
 
-    assertThat(store.purgeRateLimits(now + period + 1)).isEqualTo(1);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1)).isEqualTo(1);
     // "old" is full again as if new; "new" still remembers its call.
-    assertThat(store.admitRateLimited("new", period, period, now + period + 1).join()).isNegative();
-    assertThat(store.admitRateLimited("old", period, period, now + period + 1).join()).isPositive();
+    assertThat(store.rateLimits().admitRateLimited("new", period, period, now + period + 1).join()).isNegative();
+    assertThat(store.rateLimits().admitRateLimited("old", period, period, now + period + 1).join()).isPositive();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -721,65 +742,65 @@ public abstract class StoreContractTest {
   void purgeExpiredSessions_mixedSessions_deletesOnlyThoseExpiredBeforeCutoff() {
     insertKey("key-1");
     Instant cutoff = T0.plusSeconds(100);
-    store.insertSession(session("ses-long-gone", "key-1", 1, cutoff.minusSeconds(50)));
-    store.insertSession(session("ses-just-gone", "key-1", 1, cutoff.minusMillis(1)));
-    store.insertSession(session("ses-at-cutoff", "key-1", 1, cutoff));
-    store.insertSession(session("ses-live", "key-1", 1, cutoff.plusSeconds(50)));
+    insertSession(session("ses-long-gone", "key-1", 1, cutoff.minusSeconds(50)));
+    insertSession(session("ses-just-gone", "key-1", 1, cutoff.minusMillis(1)));
+    insertSession(session("ses-at-cutoff", "key-1", 1, cutoff));
+    insertSession(session("ses-live", "key-1", 1, cutoff.plusSeconds(50)));
 
-    assertThat(store.purgeExpiredSessions(cutoff, 100)).isEqualTo(2);
+    assertThat(store.sessions().purgeExpiredSessions(cutoff, 100)).isEqualTo(2);
 
-    assertThat(store.findSession("ses-long-gone")).isEmpty();
-    assertThat(store.findSession("ses-just-gone")).isEmpty();
-    assertThat(store.findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"))).isEmpty();
-    assertThat(store.consumeSessionUse("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
-    assertThat(store.findSession("ses-at-cutoff")).isPresent();
-    assertThat(store.findSession("ses-live")).isPresent();
-    assertThat(store.consumeSessionUse("ses-live", T0)).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(store.sessions().findSession("ses-long-gone")).isEmpty();
+    assertThat(store.sessions().findSession("ses-just-gone")).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"))).isEmpty();
+    assertThat(consume("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
+    assertThat(store.sessions().findSession("ses-at-cutoff")).isPresent();
+    assertThat(store.sessions().findSession("ses-live")).isPresent();
+    assertThat(consume("ses-live", T0)).isEqualTo(ConsumeResult.consumed(0));
   }
 
   @Test
   void purgeExpiredSessions_moreExpiredThanLimit_deletesAtMostLimitPerCall() {
     insertKey("key-1");
     for (int i = 0; i < 5; i++) {
-      store.insertSession(session("ses-expired-" + i, "key-1", 1, T0.minusSeconds(i + 1)));
+      insertSession(session("ses-expired-" + i, "key-1", 1, T0.minusSeconds(i + 1)));
     }
-    store.insertSession(session("ses-live", "key-1", 1, LATER));
+    insertSession(session("ses-live", "key-1", 1, LATER));
 
-    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(2);
-    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(2);
-    assertThat(store.purgeExpiredSessions(T0, 2)).isEqualTo(1);
-    assertThat(store.purgeExpiredSessions(T0, 2)).isZero();
+    assertThat(store.sessions().purgeExpiredSessions(T0, 2)).isEqualTo(2);
+    assertThat(store.sessions().purgeExpiredSessions(T0, 2)).isEqualTo(2);
+    assertThat(store.sessions().purgeExpiredSessions(T0, 2)).isEqualTo(1);
+    assertThat(store.sessions().purgeExpiredSessions(T0, 2)).isZero();
 
     for (int i = 0; i < 5; i++) {
-      assertThat(store.findSession("ses-expired-" + i)).isEmpty();
+      assertThat(store.sessions().findSession("ses-expired-" + i)).isEmpty();
     }
-    assertThat(store.findSession("ses-live")).isPresent();
+    assertThat(store.sessions().findSession("ses-live")).isPresent();
   }
 
   @Test
   void purgeExpiredSessions_nothingExpired_returnsZeroAndKeepsSessions() {
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 1, LATER));
+    insertSession(session("ses-1", "key-1", 1, LATER));
 
-    assertThat(store.purgeExpiredSessions(T0, 1000)).isZero();
+    assertThat(store.sessions().purgeExpiredSessions(T0, 1000)).isZero();
 
-    assertThat(store.findSession("ses-1")).isPresent();
+    assertThat(store.sessions().findSession("ses-1")).isPresent();
   }
 
   @Test
   void countLiveSessions_countsThoseExpiringAfterNow_usedAndRevokedIncluded() {
     insertKey("key-1");
     Instant now = T0.plusSeconds(100);
-    store.insertSession(session("ses-gone", "key-1", 1, now.minusSeconds(1)));
-    store.insertSession(session("ses-at-now", "key-1", 1, now));
-    store.insertSession(session("ses-live", "key-1", 1, now.plusSeconds(50)));
-    store.insertSession(session("ses-used", "key-1", 1, now.plusSeconds(50)));
-    store.insertSession(session("ses-revoked", "key-1", 1, now.plusSeconds(50)));
-    assertThat(store.consumeSessionUse("ses-used", T0).outcome()).isEqualTo(Outcome.CONSUMED);
-    assertThat(store.revokeSession("ses-revoked", T0)).isPresent();
+    insertSession(session("ses-gone", "key-1", 1, now.minusSeconds(1)));
+    insertSession(session("ses-at-now", "key-1", 1, now));
+    insertSession(session("ses-live", "key-1", 1, now.plusSeconds(50)));
+    insertSession(session("ses-used", "key-1", 1, now.plusSeconds(50)));
+    insertSession(session("ses-revoked", "key-1", 1, now.plusSeconds(50)));
+    assertThat(consume("ses-used", T0).outcome()).isEqualTo(Outcome.CONSUMED);
+    assertThat(store.sessions().revokeSession("ses-revoked", T0)).isPresent();
 
-    assertThat(store.countLiveSessions(now)).isEqualTo(3);
-    assertThat(store.countLiveSessions(now.plusSeconds(60))).isZero();
+    assertThat(store.sessions().countLiveSessions(now)).isEqualTo(3);
+    assertThat(store.sessions().countLiveSessions(now.plusSeconds(60))).isZero();
   }
 
   @Test
@@ -793,7 +814,7 @@ public abstract class StoreContractTest {
             .toList();
     runAtOnce(THREADS, thread -> {
       for (int i = thread; i < expiredCount; i += THREADS) {
-        store.insertSession(expired.get(i));
+        insertSession(expired.get(i));
       }
       return null;
     });
@@ -801,7 +822,7 @@ public abstract class StoreContractTest {
     int inserters = 2;
     int maxOps = 1000; // also each consumer's session's uses
     for (int c = 0; c < consumers; c++) {
-      store.insertSession(session("ses-live-" + c, "key-1", maxOps, LATER));
+      insertSession(session("ses-live-" + c, "key-1", maxOps, LATER));
     }
 
     AtomicBoolean purgeDone = new AtomicBoolean();
@@ -823,7 +844,7 @@ public abstract class StoreContractTest {
                     long start = System.nanoTime();
                     try {
                       if (worker < consumers) {
-                        ConsumeResult r = store.consumeSessionUse("ses-live-" + worker, T0);
+                        ConsumeResult r = consume("ses-live-" + worker, T0);
                         if (r.outcome() == Outcome.CONSUMED) {
                           consumed[worker]++;
                         } else {
@@ -831,7 +852,7 @@ public abstract class StoreContractTest {
                         }
                       } else {
                         String id = "ses-new-" + worker + "-" + op;
-                        store.insertSession(session(id, "key-1", 1, LATER));
+                        insertSession(session(id, "key-1", 1, LATER));
                         insertedIds.add(id);
                       }
                     } catch (RuntimeException e) {
@@ -848,7 +869,7 @@ public abstract class StoreContractTest {
 
       int purged;
       do {
-        purged = store.purgeExpiredSessions(T0, 1000);
+        purged = store.sessions().purgeExpiredSessions(T0, 1000);
         batches.add(purged);
       } while (purged > 0 && batches.size() < 20);
       purgeDone.set(true);
@@ -866,14 +887,14 @@ public abstract class StoreContractTest {
     assertThat(Duration.ofNanos(slowestCallNanos.get())).isLessThan(Duration.ofSeconds(5));
     for (int c = 0; c < consumers; c++) {
       assertThat(consumed[c]).isPositive();
-      assertThat(store.findSession("ses-live-" + c).orElseThrow().usesRemaining()).isEqualTo(maxOps - consumed[c]);
+      assertThat(store.sessions().findSession("ses-live-" + c).orElseThrow().usesRemaining()).isEqualTo(maxOps - consumed[c]);
     }
     assertThat(insertedIds).isNotEmpty();
     for (String id : insertedIds) {
-      assertThat(store.findSession(id)).as(id).isPresent();
+      assertThat(store.sessions().findSession(id)).as(id).isPresent();
     }
     for (int i = 0; i < expiredCount; i += 97) {
-      assertThat(store.findSession("ses-expired-" + i)).isEmpty();
+      assertThat(store.sessions().findSession("ses-expired-" + i)).isEmpty();
     }
   }
 
@@ -882,16 +903,16 @@ public abstract class StoreContractTest {
 
   @Test
   void listSigningKeys_noneInserted_isEmpty() {
-    assertThat(store.listSigningKeys()).isEmpty();
+    assertThat(store.signingKeys().listSigningKeys()).isEmpty();
   }
 
   @Test
   void listSigningKeys_severalInserted_newestFirst() {
-    store.insertSigningKey(signingKey("kid-middle", T0.plusSeconds(10)));
-    store.insertSigningKey(signingKey("kid-newest", T0.plusSeconds(20)));
-    store.insertSigningKey(signingKey("kid-oldest", T0));
+    store.signingKeys().insertSigningKey(signingKey("kid-middle", T0.plusSeconds(10)));
+    store.signingKeys().insertSigningKey(signingKey("kid-newest", T0.plusSeconds(20)));
+    store.signingKeys().insertSigningKey(signingKey("kid-oldest", T0));
 
-    assertThat(store.listSigningKeys())
+    assertThat(store.signingKeys().listSigningKeys())
         .extracting(SigningKey::kid)
         .containsExactly("kid-newest", "kid-middle", "kid-oldest");
   }
@@ -901,9 +922,9 @@ public abstract class StoreContractTest {
     SigningKey key =
         new SigningKey("kid-1", bytes(48, 0x30), bytes(44, 0x80), T0.plusMillis(999));
 
-    store.insertSigningKey(key);
+    store.signingKeys().insertSigningKey(key);
 
-    List<SigningKey> listed = store.listSigningKeys();
+    List<SigningKey> listed = store.signingKeys().listSigningKeys();
     assertThat(listed).hasSize(1);
     assertThat(listed.get(0)).usingRecursiveComparison().isEqualTo(key);
   }
@@ -915,50 +936,50 @@ public abstract class StoreContractTest {
   void reopen_afterWrites_keepsTenantsKeysSessionsRevocationsAndSigningKeys() throws Exception {
     assumeTrue(persists(), "the store does not persist");
     Tenant tenant = tenant(TENANT);
-    store.insertTenant(tenant);
+    store.tenants().insertTenant(tenant);
     ApiKey live = apiKey("key-live", TENANT, T0);
     ApiKey revoked = apiKey("key-revoked", TENANT, T0.plusSeconds(1));
-    store.insertApiKey(live);
-    store.insertApiKey(revoked);
-    store.recordApiKeyUse("key-live", T0.plusSeconds(7));
-    store.revokeApiKey("key-revoked", T0.plusSeconds(8));
+    store.apiKeys().insertApiKey(live);
+    store.apiKeys().insertApiKey(revoked);
+    recordApiKeyUse("key-live", T0.plusSeconds(7));
+    store.apiKeys().revokeApiKey("key-revoked", T0.plusSeconds(8));
     Session used = fullSession("key-live");
-    store.insertSession(used);
-    assertThat(store.consumeSessionUse(used.id(), T0)).isEqualTo(ConsumeResult.consumed(used.maxUses() - 1));
-    store.insertSession(session("ses-revoked", "key-live", 3, LATER));
-    store.revokeSession("ses-revoked", T0.plusSeconds(9));
-    store.insertSession(session("ses-of-revoked-key", "key-revoked", 3, LATER));
+    insertSession(used);
+    assertThat(consume(used.id(), T0)).isEqualTo(ConsumeResult.consumed(used.maxUses() - 1));
+    insertSession(session("ses-revoked", "key-live", 3, LATER));
+    store.sessions().revokeSession("ses-revoked", T0.plusSeconds(9));
+    insertSession(session("ses-of-revoked-key", "key-revoked", 3, LATER));
     SigningKey older = signingKey("kid-older", T0);
     SigningKey newer = signingKey("kid-newer", T0.plusSeconds(60));
-    store.insertSigningKey(older);
-    store.insertSigningKey(newer);
+    store.signingKeys().insertSigningKey(older);
+    store.signingKeys().insertSigningKey(newer);
 
     reopenStore();
 
-    assertThat(store.findTenant(TENANT)).contains(tenant);
-    assertSameKey(store.findApiKey("key-live").orElseThrow(), live.withLastUsedTime(T0.plusSeconds(7)));
-    assertSameKey(store.findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
-    assertThat(store.listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
-    assertSameSession(store.findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
-    assertThat(store.findSessionForToken(used.id(), used.tokenHash())).isPresent();
-    assertThat(store.findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
-    assertThat(store.consumeSessionUse("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
-    assertThat(store.consumeSessionUse("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);
-    assertThat(store.listSigningKeys()).usingRecursiveFieldByFieldElementComparator().containsExactly(newer, older);
+    assertThat(store.tenants().findTenant(TENANT)).contains(tenant);
+    assertSameKey(store.apiKeys().findApiKey("key-live").orElseThrow(), live.withLastUsedTime(T0.plusSeconds(7)));
+    assertSameKey(store.apiKeys().findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
+    assertThat(store.apiKeys().listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
+    assertSameSession(store.sessions().findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
+    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash())).isPresent();
+    assertThat(store.sessions().findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
+    assertThat(consume("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(consume("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.signingKeys().listSigningKeys()).usingRecursiveFieldByFieldElementComparator().containsExactly(newer, older);
   }
 
   @Test
   void reopen_afterAcknowledgedLastUse_staysConsumed() throws Exception {
     assumeTrue(persists(), "the store does not persist");
     insertKey("key-1");
-    store.insertSession(session("ses-1", "key-1", 2, LATER));
-    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
-    assertThat(store.consumeSessionUse("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
+    insertSession(session("ses-1", "key-1", 2, LATER));
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(0));
 
     reopenStore();
 
-    assertThat(store.consumeSessionUse("ses-1", T0).outcome()).isEqualTo(Outcome.ALREADY_USED);
-    assertThat(store.findSession("ses-1").orElseThrow().usesRemaining()).isZero();
+    assertThat(consume("ses-1", T0).outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isZero();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -990,7 +1011,7 @@ public abstract class StoreContractTest {
   }
 
   private void insertKey(String id) {
-    store.insertApiKey(apiKey(id, TENANT, T0));
+    store.apiKeys().insertApiKey(apiKey(id, TENANT, T0));
   }
 
   private static SecretHash tokenHashOf(String sessionId) {

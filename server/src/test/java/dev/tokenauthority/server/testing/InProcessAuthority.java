@@ -259,7 +259,7 @@ public final class InProcessAuthority implements AutoCloseable {
 
   /** Inserts an active tenant with the default policy straight into the store. */
   public String createTenant(String id) {
-    if (!store.insertTenant(Tenant.newDefault(id, "Tenant " + id, clock.instant()))) {
+    if (!store.tenants().insertTenant(Tenant.newDefault(id, "Tenant " + id, clock.instant()))) {
       throw new IllegalStateException("tenant " + id + " exists already");
     }
     return id;
@@ -349,12 +349,20 @@ public final class InProcessAuthority implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public synchronized void close() throws InterruptedException {
+    // Idempotent: a test that closes early to read what closing flushes is closed again after it,
+    // and stopping the server twice makes gRPC's health service log a warning with a stack trace.
+    if (closed) {
+      return;
+    }
+    closed = true;
     channel.shutdownNow();
     channel.awaitTermination(5, TimeUnit.SECONDS);
     server.stop(Duration.ofSeconds(1));
     store.close();
   }
+
+  private boolean closed;
 
   /** Remembers every secret and token that goes over the channel, in either direction. */
   private final class SecretRecorder implements ClientInterceptor {

@@ -111,9 +111,6 @@ final class SessionBatches {
   /** The session of a row of {@link #SESSION_COLUMNS}. */
   static Session session(ResultSet rs) throws SQLException {
     byte[] context = rs.getBytes(9);
-    String scopes = rs.getString(7);
-    long revokeMillis = rs.getLong(15);
-    Instant revoke = rs.wasNull() ? null : Instant.ofEpochMilli(revokeMillis);
     return new Session(
         rs.getString(1),
         rs.getString(2),
@@ -121,7 +118,7 @@ final class SessionBatches {
         rs.getString(4),
         rs.getString(5),
         rs.getString(6),
-        scopes == null || scopes.isEmpty() ? List.of() : Arrays.asList(scopes.split(" ")),
+        JdbcValues.split(rs.getString(7)),
         rs.getString(8),
         context == null ? new byte[0] : context,
         SecretHash.fromDigest(rs.getBytes(10)),
@@ -129,7 +126,7 @@ final class SessionBatches {
         Instant.ofEpochMilli(rs.getLong(12)),
         rs.getInt(13),
         rs.getInt(14),
-        revoke);
+        JdbcValues.getTime(rs, 15));
   }
 
   CompletableFuture<Void> insert(Session session) {
@@ -148,7 +145,7 @@ final class SessionBatches {
     ps.setString(4, x.externalUserId());
     ps.setString(5, x.externalGroupId());
     ps.setString(6, x.audience());
-    ps.setString(7, String.join(" ", x.scopes()));
+    ps.setString(7, JdbcValues.join(x.scopes()));
     ps.setString(8, x.origin());
     if (x.context().length == 0) {
       ps.setNull(9, Types.BINARY);
@@ -160,11 +157,7 @@ final class SessionBatches {
     ps.setLong(12, x.expireTime().toEpochMilli());
     ps.setInt(13, x.maxUses());
     ps.setInt(14, x.usesRemaining());
-    if (x.revokeTime() == null) {
-      ps.setNull(15, Types.BIGINT);
-    } else {
-      ps.setLong(15, x.revokeTime().toEpochMilli());
-    }
+    JdbcValues.setTime(ps, 15, x.revokeTime());
     ps.executeUpdate();
     return null;
   }
@@ -187,7 +180,7 @@ final class SessionBatches {
       text[3][i] = x.externalUserId();
       text[4][i] = x.externalGroupId();
       text[5][i] = x.audience();
-      text[6][i] = String.join(" ", x.scopes());
+      text[6][i] = JdbcValues.join(x.scopes());
       text[7][i] = x.origin();
       context[i] = x.context();
       hash[i] = x.tokenHash().digest();

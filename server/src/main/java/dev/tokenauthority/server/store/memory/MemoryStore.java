@@ -1,13 +1,18 @@
 package dev.tokenauthority.server.store.memory;
 
 import dev.tokenauthority.server.apikey.ApiKey;
+import dev.tokenauthority.server.apikey.ApiKeyStore;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.ratelimit.MemoryRateLimitStore;
+import dev.tokenauthority.server.ratelimit.RateLimitStore;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKey;
+import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,10 +27,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A store in the process's memory, for development, tests and sidecars that can afford to lose
- * their sessions on restart: fast, thread-safe, and gone when the process ends. Every conditional write is a single {@code compute} on one map entry,
- * so it is atomic without a global lock.
+ * their sessions on restart: fast, thread-safe, and gone when the process ends. Every
+ * conditional write is a single {@code compute} on one map entry, so it is atomic without a
+ * global lock. One object serves every concern, since a redeem reads the API key map.
  */
-public final class MemoryStore implements Store {
+public final class MemoryStore
+    implements Store, TenantStore, ApiKeyStore, SessionStore, SigningKeyStore, RateLimitStore {
   private static final Comparator<ApiKey> CREATION_ORDER =
       Comparator.comparing(ApiKey::createTime).thenComparing(ApiKey::id);
 
@@ -55,8 +62,38 @@ public final class MemoryStore implements Store {
   }
 
   @Override
+  public TenantStore tenants() {
+    return this;
+  }
+
+  @Override
+  public ApiKeyStore apiKeys() {
+    return this;
+  }
+
+  @Override
+  public SessionStore sessions() {
+    return this;
+  }
+
+  @Override
+  public SigningKeyStore signingKeys() {
+    return this;
+  }
+
+  @Override
+  public RateLimitStore rateLimits() {
+    return this;
+  }
+
+  @Override
   public String kind() {
     return "memory";
+  }
+
+  @Override
+  public boolean isShared() {
+    return false;
   }
 
   @Override
@@ -133,9 +170,10 @@ public final class MemoryStore implements Store {
   }
 
   @Override
-  public void recordApiKeyUse(String id, Instant time) {
+  public CompletableFuture<Void> recordApiKeyUse(String id, Instant time) {
     keysById.computeIfPresent(
         id, (k, v) -> v.lastUsedTime() == null || v.lastUsedTime().isBefore(time) ? v.withLastUsedTime(time) : v);
+    return CompletableFuture.completedFuture(null);
   }
 
   // Sessions
@@ -204,14 +242,15 @@ public final class MemoryStore implements Store {
   }
 
   @Override
-  public void insertSession(Session session) {
+  public CompletableFuture<Void> insertSession(Session session) {
     if (sessions.size() >= maxSessions) {
-      throw new StoreUnavailableException(
-          "the memory store holds its maximum of " + maxSessions + " sessions; give it more heap or use sqlite", null);
+      return CompletableFuture.failedFuture(new StoreUnavailableException(
+          "the memory store holds its maximum of " + maxSessions + " sessions; give it more heap or use sqlite", null));
     }
     if (sessions.putIfAbsent(session.id(), StoredSession.of(session)) != null) {
-      throw new IllegalStateException("a session with this id exists already");
+      return CompletableFuture.failedFuture(new IllegalStateException("a session with this id exists already"));
     }
+    return CompletableFuture.completedFuture(null);
   }
 
   @Override
@@ -229,7 +268,7 @@ public final class MemoryStore implements Store {
   }
 
   @Override
-  public ConsumeResult consumeSessionUse(String id, Instant now, QuotaCharge quota) {
+  public CompletableFuture<ConsumeResult> consumeSessionUse(String id, Instant now, QuotaCharge quota) {
     ConsumeResult[] result = {ConsumeResult.refused(Outcome.NOT_FOUND)};
     long nowMillis = now.toEpochMilli();
     sessions.computeIfPresent(
@@ -255,7 +294,7 @@ public final class MemoryStore implements Store {
           result[0] = ConsumeResult.consumed(s.usesRemaining() - 1);
           return s.withUsesRemaining(s.usesRemaining() - 1);
         });
-    return result[0];
+    return CompletableFuture.completedFuture(result[0]);
   }
 
   /** Counts one redemption unless the month's count has reached the limit. */

@@ -3,6 +3,7 @@ package dev.tokenauthority.server.store.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
@@ -20,15 +21,15 @@ class MemoryStoreTest extends StoreContractTest {
   void insertSession_atCapacity_isStoreUnavailable_andAPurgeMakesRoom() {
     MemoryStore small = new MemoryStore(2);
     Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
-    small.insertSession(session("ses-1", "key-1", 1, t0.plusSeconds(10)));
-    small.insertSession(session("ses-2", "key-1", 1, t0.plusSeconds(3600)));
+    small.insertSession(session("ses-1", "key-1", 1, t0.plusSeconds(10))).join();
+    small.insertSession(session("ses-2", "key-1", 1, t0.plusSeconds(3600))).join();
 
-    assertThatThrownBy(() -> small.insertSession(session("ses-3", "key-1", 1, t0.plusSeconds(3600))))
+    assertThatThrownBy(() -> Completions.join(small.insertSession(session("ses-3", "key-1", 1, t0.plusSeconds(3600)))))
         .isInstanceOf(StoreUnavailableException.class)
         .hasMessageContaining("maximum of 2 sessions");
 
     assertThat(small.purgeExpiredSessions(t0.plusSeconds(60), 100)).isEqualTo(1);
-    small.insertSession(session("ses-3", "key-1", 1, t0.plusSeconds(3600)));
+    small.insertSession(session("ses-3", "key-1", 1, t0.plusSeconds(3600))).join();
     assertThat(small.findSession("ses-3")).isPresent();
   }
 

@@ -24,7 +24,7 @@ class PostgresStoreTest extends StoreContractTest {
   @Override
   protected Store newStore() {
     url = TestPostgres.newDatabase();
-    return PostgresStore.open(url, null, TIMEOUT);
+    return PostgresStores.open(url, null, TIMEOUT);
   }
 
   @Override
@@ -35,7 +35,7 @@ class PostgresStoreTest extends StoreContractTest {
   @Override
   protected Store reopen(Store current) {
     current.close();
-    return PostgresStore.open(url, null, TIMEOUT);
+    return PostgresStores.open(url, null, TIMEOUT);
   }
 
   @AfterEach
@@ -45,51 +45,51 @@ class PostgresStoreTest extends StoreContractTest {
 
   @Test
   void open_twoStoresAtOnce_bothMigrateAndSeeEachOthersWrites() throws Exception {
-    var second = new java.util.concurrent.FutureTask<Store>(() -> PostgresStore.open(url, null, TIMEOUT));
+    var second = new java.util.concurrent.FutureTask<Store>(() -> PostgresStores.open(url, null, TIMEOUT));
     new Thread(second).start();
     try (Store other = second.get()) {
-      assertThat(store.insertTenant(tenant("acme"))).isTrue();
-      assertThat(other.insertTenant(tenant("acme"))).isFalse();
-      assertThat(other.findTenant("acme")).isPresent();
+      assertThat(store.tenants().insertTenant(tenant("acme"))).isTrue();
+      assertThat(other.tenants().insertTenant(tenant("acme"))).isFalse();
+      assertThat(other.tenants().findTenant("acme")).isPresent();
     }
   }
 
   @Test
   void purgeExpiredSessions_whileAnotherStoreHoldsThePurgeLock_purgesNothing() throws Exception {
-    store.insertApiKey(apiKey("key-1", "tenant-a", T0));
-    store.insertSession(session("ses-1", "key-1", 1, T0.minusSeconds(10)));
-    try (Store other = PostgresStore.open(url, null, TIMEOUT)) {
+    store.apiKeys().insertApiKey(apiKey("key-1", "tenant-a", T0));
+    insertSession(session("ses-1", "key-1", 1, T0.minusSeconds(10)));
+    try (Store other = PostgresStores.open(url, null, TIMEOUT)) {
       java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
       java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
       Thread holder = new Thread(() -> holdPurgeLock(locked, release));
       holder.start();
       locked.await();
       try {
-        assertThat(other.purgeExpiredSessions(T0, 100)).isZero();
-        assertThat(other.findSession("ses-1")).isPresent();
+        assertThat(other.sessions().purgeExpiredSessions(T0, 100)).isZero();
+        assertThat(other.sessions().findSession("ses-1")).isPresent();
       } finally {
         release.countDown();
         holder.join();
       }
-      assertThat(other.purgeExpiredSessions(T0, 100)).isEqualTo(1);
+      assertThat(other.sessions().purgeExpiredSessions(T0, 100)).isEqualTo(1);
     }
   }
 
   @Test
   void purgeExpiredSessions_twoReplicasAtOnce_deleteEverySessionOnceInBoundedBatches() throws Exception {
-    store.insertApiKey(apiKey("key-1", "tenant-a", T0));
+    store.apiKeys().insertApiKey(apiKey("key-1", "tenant-a", T0));
     var inserts = new java.util.ArrayList<java.util.concurrent.CompletableFuture<Void>>();
     for (int i = 0; i < 3000; i++) {
-      inserts.add(store.insertSessionAsync(session(String.format("ses-%05d", i), "key-1", 1, T0.minusSeconds(1))));
+      inserts.add(store.sessions().insertSession(session(String.format("ses-%05d", i), "key-1", 1, T0.minusSeconds(1))));
     }
     inserts.forEach(java.util.concurrent.CompletableFuture::join);
-    store.insertSession(session("ses-live", "key-1", 1, T0.plusSeconds(3600)));
-    try (Store other = PostgresStore.open(url, null, TIMEOUT)) {
+    insertSession(session("ses-live", "key-1", 1, T0.plusSeconds(3600)));
+    try (Store other = PostgresStores.open(url, null, TIMEOUT)) {
       java.util.concurrent.atomic.AtomicInteger maxBatch = new java.util.concurrent.atomic.AtomicInteger();
       java.util.function.Function<Store, java.util.concurrent.Callable<Integer>> purger = replica -> () -> {
         int total = 0;
         for (int round = 0; round < 200; round++) {
-          int n = replica.purgeExpiredSessions(T0, 100);
+          int n = replica.sessions().purgeExpiredSessions(T0, 100);
           maxBatch.accumulateAndGet(n, Math::max);
           total += n;
         }
@@ -104,15 +104,15 @@ class PostgresStoreTest extends StoreContractTest {
         pool.shutdownNow();
       }
       assertThat(maxBatch.get()).isLessThanOrEqualTo(100);
-      assertThat(store.findSession("ses-00000")).isEmpty();
-      assertThat(store.findSession("ses-live")).isPresent();
+      assertThat(store.sessions().findSession("ses-00000")).isEmpty();
+      assertThat(store.sessions().findSession("ses-live")).isPresent();
     }
   }
 
   @Test
   void open_unreachableServer_failsWithStoreUnavailableWithinTheTimeout() {
     long start = System.nanoTime();
-    assertThatThrownBy(() -> PostgresStore.open("jdbc:postgresql://127.0.0.1:1/none?user=nobody", null, Duration.ofSeconds(1)))
+    assertThatThrownBy(() -> PostgresStores.open("jdbc:postgresql://127.0.0.1:1/none?user=nobody", null, Duration.ofSeconds(1)))
         .isInstanceOf(StoreUnavailableException.class)
         .hasMessageContaining("cannot connect to PostgreSQL");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
@@ -120,9 +120,9 @@ class PostgresStoreTest extends StoreContractTest {
 
   @Test
   void redact_hidesPasswordsAndUserInfo() {
-    assertThat(PostgresStore.redact("jdbc:postgresql://db:5432/ta?user=ta&password=s3cret&ssl=true"))
+    assertThat(PostgresStores.redact("jdbc:postgresql://db:5432/ta?user=ta&password=s3cret&ssl=true"))
         .isEqualTo("jdbc:postgresql://db:5432/ta?user=ta&password=***&ssl=true");
-    assertThat(PostgresStore.redact("jdbc:postgresql://ta:s3cret@db/ta")).isEqualTo("jdbc:postgresql://***@db/ta");
+    assertThat(PostgresStores.redact("jdbc:postgresql://ta:s3cret@db/ta")).isEqualTo("jdbc:postgresql://***@db/ta");
   }
 
   private void holdPurgeLock(java.util.concurrent.CountDownLatch locked, java.util.concurrent.CountDownLatch release) {

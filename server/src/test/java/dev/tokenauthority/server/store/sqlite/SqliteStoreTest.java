@@ -26,7 +26,7 @@ class SqliteStoreTest extends StoreContractTest {
 
   @Override
   protected Store newStore() {
-    return SqliteStore.open(dataDir, TIMEOUT);
+    return SqliteStores.open(dataDir, TIMEOUT);
   }
 
   @Override
@@ -37,7 +37,7 @@ class SqliteStoreTest extends StoreContractTest {
   @Override
   protected Store reopen(Store current) {
     current.close();
-    return SqliteStore.open(dataDir, TIMEOUT);
+    return SqliteStores.open(dataDir, TIMEOUT);
   }
 
   @Test
@@ -45,14 +45,14 @@ class SqliteStoreTest extends StoreContractTest {
     assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "POSIX permissions only");
     Path fresh = dataDir.resolve("nested").resolve("data");
 
-    try (Store other = SqliteStore.open(fresh, TIMEOUT)) {
-      other.insertTenant(tenant("acme")); // a write, so SQLite's -wal and -shm files exist too
+    try (Store other = SqliteStores.open(fresh, TIMEOUT)) {
+      other.tenants().insertTenant(tenant("acme")); // a write, so SQLite's -wal and -shm files exist too
 
-      Path db = fresh.resolve(SqliteStore.FILE_NAME);
+      Path db = fresh.resolve(SqliteStores.FILE_NAME);
       assertThat(Files.getPosixFilePermissions(db)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
       // WAL mode keeps a -wal and a -shm file beside the database while it is open.
       for (String suffix : new String[] {"-wal", "-shm"}) {
-        Path side = fresh.resolve(SqliteStore.FILE_NAME + suffix);
+        Path side = fresh.resolve(SqliteStores.FILE_NAME + suffix);
         assertThat(side).exists();
         assertThat(Files.getPosixFilePermissions(side)).as(side.toString())
             .isEqualTo(PosixFilePermissions.fromString("rw-------"));
@@ -64,15 +64,15 @@ class SqliteStoreTest extends StoreContractTest {
   void insertTenant_afterClose_throwsStoreUnavailable() {
     store.close();
 
-    assertThatThrownBy(() -> store.insertTenant(tenant("acme"))).isInstanceOf(StoreUnavailableException.class);
+    assertThatThrownBy(() -> store.tenants().insertTenant(tenant("acme"))).isInstanceOf(StoreUnavailableException.class);
   }
 
   @Test
   void findTenant_afterClose_throwsStoreUnavailable() {
-    store.insertTenant(tenant("acme"));
+    store.tenants().insertTenant(tenant("acme"));
     store.close();
 
-    assertThatThrownBy(() -> store.findTenant("acme")).isInstanceOf(StoreUnavailableException.class);
+    assertThatThrownBy(() -> store.tenants().findTenant("acme")).isInstanceOf(StoreUnavailableException.class);
   }
 
   @Test

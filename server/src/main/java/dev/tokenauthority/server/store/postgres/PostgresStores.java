@@ -1,19 +1,20 @@
 package dev.tokenauthority.server.store.postgres;
 
+import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import java.time.Duration;
 import java.util.regex.Pattern;
 
 /**
- * The store for several replicas: one PostgreSQL database, named by a {@code jdbc:postgresql://}
+ * Opens the store for several replicas: one PostgreSQL database, named by a {@code jdbc:postgresql://}
  * URL, shared by every replica of the authority.
  */
-public final class PostgresStore {
+public final class PostgresStores {
   public static final String URL_PREFIX = "jdbc:postgresql:";
   private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)(password=)[^&]*");
   private static final Pattern USER_INFO = Pattern.compile("//[^/@]*@");
 
-  private PostgresStore() {}
+  private PostgresStores() {}
 
   /**
    * Connects and migrates the schema.
@@ -21,7 +22,7 @@ public final class PostgresStore {
    * @param password used when the URL carries none (from an environment variable, so that it
    *     is not in the process list); may be null
    */
-  public static JdbcStore open(String url, String password, Duration timeout) {
+  public static Store open(String url, String password, Duration timeout) {
     return new JdbcStore("postgres", PostgresDatabase.open(url, password, timeout));
   }
 
