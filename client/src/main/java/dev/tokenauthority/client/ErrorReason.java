@@ -1,9 +1,13 @@
 package dev.tokenauthority.client;
 
+import dev.tokenauthority.contract.ErrorReasons;
+
 /**
  * Why the authority refused a call: the {@code reason} of the {@code google.rpc.ErrorInfo}
- * (domain {@code tokenauthority}) that every failure carries. A reason this client does not
- * know yet (from a newer server) is {@link #UNKNOWN}; the exception keeps its name.
+ * (domain {@code tokenauthority}) that every failure carries. Each constant but {@link #UNKNOWN}
+ * is the value of the same name of the proto enum {@code tokenauthority.v1.ErrorReason}, which
+ * defines them for the server and this client alike. A reason this client does not know yet
+ * (from a newer server) is {@link #UNKNOWN}; the exception keeps its name.
  */
 public enum ErrorReason {
   API_KEY_REQUIRED,
@@ -45,15 +49,25 @@ public enum ErrorReason {
    */
   UNKNOWN;
 
-  /** The reason named {@code name}, or {@link #UNKNOWN}. */
+  private final dev.tokenauthority.v1.ErrorReason proto;
+
+  ErrorReason() {
+    // A constant the proto lacks fails as the class loads, so the two cannot drift apart.
+    this.proto = name().equals("UNKNOWN") ? null : dev.tokenauthority.v1.ErrorReason.valueOf("ERROR_REASON_" + name());
+  }
+
+  /** The reason named {@code name} on the wire, or {@link #UNKNOWN}. */
   public static ErrorReason of(String name) {
-    if (name == null || name.isEmpty() || name.equals(UNKNOWN.name())) {
-      return UNKNOWN;
+    return ErrorReasons.fromWireName(name).map(ErrorReason::fromProto).orElse(UNKNOWN);
+  }
+
+  /** This client's view of a proto reason; {@link #UNKNOWN} for one it has no constant for. */
+  static ErrorReason fromProto(dev.tokenauthority.v1.ErrorReason proto) {
+    for (ErrorReason r : values()) {
+      if (r.proto == proto) {
+        return r;
+      }
     }
-    try {
-      return valueOf(name);
-    } catch (IllegalArgumentException e) {
-      return UNKNOWN;
-    }
+    return UNKNOWN;
   }
 }

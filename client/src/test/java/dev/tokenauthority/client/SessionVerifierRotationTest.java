@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The verifier across a rotation made the way an operator makes it, through the
- * RotateSigningKey RPC. Waits on TenantAdmin being served (issue 4): UNIMPLEMENTED until then.
- * {@link SessionVerifierTest} covers the same through the server's SigningKeys today.
+ * RotateSigningKey RPC of the served TenantAdmin service. {@link SessionVerifierTest} covers the
+ * same through the server's SigningKeys directly.
  */
 class SessionVerifierRotationTest {
   private InProcessAuthority ta;

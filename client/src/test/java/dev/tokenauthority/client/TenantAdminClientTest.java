@@ -13,8 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The TenantAdmin RPCs through the client, per api.md. The server serves TenantAdmin from
- * issues 4 and 5 on; until this branch meets that work these fail with UNIMPLEMENTED.
+ * The TenantAdmin RPCs through the client against the real server, per api.md.
  */
 class TenantAdminClientTest {
   private InProcessAuthority ta;

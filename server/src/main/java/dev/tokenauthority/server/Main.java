@@ -23,8 +23,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
+import dev.tokenauthority.contract.Durations;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
@@ -507,33 +507,12 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}. */
+  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}: {@link Durations#parse}, a unit required. */
   static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String v = value.trim().toLowerCase(Locale.ROOT);
-      try {
-        if (v.startsWith("pt")) {
-          return Duration.parse(v.toUpperCase(Locale.ROOT));
-        }
-        if (v.endsWith("ms")) {
-          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-        }
-        long n = Long.parseLong(v.substring(0, v.length() - 1));
-        switch (v.charAt(v.length() - 1)) {
-          case 's':
-            return Duration.ofSeconds(n);
-          case 'm':
-            return Duration.ofMinutes(n);
-          case 'h':
-            return Duration.ofHours(n);
-          default:
-            break;
-        }
-      } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
-        // fall through to the clear message below
-      }
-      throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m");
+      return Durations.parse(value).orElseThrow(() ->
+          new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m"));
     }
   }
 }

@@ -110,6 +110,11 @@ public final class TokenAuthorityServer {
     return this;
   }
 
+  /** The services it serves, each with its methods: what {@link dev.tokenauthority.server.rpc.MethodTable} must describe. */
+  public List<io.grpc.ServerServiceDefinition> services() {
+    return server.getServices();
+  }
+
   /** The port it listens on (the chosen one when started on port 0); -1 in-process. */
   public int port() {
     return server.getPort();

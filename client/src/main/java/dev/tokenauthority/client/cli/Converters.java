@@ -3,40 +3,30 @@ package dev.tokenauthority.client.cli;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.util.JsonFormat;
+import dev.tokenauthority.contract.Durations;
 import dev.tokenauthority.client.TenantInfo;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /** How option values are read: durations ({@code 300}, {@code 5m}, {@code 30d}), expiries, JSON objects and tenant states. */
 final class Converters {
-  private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)([smhd]?)");
 
   private Converters() {}
 
-  /** {@code 300} (seconds), {@code 90s}, {@code 5m}, {@code 12h}, {@code 30d}, or ISO-8601 ({@code PT5M}). */
+  /**
+   * {@code 300} (seconds), {@code 90s}, {@code 5m}, {@code 12h}, {@code 30d}, or ISO-8601
+   * ({@code PT5M}): {@link Durations#parseOrSeconds}, the server's grammar. Whole seconds only:
+   * the fields these options fill count seconds.
+   */
   static Duration duration(String value) {
-    Matcher m = SHORT_DURATION.matcher(value.trim().toLowerCase(Locale.ROOT));
-    try {
-      if (m.matches()) {
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-          case "", "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          case "h" -> Duration.ofHours(n);
-          default -> Duration.ofDays(n);
-        };
-      }
-      return Duration.parse(value.trim().toUpperCase(Locale.ROOT));
-    } catch (NumberFormatException | ArithmeticException | DateTimeParseException e) {
-      throw new TypeConversionException("'" + value + "' is not a duration (e.g. 300, 90s, 5m, 12h, 30d)");
-    }
+    return Durations.parseOrSeconds(value)
+        .filter(d -> d.getNano() == 0)
+        .orElseThrow(() -> new TypeConversionException("'" + value + "' is not a duration (e.g. 300, 90s, 5m, 12h, 30d)"));
   }
 
   /** A duration option. */

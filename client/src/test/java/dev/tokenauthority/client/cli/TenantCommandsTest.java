@@ -13,9 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code tenants create|get|update|list} and {@code signing-keys rotate}, per api.md. The server
- * serves TenantAdmin from issues 4 and 5 on; until this branch meets that work these exit 2
- * with UNIMPLEMENTED and fail.
+ * {@code tenants create|get|update|list} and {@code signing-keys rotate} against the real
+ * server's TenantAdmin service, per api.md.
  */
 class TenantCommandsTest {
   private InProcessAuthority ta;

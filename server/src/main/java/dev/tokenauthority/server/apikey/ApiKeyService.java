@@ -13,9 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,7 +34,6 @@ public final class ApiKeyService {
   static final int MAX_SECRET_LENGTH = 512;
   static final int DEFAULT_PAGE_SIZE = 50;
   static final int MAX_PAGE_SIZE = 1000;
-  static final int MAX_ORIGINS = 32;
   private static final Duration LAST_USED_GRANULARITY = Duration.ofMinutes(1);
   private static final int MAX_CACHED_KEYS = 100_000;
 
@@ -159,9 +156,9 @@ public final class ApiKeyService {
     Violations v = new Violations();
     v.text(request.name(), "name", 1, 100);
     v.check(request.name().isEmpty() || !request.name().isBlank(), "name", "must not be blank");
-    List<String> scopes = validScopes(request.scopes(), "scopes", v);
+    List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
-    List<String> origins = validOrigins(request.allowedOrigins(), v);
+    List<String> origins = Origins.validateAll(request.allowedOrigins(), "allowed_origins", v);
     if (request.expireTime() != null) {
       v.check(request.expireTime().isAfter(now), "expire_time", "must be in the future");
       // No key outlives the key that made it, as no key is stronger than it.
@@ -226,7 +223,7 @@ public final class ApiKeyService {
    */
   public Instant revoke(Caller caller, String keyId) {
     Optional<ApiKey> key = keys.findApiKey(keyId);
-    if (key.isEmpty() || !visibleTo(caller, key.get().tenantId())) {
+    if (key.isEmpty() || !caller.canSee(key.get().tenantId())) {
       throw AuthorityException.of(ErrorReason.NOT_FOUND, "no API key with this id");
     }
     if (key.get().scopes().contains(Scopes.ADMIN) && !caller.isAdmin()) {
@@ -318,39 +315,6 @@ public final class ApiKeyService {
       throw AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id");
     }
     return tenantRef;
-  }
-
-  private static boolean visibleTo(Caller caller, String tenantId) {
-    return caller.isAdmin() || caller.tenantId().equals(tenantId);
-  }
-
-  /** Checks and de-duplicates scopes, keeping their order. */
-  public static List<String> validScopes(List<String> requested, String field, Violations v) {
-    v.check(requested.size() <= Scopes.MAX_PER_REQUEST, field, "at most " + Scopes.MAX_PER_REQUEST + " scopes");
-    LinkedHashSet<String> out = new LinkedHashSet<>();
-    for (int i = 0; i < requested.size() && i < Scopes.MAX_PER_REQUEST; i++) {
-      String scope = requested.get(i);
-      if (Scopes.SYNTAX.matcher(scope).matches()) {
-        out.add(scope);
-      } else {
-        v.add(field + "[" + i + "]", "a scope is 1-64 lowercase letters, digits or ':._-', starting with a letter");
-      }
-    }
-    return List.copyOf(out);
-  }
-
-  private static List<String> validOrigins(List<String> requested, Violations v) {
-    v.check(requested.size() <= MAX_ORIGINS, "allowed_origins", "at most " + MAX_ORIGINS + " origins");
-    LinkedHashSet<String> out = new LinkedHashSet<>();
-    for (int i = 0; i < requested.size() && i < MAX_ORIGINS; i++) {
-      Optional<String> origin = Origins.normalise(requested.get(i));
-      if (origin.isPresent()) {
-        out.add(origin.get());
-      } else {
-        v.add("allowed_origins[" + i + "]", "an origin is scheme://host[:port] with http or https and no path");
-      }
-    }
-    return new ArrayList<>(out);
   }
 
   private static String encodeCursor(ApiKeyCursor cursor) {

@@ -25,6 +25,16 @@ public record Caller(
     return scopes.contains(Scopes.ADMIN);
   }
 
+  /** Whether the caller may see what belongs to {@code tenantId}: its own tenant's, or any for an admin. */
+  public boolean canSee(String tenantId) {
+    return isAdmin() || this.tenantId.equals(tenantId);
+  }
+
+  /** Whether the key allows tokens bound to, or calls from a browser at, {@code origin} (any form). */
+  public boolean allowsOrigin(String origin) {
+    return Origins.normalise(origin).map(allowedOrigins::contains).orElse(false);
+  }
+
   public boolean has(String scope) {
     return Scopes.grants(scopes, scope);
   }

@@ -1,7 +1,10 @@
 package dev.tokenauthority.server.apikey;
 
+import dev.tokenauthority.server.error.Violations;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -13,7 +16,51 @@ import java.util.Optional;
 public final class Origins {
   public static final int MAX_LENGTH = 255;
 
+  /** The most origins one key may allow. */
+  public static final int MAX_PER_KEY = 32;
+
+  private static final String SHAPE = "an origin is scheme://host[:port] with http or https and no path";
+
   private Origins() {}
+
+  /**
+   * An optional origin of a request, normalised: empty stays empty; one that is not an origin is
+   * recorded in {@code v} under {@code field} (and gives empty).
+   */
+  public static String validateOptional(String value, String field, Violations v) {
+    if (value.isEmpty()) {
+      return "";
+    }
+    Optional<String> normalised = normalise(value);
+    v.check(normalised.isPresent(), field, SHAPE);
+    return normalised.orElse("");
+  }
+
+  /**
+   * The origins a key is to allow, normalised and de-duplicated in their order; each bad one,
+   * and more than {@link #MAX_PER_KEY}, is recorded in {@code v}.
+   */
+  public static List<String> validateAll(List<String> requested, String field, Violations v) {
+    v.check(requested.size() <= MAX_PER_KEY, field, "at most " + MAX_PER_KEY + " origins");
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (int i = 0; i < requested.size() && i < MAX_PER_KEY; i++) {
+      Optional<String> origin = normalise(requested.get(i));
+      if (origin.isPresent()) {
+        out.add(origin.get());
+      } else {
+        v.add(field + "[" + i + "]", SHAPE);
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * Whether a presented origin is the one a token is bound to: any presented origin when it is
+   * bound to none, else the same origin once normalised.
+   */
+  public static boolean matchesBinding(String bound, String presented) {
+    return bound.isEmpty() || bound.equals(normalise(presented).orElse(""));
+  }
 
   /** The normalised origin, or empty when {@code value} is not a serialised origin. */
   public static Optional<String> normalise(String value) {

@@ -1,8 +1,10 @@
 package dev.tokenauthority.server.error;
 
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The one exception the domain throws for an expected failure. It carries a reason from
@@ -16,6 +18,7 @@ public final class AuthorityException extends RuntimeException {
   private final transient List<FieldViolation> violations;
   private final transient Map<String, String> metadata;
   private final transient Duration retryAfter;
+  private final transient RateLimiter.Decision rateLimit;
 
   private AuthorityException(
       ErrorReason reason,
@@ -23,20 +26,22 @@ public final class AuthorityException extends RuntimeException {
       List<FieldViolation> violations,
       Map<String, String> metadata,
       Duration retryAfter,
+      RateLimiter.Decision rateLimit,
       Throwable cause) {
     super(message, cause, false, cause != null);
     this.reason = reason;
     this.violations = List.copyOf(violations);
     this.metadata = Map.copyOf(metadata);
     this.retryAfter = retryAfter;
+    this.rateLimit = rateLimit;
   }
 
   public static AuthorityException of(ErrorReason reason, String message) {
-    return new AuthorityException(reason, message, List.of(), Map.of(), null, null);
+    return new AuthorityException(reason, message, List.of(), Map.of(), null, null, null);
   }
 
   public static AuthorityException of(ErrorReason reason, String message, Throwable cause) {
-    return new AuthorityException(reason, message, List.of(), Map.of(), null, cause);
+    return new AuthorityException(reason, message, List.of(), Map.of(), null, null, cause);
   }
 
   /** An INVALID_REQUEST (or INVALID_TTL) naming the offending fields. */
@@ -45,7 +50,7 @@ public final class AuthorityException extends RuntimeException {
         violations.size() == 1
             ? violations.get(0).field() + ": " + violations.get(0).description()
             : "invalid request: " + violations.size() + " fields are invalid";
-    return new AuthorityException(reason, message, violations, Map.of(), null, null);
+    return new AuthorityException(reason, message, violations, Map.of(), null, null, null);
   }
 
   public static AuthorityException invalidField(String field, String description) {
@@ -55,7 +60,18 @@ public final class AuthorityException extends RuntimeException {
   /** A RESOURCE_EXHAUSTED refusal that tells the caller when to try again. */
   public static AuthorityException limited(
       ErrorReason reason, String message, Duration retryAfter, Map<String, String> metadata) {
-    return new AuthorityException(reason, message, List.of(), metadata, retryAfter, null);
+    return new AuthorityException(reason, message, List.of(), metadata, retryAfter, null, null);
+  }
+
+  /**
+   * A RATE_LIMITED refusal carrying the limiter's decision, from which the transport writes the
+   * ErrorInfo metadata, the retry delay and the rate-limit headers.
+   *
+   * @param subject what was limited, as QuotaFailure and ErrorInfo name it ({@code mints})
+   */
+  public static AuthorityException rateLimited(String message, String subject, RateLimiter.Decision decision) {
+    return new AuthorityException(
+        ErrorReason.RATE_LIMITED, message, List.of(), Map.of("subject", subject), decision.retryAfter(), decision, null);
   }
 
   public ErrorReason reason() {
@@ -69,6 +85,11 @@ public final class AuthorityException extends RuntimeException {
   /** Extra ErrorInfo metadata (never secret). */
   public Map<String, String> metadata() {
     return metadata;
+  }
+
+  /** The limiter's decision of a RATE_LIMITED refusal. */
+  public Optional<RateLimiter.Decision> rateLimit() {
+    return Optional.ofNullable(rateLimit);
   }
 
   /** When the caller may retry, for rate limits; null otherwise. */

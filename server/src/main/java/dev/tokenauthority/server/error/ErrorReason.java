@@ -1,9 +1,13 @@
 package dev.tokenauthority.server.error;
 
+import dev.tokenauthority.contract.ErrorReasons;
+
 /**
- * The fixed set of failure reasons of the v1 contract. Each one is sent as the
- * {@code reason} of a {@code google.rpc.ErrorInfo} with domain {@code tokenauthority};
- * its {@link Kind} decides the gRPC status code at the edge.
+ * The failure reasons of the v1 contract, as the domain throws them: a view of the proto enum
+ * {@code tokenauthority.v1.ErrorReason}, which defines them, adding the {@link Kind} that decides
+ * the status code at the edge. Each constant is the proto value of the same name (a constant
+ * the proto lacks fails as the class loads); its {@link #wireName} is the {@code reason} of the
+ * {@code google.rpc.ErrorInfo} (domain {@code tokenauthority}).
  */
 public enum ErrorReason {
   API_KEY_REQUIRED(Kind.UNAUTHENTICATED),
@@ -36,7 +40,9 @@ public enum ErrorReason {
   QUOTA_EXCEEDED(Kind.RESOURCE_EXHAUSTED),
 
   TOKEN_GENERATION_FAILED(Kind.INTERNAL),
-  STORE_UNAVAILABLE(Kind.UNAVAILABLE);
+  STORE_UNAVAILABLE(Kind.UNAVAILABLE),
+  /** A bug: an exception nobody expected. */
+  INTERNAL(Kind.INTERNAL);
 
   /** The class of failure; the gRPC edge maps each to the status code of the same name. */
   public enum Kind {
@@ -51,9 +57,21 @@ public enum ErrorReason {
   }
 
   private final Kind kind;
+  private final dev.tokenauthority.v1.ErrorReason proto;
 
   ErrorReason(Kind kind) {
     this.kind = kind;
+    this.proto = dev.tokenauthority.v1.ErrorReason.valueOf("ERROR_REASON_" + name());
+  }
+
+  /** The proto value this reason is. */
+  public dev.tokenauthority.v1.ErrorReason proto() {
+    return proto;
+  }
+
+  /** The name sent in {@code google.rpc.ErrorInfo.reason}, e.g. {@code TOKEN_ALREADY_USED}. */
+  public String wireName() {
+    return ErrorReasons.wireName(proto);
   }
 
   public Kind kind() {

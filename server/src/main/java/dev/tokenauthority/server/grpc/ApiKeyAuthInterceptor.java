@@ -2,47 +2,33 @@ package dev.tokenauthority.server.grpc;
 
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
-import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.tenant.TenantDirectory;
 import dev.tokenauthority.server.tenant.TenantPolicy;
-import dev.tokenauthority.v1.TenantAdminGrpc;
-import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import dev.tokenauthority.server.rpc.MethodTable;
+import dev.tokenauthority.server.rpc.RpcMethod;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * Authenticates every call of the token-authority services by its
  * {@code authorization: Bearer <API key secret>} header, checks the scope the method needs,
  * and hands the {@link Caller} on through the gRPC {@link Context}. A session token is never
- * accepted as a credential. Install it on the services only, so health and reflection stay open.
+ * accepted as a credential. What each method needs is read from {@link MethodTable}: a method
+ * it describes as open (health, reflection) passes without a key, one it does not describe is
+ * refused.
  */
 public final class ApiKeyAuthInterceptor implements ServerInterceptor {
   static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final String BEARER = "bearer ";
-  /** The scope each method needs; empty: any valid key (Revoke checks per target itself). */
-  private static final Map<String, String> REQUIRED_SCOPE =
-      Map.ofEntries(
-          Map.entry(TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName(), Scopes.SESSIONS_MINT),
-          Map.entry(TokenAuthorityGrpc.getRedeemMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
-          Map.entry(TokenAuthorityGrpc.getIntrospectMethod().getFullMethodName(), Scopes.SESSIONS_REDEEM),
-          Map.entry(TokenAuthorityGrpc.getCreateApiKeyMethod().getFullMethodName(), Scopes.KEYS_WRITE),
-          Map.entry(TokenAuthorityGrpc.getListApiKeysMethod().getFullMethodName(), Scopes.KEYS_READ),
-          Map.entry(TokenAuthorityGrpc.getRevokeMethod().getFullMethodName(), ""),
-          Map.entry(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName(), ""),
-          Map.entry(TenantAdminGrpc.getCreateTenantMethod().getFullMethodName(), Scopes.ADMIN),
-          Map.entry(TenantAdminGrpc.getGetTenantMethod().getFullMethodName(), Scopes.ADMIN),
-          Map.entry(TenantAdminGrpc.getUpdateTenantMethod().getFullMethodName(), Scopes.ADMIN),
-          Map.entry(TenantAdminGrpc.getListTenantsMethod().getFullMethodName(), Scopes.ADMIN),
-          Map.entry(TenantAdminGrpc.getRotateSigningKeyMethod().getFullMethodName(), Scopes.ADMIN));
-
   /** A browser's origin, passed on by a gRPC-Web proxy; server-to-server calls carry none. */
   static final Metadata.Key<String> ORIGIN = Metadata.Key.of("origin", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -57,16 +43,21 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    Optional<RpcMethod> method = MethodTable.find(call.getMethodDescriptor().getFullMethodName());
+    if (method.isEmpty()) {
+      // Not described, so nobody knows who may call it: refused, whoever asks.
+      call.close(Status.UNIMPLEMENTED.withDescription("this method is not served"), new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    if (!method.get().access().needsKey()) {
+      return next.startCall(call, headers);
+    }
     Caller caller;
     try {
       caller = keys.authenticate(bearerSecret(headers.get(AUTHORIZATION)));
       CallerContext.noteCaller(caller);
-      // A method missing from the table (a new one, say) needs the strongest scope.
-      String scope = REQUIRED_SCOPE.getOrDefault(call.getMethodDescriptor().getFullMethodName(), Scopes.ADMIN);
-      if (!scope.isEmpty()) {
-        caller.require(scope);
-      }
-      if (call.getMethodDescriptor().getServiceName().equals(TokenAuthorityGrpc.SERVICE_NAME)) {
+      method.get().access().checkCaller(caller);
+      if (method.get().checksCallerTenant()) {
         // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the rest.
         tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.MANAGE));
       }

@@ -3,7 +3,10 @@ package dev.tokenauthority.server.grpc;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.audit.AuditEvent;
 import dev.tokenauthority.server.audit.AuditLog;
+import dev.tokenauthority.server.rpc.MethodTable;
+import dev.tokenauthority.server.rpc.RpcMethod;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
+import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.CreateApiKeyResponse;
 import dev.tokenauthority.v1.CreateTenantRequest;
@@ -14,8 +17,6 @@ import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemResponse;
 import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RotateSigningKeyResponse;
-import dev.tokenauthority.v1.TenantAdminGrpc;
-import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import dev.tokenauthority.v1.UpdateTenantRequest;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
@@ -31,16 +32,14 @@ import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * Writes an {@link AuditEvent} for every state change (CreateApiKey, Revoke, MintSession,
- * Redeem, CreateTenant, UpdateTenant, RotateSigningKey answered OK) and every call that does not
- * end OK, whatever its RPC. Install it outside the authentication interceptor: it hears of the
+ * Writes an {@link AuditEvent} for every state change answered OK (the RPCs {@link MethodTable}
+ * marks {@link RpcMethod#changesState}) and every call that does not end OK, whatever its RPC. Install it outside the authentication interceptor: it hears of the
  * caller through {@link CallerContext.CallerListener}, and sees the refusals of authentication.
  *
  * <p>It only ever takes identifiers from a call: ids from the response of a success, ids of the
@@ -48,18 +47,8 @@ import javax.net.ssl.SSLSession;
  * field is never copied), a session id out of a token only after the token was accepted.
  */
 public final class AuditInterceptor implements ServerInterceptor {
-  private static final Set<String> STATE_CHANGES =
-      Set.of(
-          TokenAuthorityGrpc.getCreateApiKeyMethod().getFullMethodName(),
-          TokenAuthorityGrpc.getRevokeMethod().getFullMethodName(),
-          TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName(),
-          TokenAuthorityGrpc.getRedeemMethod().getFullMethodName(),
-          TenantAdminGrpc.getCreateTenantMethod().getFullMethodName(),
-          TenantAdminGrpc.getUpdateTenantMethod().getFullMethodName(),
-          TenantAdminGrpc.getRotateSigningKeyMethod().getFullMethodName());
   private static final Pattern SESSION_ID = Pattern.compile("ses_[0-9A-Za-z]{24}");
   private static final Pattern API_KEY_ID = Pattern.compile("key_[0-9A-Za-z]{22}");
-  private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?");
 
   private final AuditLog log;
   private final Clock clock;
@@ -130,7 +119,7 @@ public final class AuditInterceptor implements ServerInterceptor {
         return;
       }
       String rpc = getMethodDescriptor().getFullMethodName();
-      if (status.isOk() && !STATE_CHANGES.contains(rpc)) {
+      if (status.isOk() && !MethodTable.find(rpc).map(RpcMethod::changesState).orElse(false)) {
         return;
       }
       String reason = ErrorMapper.reasonOf(status, trailers);
@@ -185,7 +174,7 @@ public final class AuditInterceptor implements ServerInterceptor {
         b.targetApiKeyId = m.getApiKey().getId();
         b.targetTenant = m.getApiKey().getTenantId();
       } else {
-        b.targetTenant = shaped(r.getTenantId(), TENANT_ID);
+        b.targetTenant = shaped(r.getTenantId(), Tenant.ID);
       }
     } else if (request instanceof RevokeRequest r) {
       switch (r.getTargetCase()) {
@@ -196,13 +185,13 @@ public final class AuditInterceptor implements ServerInterceptor {
         default -> { }
       }
     } else if (request instanceof ListApiKeysRequest r) {
-      b.targetTenant = shaped(r.getTenantId(), TENANT_ID);
+      b.targetTenant = shaped(r.getTenantId(), Tenant.ID);
     } else if (request instanceof CreateTenantRequest r) {
-      b.targetTenant = shaped(r.getTenant().getId(), TENANT_ID);
+      b.targetTenant = shaped(r.getTenant().getId(), Tenant.ID);
     } else if (request instanceof UpdateTenantRequest r) {
-      b.targetTenant = shaped(r.getTenant().getId(), TENANT_ID);
+      b.targetTenant = shaped(r.getTenant().getId(), Tenant.ID);
     } else if (request instanceof GetTenantRequest r) {
-      b.targetTenant = shaped(r.getId(), TENANT_ID);
+      b.targetTenant = shaped(r.getId(), Tenant.ID);
     } else if (response instanceof RotateSigningKeyResponse m) {
       b.kid = m.getKid();
     }

@@ -10,10 +10,13 @@ import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.error.FieldViolation;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.secret.RandomStrings;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +28,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorMapper {
   public static final String DOMAIN = "tokenauthority";
-  /** ErrorInfo reason of a bug: an exception nobody expected. Not part of the fixed v1 set. */
-  public static final String INTERNAL_REASON = "INTERNAL";
 
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
 
@@ -39,14 +40,14 @@ public final class ErrorMapper {
     }
     if (t instanceof StoreUnavailableException e) {
       log.warn("store unavailable: {}", e.getMessage());
-      return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.name(), "the store is unavailable; retry later");
+      return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.wireName(), "the store is unavailable; retry later");
     }
     if (t instanceof StatusRuntimeException e) {
       return e;
     }
     String ref = RandomStrings.base62(10);
     log.error("internal error ref={}", ref, t);
-    return build(Code.INTERNAL, INTERNAL_REASON, "internal error (ref " + ref + ")");
+    return build(Code.INTERNAL, ErrorReason.INTERNAL.wireName(), "internal error (ref " + ref + ")");
   }
 
   /**
@@ -86,7 +87,7 @@ public final class ErrorMapper {
         com.google.rpc.Status.newBuilder()
             .setCode(code(reason.kind()).getNumber())
             .setMessage(e.getMessage())
-            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.name()).setDomain(DOMAIN).putAllMetadata(e.metadata()).build()));
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.wireName()).setDomain(DOMAIN).putAllMetadata(errorInfoMetadata(e)).build()));
     if (!e.violations().isEmpty()) {
       BadRequest.Builder bad = BadRequest.newBuilder();
       for (FieldViolation v : e.violations()) {
@@ -111,6 +112,19 @@ public final class ErrorMapper {
                   .build()));
     }
     return StatusProto.toStatusRuntimeException(status.build());
+  }
+
+  /** The exception's metadata, and for a rate limit the limiter's decision as api.md names it. */
+  private static Map<String, String> errorInfoMetadata(AuthorityException e) {
+    if (e.rateLimit().isEmpty()) {
+      return e.metadata();
+    }
+    RateLimiter.Decision d = e.rateLimit().get();
+    Map<String, String> m = new LinkedHashMap<>(e.metadata());
+    m.put("limit", String.valueOf(d.limit()));
+    m.put("remaining", String.valueOf(d.remaining()));
+    m.put("reset", String.valueOf(d.resetEpochSeconds()));
+    return m;
   }
 
   private static StatusRuntimeException build(Code code, String reason, String message) {

@@ -1,8 +1,8 @@
 package dev.tokenauthority.server.grpc;
 
 import dev.tokenauthority.server.ratelimit.RateLimiter;
-import dev.tokenauthority.server.session.SessionService;
-import dev.tokenauthority.v1.TokenAuthorityGrpc;
+import dev.tokenauthority.server.rpc.MethodTable;
+import dev.tokenauthority.server.rpc.RpcMethod;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
@@ -14,7 +14,8 @@ import io.grpc.Status;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Puts the caller's rate limit on every MintSession response (api.md): {@code x-ratelimit-limit},
+ * Puts the caller's rate limit on every response of an RPC {@link MethodTable} marks
+ * {@link RpcMethod#rateLimitHeaders} (MintSession): {@code x-ratelimit-limit},
  * {@code x-ratelimit-remaining} and {@code x-ratelimit-reset} (Unix seconds) in the headers of
  * a success, or the trailers of a refusal, plus {@code retry-after} (seconds) when limited. The
  * service records the decision in the holder this interceptor puts in the call's context.
@@ -24,10 +25,9 @@ public final class RateLimitHeaders implements ServerInterceptor {
   static final Metadata.Key<String> REMAINING = Metadata.Key.of("x-ratelimit-remaining", Metadata.ASCII_STRING_MARSHALLER);
   static final Metadata.Key<String> RESET = Metadata.Key.of("x-ratelimit-reset", Metadata.ASCII_STRING_MARSHALLER);
   static final Metadata.Key<String> RETRY_AFTER = Metadata.Key.of("retry-after", Metadata.ASCII_STRING_MARSHALLER);
-  private static final String MINT_SESSION = TokenAuthorityGrpc.getMintSessionMethod().getFullMethodName();
   private static final Context.Key<AtomicReference<RateLimiter.Decision>> DECISION = Context.key("tokenauthority-rate-limit");
 
-  /** The holder of the current call, for the service to fill; null outside MintSession. */
+  /** The holder of the current call, for the service to fill; null for an RPC without rate-limit headers. */
   static AtomicReference<RateLimiter.Decision> holder() {
     return DECISION.get();
   }
@@ -35,7 +35,7 @@ public final class RateLimitHeaders implements ServerInterceptor {
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-    if (!call.getMethodDescriptor().getFullMethodName().equals(MINT_SESSION)) {
+    if (!MethodTable.find(call.getMethodDescriptor().getFullMethodName()).map(RpcMethod::rateLimitHeaders).orElse(false)) {
       return next.startCall(call, headers);
     }
     AtomicReference<RateLimiter.Decision> decision = new AtomicReference<>();
@@ -66,11 +66,9 @@ public final class RateLimitHeaders implements ServerInterceptor {
     }
     m.put(LIMIT, String.valueOf(d.limit()));
     m.put(REMAINING, String.valueOf(d.remaining()));
-    m.put(RESET, String.valueOf(SessionService.resetSeconds(d)));
+    m.put(RESET, String.valueOf(d.resetEpochSeconds()));
     if (!d.allowed()) {
-      // Whole seconds, rounded up, never 0: a client that waits this long is admitted.
-      long millis = d.retryAfter().toMillis();
-      m.put(RETRY_AFTER, String.valueOf(Math.max(1, (millis + 999) / 1000)));
+      m.put(RETRY_AFTER, String.valueOf(d.retryAfterSeconds()));
     }
     return true;
   }

@@ -3,11 +3,10 @@ package dev.tokenauthority.server.grpc;
 import com.google.rpc.ErrorInfo;
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
-import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.Completions;
-import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
+import dev.tokenauthority.server.rpc.MethodTable;
 import dev.tokenauthority.server.session.SessionService;
 import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
@@ -78,13 +77,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
     }
     if (minted != null) {
       holder.set(minted.rateLimit());
-    } else if (Completions.unwrap(failure) instanceof AuthorityException e && e.reason() == ErrorReason.RATE_LIMITED) {
-      holder.set(new RateLimiter.Decision(
-          false,
-          Long.parseLong(e.metadata().get("limit")),
-          0,
-          Instant.ofEpochSecond(Long.parseLong(e.metadata().get("reset"))),
-          e.retryAfter()));
+    } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
+      e.rateLimit().ifPresent(holder::set);
     }
   }
 
@@ -117,8 +111,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
           if (!result.active()) {
             return IntrospectResponse.newBuilder()
                 .setActive(false)
-                .setReason(result.reason().name())
-                .setErrorInfo(ErrorInfo.newBuilder().setReason(result.reason().name()).setDomain(ErrorMapper.DOMAIN))
+                .setReason(result.reason().wireName())
+                .setErrorInfo(ErrorInfo.newBuilder().setReason(result.reason().wireName()).setDomain(ErrorMapper.DOMAIN))
                 .build();
           }
           return ProtoMapper.introspectResponse(result.session());
@@ -168,15 +162,15 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
           Instant revoked =
               switch (request.getTargetCase()) {
                 case API_KEY_ID -> {
-                  caller.require(Scopes.KEYS_WRITE);
+                  MethodTable.REVOKE_ACCESS.requireFor(caller, "api_key_id");
                   yield keys.revoke(caller, required(request.getApiKeyId(), "api_key_id"));
                 }
                 case SESSION_ID -> {
-                  caller.require(Scopes.SESSIONS_MINT);
+                  MethodTable.REVOKE_ACCESS.requireFor(caller, "session_id");
                   yield sessions.revokeById(caller, required(request.getSessionId(), "session_id"));
                 }
                 case TOKEN -> {
-                  caller.require(Scopes.SESSIONS_MINT);
+                  MethodTable.REVOKE_ACCESS.requireFor(caller, "token");
                   yield sessions.revokeByToken(caller, required(request.getToken(), "token"));
                 }
                 case TARGET_NOT_SET ->

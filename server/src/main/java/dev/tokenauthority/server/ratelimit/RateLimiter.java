@@ -11,11 +11,28 @@ import java.util.concurrent.CompletableFuture;
 public final class RateLimiter {
   private final RateLimitStore buckets;
 
-  /** What a call learned: whether it was admitted, and the bucket as the x-ratelimit-* headers show it. */
+  /**
+   * What a call learned: whether it was admitted, and the bucket as the x-ratelimit-* headers
+   * show it. It travels as it is from the limiter to the transport, which formats it.
+   */
   public record Decision(boolean allowed, long limit, long remaining, Instant reset, Duration retryAfter) {
     /** For a call no limit applies to. */
     public static Decision unlimited(Instant now) {
       return new Decision(true, Integer.MAX_VALUE, Integer.MAX_VALUE, now, Duration.ZERO);
+    }
+
+    /** When the allowance is whole again, in Unix seconds, rounded up: {@code x-ratelimit-reset}. */
+    public long resetEpochSeconds() {
+      return reset.getNano() == 0 ? reset.getEpochSecond() : reset.getEpochSecond() + 1;
+    }
+
+    /**
+     * How long a refused caller waits, in whole seconds rounded up and never 0, so that a client
+     * that waits this long is admitted: {@code retry-after}.
+     */
+    public long retryAfterSeconds() {
+      long millis = retryAfter.toMillis();
+      return Math.max(1, (millis + 999) / 1000);
     }
   }
 

@@ -1,14 +1,12 @@
 package dev.tokenauthority.server.session;
 
 import dev.tokenauthority.server.apikey.ApiKey;
-import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.ApiKeyStore;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Origins;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.ErrorReason;
-import dev.tokenauthority.server.error.Violations;
 import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
@@ -40,8 +38,6 @@ import org.slf4j.LoggerFactory;
 public final class SessionService {
   private static final Logger log = LoggerFactory.getLogger(SessionService.class);
 
-  public static final int MAX_CONTEXT_BYTES = 8 * 1024;
-  public static final int MAX_USES = 1000;
   private static final int PURGE_BATCH = 1000;
   private static final Duration MINUTE = Duration.ofMinutes(1);
   private static final Duration HOUR = Duration.ofHours(1);
@@ -101,7 +97,10 @@ public final class SessionService {
     this.quotas = new QuotaMeter(sessions, cacheTtl);
   }
 
-  /** Mints a session token for the caller's tenant; returns once the session is committed. */
+  /**
+   * Mints a session token for the caller's tenant; returns once the session is committed. The
+   * request's rules are {@link MintRules}'.
+   */
   public Minted mint(Caller caller, MintRequest request) {
     return Completions.join(mintAsync(caller, request));
   }
@@ -112,51 +111,11 @@ public final class SessionService {
    */
   public CompletableFuture<Minted> mintAsync(Caller caller, MintRequest request) {
     Tenant tenant = tenantOf(caller);
-    TenantPolicy.check(tenant, TenantPolicy.Operation.MINT);
-    long maxTtl = TenantPolicy.maxTtlSeconds(tenant);
-    long defaultTtl = TenantPolicy.defaultTtlSeconds(tenant);
-    Violations v = new Violations();
-    boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
-    v.check(!badTtl, "ttl_seconds",
-        "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
-    v.text(request.externalUserId(), "external_user_id", 1, 256);
-    v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
-    v.text(request.externalGroupId(), "external_group_id", 0, 256);
-    v.text(request.audience(), "audience", 0, 128);
-    v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
-    List<String> scopes = ApiKeyService.validScopes(request.scopes(), "scopes", v);
-    String origin = "";
-    if (!request.origin().isEmpty()) {
-      Optional<String> normalised = Origins.normalise(request.origin());
-      v.check(normalised.isPresent(), "origin", "an origin is scheme://host[:port] with http or https and no path");
-      origin = normalised.orElse("");
-    }
-    v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
-    // Every bad field is listed; the reason says INVALID_TTL when the TTL is among them.
-    v.throwIfAny(badTtl ? ErrorReason.INVALID_TTL : ErrorReason.INVALID_REQUEST);
-    caller.requireAll(scopes, "a session");
-    if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {
-      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "this API key may not bind tokens to origin " + origin);
-    }
-    if (!request.browserOrigin().isEmpty()
-        && !Origins.normalise(request.browserOrigin()).map(caller.allowedOrigins()::contains).orElse(false)) {
-      // Seed 000: minting is server-to-server. A browser reaching it through a gRPC-Web proxy
-      // gets a token only for an origin the key explicitly allows.
-      throw AuthorityException.of(
-          ErrorReason.ORIGIN_NOT_ALLOWED, "MintSession is a server-to-server call; this API key does not allow the caller's origin");
-    }
-    if (!TenantPolicy.allowsAudience(tenant, request.audience())) {
-      throw AuthorityException.of(
-          ErrorReason.MODULE_NOT_ENABLED,
-          request.audience().isEmpty()
-              ? "this tenant's tokens must name an audience, one of its enabled modules"
-              : "the audience " + request.audience() + " is not one of this tenant's enabled modules");
-    }
+    MintRules.Admitted admitted = MintRules.check(caller, tenant, request);
     Instant now = clock.instant();
     quotas.checkNotExhausted(tenant, now);
-    String boundOrigin = origin;
     return takeRateLimits(caller, tenant, request.externalUserId(), now)
-        .thenCompose(rate -> mintAdmitted(caller, request, scopes, boundOrigin, defaultTtl, rate));
+        .thenCompose(rate -> mintAdmitted(caller, request, admitted, rate));
   }
 
   /**
@@ -180,16 +139,15 @@ public final class SessionService {
   }
 
   private CompletableFuture<Minted> mintAdmitted(
-      Caller caller, MintRequest request, List<String> scopes, String origin, long defaultTtl, RateLimiter.Decision rate) {
+      Caller caller, MintRequest request, MintRules.Admitted admitted, RateLimiter.Decision rate) {
     if (!rate.allowed()) {
-      throw AuthorityException.limited(
-          ErrorReason.RATE_LIMITED,
+      throw AuthorityException.rateLimited(
           "rate limit of " + rate.limit() + " mints reached; retry in " + Math.max(1, rate.retryAfter().toSeconds()) + " s",
-          rate.retryAfter(),
-          rateLimitMetadata(rate));
+          "mints",
+          rate);
     }
-    long ttl = request.ttlSeconds() == 0 ? defaultTtl : request.ttlSeconds();
-    int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
+    long ttl = admitted.ttlSeconds();
+    int maxUses = admitted.maxUses();
     // JWT times have second precision; the stored session uses the very same instants.
     Instant issued = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Instant expires = issued.plusSeconds(ttl);
@@ -199,24 +157,9 @@ public final class SessionService {
     Session session =
         new Session(
             sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
-            request.audience(), scopes, origin, request.context(), SecretHash.of(token), issued, expires, maxUses,
+            request.audience(), admitted.scopes(), admitted.origin(), request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
     return sessions.insertSession(session).thenApply(ignored -> new Minted(token, session, rate));
-  }
-
-  /** ErrorInfo metadata of a RATE_LIMITED refusal; also the source of its x-ratelimit-* trailers. */
-  private static java.util.Map<String, String> rateLimitMetadata(RateLimiter.Decision rate) {
-    return java.util.Map.of(
-        "subject", "mints",
-        "limit", String.valueOf(rate.limit()),
-        "remaining", String.valueOf(rate.remaining()),
-        "reset", String.valueOf(resetSeconds(rate)));
-  }
-
-  /** x-ratelimit-reset: when the allowance is whole again, in Unix seconds (rounded up). */
-  public static long resetSeconds(RateLimiter.Decision rate) {
-    Instant reset = rate.reset();
-    return reset.getNano() == 0 ? reset.getEpochSecond() : reset.getEpochSecond() + 1;
   }
 
   /**
@@ -254,7 +197,7 @@ public final class SessionService {
     if (!audience.isEmpty() && !audience.equals(session.audience())) {
       throw AuthorityException.of(ErrorReason.AUDIENCE_MISMATCH, "the token was minted for another audience");
     }
-    if (!session.origin().isEmpty() && !session.origin().equals(Origins.normalise(origin).orElse(""))) {
+    if (!Origins.matchesBinding(session.origin(), origin)) {
       throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "the token is bound to another origin");
     }
     if (!TenantPolicy.allowsAudience(tenant, session.audience())) {
@@ -321,7 +264,7 @@ public final class SessionService {
 
   /** Revokes a session given by id; NOT_FOUND when it is not the caller's tenant's. */
   public Instant revokeById(Caller caller, String sessionId) {
-    Optional<Session> session = sessions.findSession(sessionId).filter(s -> visibleTo(caller, s));
+    Optional<Session> session = sessions.findSession(sessionId).filter(s -> caller.canSee(s.tenantId()));
     if (session.isEmpty()) {
       throw AuthorityException.of(ErrorReason.NOT_FOUND, "no session with this id");
     }
@@ -330,7 +273,7 @@ public final class SessionService {
 
   /** Revokes the session of a token; NOT_FOUND when it is unknown or not the caller's tenant's. */
   public Instant revokeByToken(Caller caller, String token) {
-    Optional<Session> session = findByToken(token).filter(s -> visibleTo(caller, s));
+    Optional<Session> session = findByToken(token).filter(s -> caller.canSee(s.tenantId()));
     if (session.isEmpty()) {
       throw AuthorityException.of(ErrorReason.NOT_FOUND, "no session for this token");
     }
@@ -428,10 +371,6 @@ public final class SessionService {
     return tenants
         .find(caller.tenantId())
         .orElseThrow(() -> AuthorityException.of(ErrorReason.TENANT_INACTIVE, "the tenant of this API key does not exist"));
-  }
-
-  private static boolean visibleTo(Caller caller, Session session) {
-    return caller.isAdmin() || session.tenantId().equals(caller.tenantId());
   }
 
   private static AuthorityException invalid() {

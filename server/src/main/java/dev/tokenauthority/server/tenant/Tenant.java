@@ -2,6 +2,7 @@ package dev.tokenauthority.server.tenant;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * A customer of the authority and its policy. Numeric limits of 0 mean "no limit"
@@ -20,6 +21,9 @@ public record Tenant(
     long monthlySessionQuota,
     Instant createTime,
     Instant updateTime) {
+
+  /** A tenant id: a DNS label, lowercase letters, digits and inner hyphens, 1 to 63 long. */
+  public static final Pattern ID = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?");
 
   /** The tenant that exists from the first start and owns the admin key. */
   public static final String DEFAULT_ID = "default";

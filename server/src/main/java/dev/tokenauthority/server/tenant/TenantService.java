@@ -24,8 +24,6 @@ import org.slf4j.LoggerFactory;
 public final class TenantService {
   private static final Logger log = LoggerFactory.getLogger(TenantService.class);
 
-  /** Lowercase letters, digits and hyphens, 1-63, starting and ending with a letter or digit. */
-  static final Pattern ID = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?");
   /** An audience value: no whitespace (lists are stored space-separated), URLs allowed. */
   static final Pattern MODULE = Pattern.compile("[A-Za-z0-9._:/~+-]{1,128}");
   static final int MAX_MODULES = 64;
@@ -59,7 +57,7 @@ public final class TenantService {
   public Tenant create(Tenant requested) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     Violations v = new Violations();
-    v.check(ID.matcher(requested.id()).matches(), "tenant.id",
+    v.check(Tenant.ID.matcher(requested.id()).matches(), "tenant.id",
         "must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit");
     Tenant tenant =
         new Tenant(
@@ -145,7 +143,7 @@ public final class TenantService {
     if (!pageToken.isEmpty()) {
       try {
         after = new String(Base64.getUrlDecoder().decode(pageToken), StandardCharsets.UTF_8);
-        v.check(ID.matcher(after).matches(), "page_token", "is not a page token of ListTenants");
+        v.check(Tenant.ID.matcher(after).matches(), "page_token", "is not a page token of ListTenants");
       } catch (IllegalArgumentException e) {
         v.add("page_token", "is not a page token of ListTenants");
       }

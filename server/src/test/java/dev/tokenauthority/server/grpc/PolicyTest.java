@@ -277,6 +277,13 @@ class PolicyTest {
     assertThat(trailers.get().get(REMAINING)).isEqualTo("0");
     assertThat(trailers.get().get(LIMIT)).isEqualTo("3");
     assertThat(Long.parseLong(trailers.get().get(RETRY_AFTER))).isBetween(1L, 20L);
+    // The ErrorInfo says what the trailers say.
+    assertThat(InProcessAuthority.errorInfo(e).getMetadataMap())
+        .containsEntry("subject", "mints")
+        .containsEntry("limit", "3")
+        .containsEntry("remaining", "0")
+        .containsEntry("reset", trailers.get().get(RESET))
+        .hasSize(4);
   }
 
   @Test

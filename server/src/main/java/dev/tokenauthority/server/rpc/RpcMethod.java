@@ -1,0 +1,29 @@
+package dev.tokenauthority.server.rpc;
+
+/**
+ * What the authority knows of one RPC, whichever transport carries it: who may call it, whether
+ * it is audited when it succeeds, whether its responses carry the caller's rate limit, and
+ * whether a client may repeat it after a failure.
+ *
+ * @param fullName the gRPC full method name, {@code package.Service/Method}
+ * @param access who may call it
+ * @param changesState a success changes state, so it is audited (a refusal of any RPC always is)
+ * @param rateLimitHeaders its responses carry {@code x-ratelimit-*} (and {@code retry-after} when limited)
+ * @param safeToRetry a client may repeat it after a transient failure without a second effect the
+ *     user would notice (a second mint is a second token, harmless; a second redeem spends a use)
+ * @param checksCallerTenant a caller whose tenant's subscription is cancelled is refused at once
+ *     (the tenant's own calls; admin calls about tenants are not)
+ */
+public record RpcMethod(
+    String fullName,
+    Access access,
+    boolean changesState,
+    boolean rateLimitHeaders,
+    boolean safeToRetry,
+    boolean checksCallerTenant) {
+
+  /** The service part of {@link #fullName}. */
+  public String serviceName() {
+    return fullName.substring(0, fullName.indexOf('/'));
+  }
+}

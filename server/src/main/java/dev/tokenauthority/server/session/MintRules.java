@@ -1,0 +1,69 @@
+package dev.tokenauthority.server.session;
+
+import dev.tokenauthority.server.apikey.Caller;
+import dev.tokenauthority.server.apikey.Origins;
+import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.error.Violations;
+import dev.tokenauthority.server.session.SessionService.MintRequest;
+import dev.tokenauthority.server.tenant.Tenant;
+import dev.tokenauthority.server.tenant.TenantPolicy;
+import java.util.List;
+
+/**
+ * Every rule a MintSession request must meet before anything is written, in one place, in the
+ * order a caller learns of them: the tenant may mint; the fields are well formed (all bad fields
+ * listed at once, INVALID_TTL when the TTL is among them); the key holds every scope it hands on
+ * and allows the origin the token is bound to and the browser calling; the audience is one of
+ * the tenant's modules. Limits and quotas, which need the store, come after.
+ */
+public final class MintRules {
+  public static final int MAX_CONTEXT_BYTES = 8 * 1024;
+  public static final int MAX_USES = 1000;
+
+  /** What the request asks for once admitted: de-duplicated scopes, normalised origin, TTL and uses resolved. */
+  public record Admitted(List<String> scopes, String origin, long ttlSeconds, int maxUses) {}
+
+  private MintRules() {}
+
+  /** Admits {@code request} from {@code caller} of {@code tenant}, or throws the first rule it breaks. */
+  public static Admitted check(Caller caller, Tenant tenant, MintRequest request) {
+    TenantPolicy.check(tenant, TenantPolicy.Operation.MINT);
+    long maxTtl = TenantPolicy.maxTtlSeconds(tenant);
+    long defaultTtl = TenantPolicy.defaultTtlSeconds(tenant);
+    Violations v = new Violations();
+    boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
+    v.check(!badTtl, "ttl_seconds",
+        "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
+    v.text(request.externalUserId(), "external_user_id", 1, 256);
+    v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
+    v.text(request.externalGroupId(), "external_group_id", 0, 256);
+    v.text(request.audience(), "audience", 0, 128);
+    v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
+    List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
+    String origin = Origins.validateOptional(request.origin(), "origin", v);
+    v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
+    v.throwIfAny(badTtl ? ErrorReason.INVALID_TTL : ErrorReason.INVALID_REQUEST);
+    caller.requireAll(scopes, "a session");
+    if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {
+      throw AuthorityException.of(ErrorReason.ORIGIN_NOT_ALLOWED, "this API key may not bind tokens to origin " + origin);
+    }
+    if (!request.browserOrigin().isEmpty() && !caller.allowsOrigin(request.browserOrigin())) {
+      // Minting is server-to-server. A browser reaching it through a gRPC-Web proxy gets a
+      // token only for an origin the key explicitly allows.
+      throw AuthorityException.of(
+          ErrorReason.ORIGIN_NOT_ALLOWED, "MintSession is a server-to-server call; this API key does not allow the caller's origin");
+    }
+    if (!TenantPolicy.allowsAudience(tenant, request.audience())) {
+      throw AuthorityException.of(
+          ErrorReason.MODULE_NOT_ENABLED,
+          request.audience().isEmpty()
+              ? "this tenant's tokens must name an audience, one of its enabled modules"
+              : "the audience " + request.audience() + " is not one of this tenant's enabled modules");
+    }
+    long ttl = request.ttlSeconds() == 0 ? defaultTtl : request.ttlSeconds();
+    int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
+    return new Admitted(scopes, origin, ttl, maxUses);
+  }
+}

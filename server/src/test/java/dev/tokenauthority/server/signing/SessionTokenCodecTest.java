@@ -1,0 +1,76 @@
+package dev.tokenauthority.server.signing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.tokenauthority.server.Authority;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.store.memory.MemoryStore;
+import dev.tokenauthority.server.testing.TestClock;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/** Signing, verifying and peeking at session tokens. */
+class SessionTokenCodecTest {
+  private final TestClock clock = new TestClock();
+  private final SessionTokenCodec codec = new Authority(new MemoryStore(), Authority.Settings.defaults(), clock).codec();
+
+  private String sign(long ttlSeconds) {
+    Instant now = clock.instant();
+    return codec.sign(new SessionClaims("ses_1", "acme", "user-1", "chat", now, now.plusSeconds(ttlSeconds)));
+  }
+
+  @Test
+  void verify_aTokenItSigned_returnsItsClaimsAndKid() {
+    VerifiedSessionToken verified = codec.verify(sign(60));
+
+    assertThat(verified.claims().sessionId()).isEqualTo("ses_1");
+    assertThat(verified.claims().tenantId()).isEqualTo("acme");
+    assertThat(verified.claims().subject()).isEqualTo("user-1");
+    assertThat(verified.claims().audience()).isEqualTo("chat");
+    assertThat(verified.kid()).isNotEmpty();
+  }
+
+  @Test
+  void verify_pastItsExpiry_isTokenExpired() {
+    String token = sign(60);
+    clock.advanceSeconds(3600);
+
+    assertThat(reason(token)).isEqualTo(ErrorReason.TOKEN_EXPIRED);
+  }
+
+  @Test
+  void verify_editedPayload_isTokenInvalid() {
+    String token = sign(60);
+    String[] parts = token.split("\\.");
+    String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8).replace("user-1", "user-2");
+    String forged = parts[0] + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+
+    assertThat(reason(forged)).isEqualTo(ErrorReason.TOKEN_INVALID);
+  }
+
+  @Test
+  void verify_unsignedAlgNone_isTokenInvalid() {
+    String header = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
+    String payload = sign(60).split("\\.")[1];
+
+    assertThat(reason(header + "." + payload + ".")).isEqualTo(ErrorReason.TOKEN_INVALID);
+  }
+
+  @Test
+  void peekSessionId_readsTheJti_withoutVerifying_andNothingFromGarbage() {
+    assertThat(SessionTokenCodec.peekSessionId(sign(60))).contains("ses_1");
+    assertThat(SessionTokenCodec.peekClaim(sign(60), SessionTokenCodec.TENANT_CLAIM)).contains("acme");
+    assertThat(SessionTokenCodec.peekSessionId("not-a-token")).isEmpty();
+    assertThat(SessionTokenCodec.peekSessionId("a.b.c.d")).isEmpty();
+    assertThat(SessionTokenCodec.peekSessionId("a.!!!.c")).isEmpty();
+    assertThat(SessionTokenCodec.peekSessionId("x".repeat(SessionTokenCodec.MAX_TOKEN_LENGTH + 1))).isEmpty();
+  }
+
+  private ErrorReason reason(String token) {
+    return catchThrowableOfType(() -> codec.verify(token), AuthorityException.class).reason();
+  }
+}
