@@ -1,10 +1,7 @@
 package dev.tokenauthority.bench;
 
-import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
+import dev.tokenauthority.server.ClassDataTraining;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -153,7 +150,7 @@ public final class SidecarFootprint implements Callable<Integer> {
           Thread.sleep(2);
           continue;
         }
-        if (health(port) == ServingStatus.SERVING) {
+        if (ClassDataTraining.health(port) == ServingStatus.SERVING) {
           servingAt = System.nanoTime();
           cpuAtServing = cpuMillis(process.pid());
         }
@@ -180,19 +177,6 @@ public final class SidecarFootprint implements Callable<Integer> {
       return true;
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  /** One health check on a fresh channel; null when it fails. */
-  private static ServingStatus health(int port) throws InterruptedException {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-    try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } catch (RuntimeException e) {
-      return null;
-    } finally {
-      channel.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
     }
   }
 

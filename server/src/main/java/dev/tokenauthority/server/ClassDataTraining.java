@@ -61,7 +61,11 @@ public final class ClassDataTraining {
     System.exit(0);
   }
 
-  private static ServingStatus health(int port) throws InterruptedException {
+  /**
+   * One health check of the server on this host's {@code port}, over a fresh plaintext channel;
+   * null when it fails. (The bench's start-up measurement asks the same way.)
+   */
+  public static ServingStatus health(int port) throws InterruptedException {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     try {
       return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)

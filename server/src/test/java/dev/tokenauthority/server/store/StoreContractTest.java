@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -653,6 +654,37 @@ public abstract class StoreContractTest {
     for (Session s : all) {
       assertThat(store.sessions().findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
       assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void findSessionForTokenAsync_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther() throws Exception {
+    insertKey("key-1");
+    List<Session> sessions = new ArrayList<>();
+    for (int i = 0; i < THREADS; i++) {
+      Session s = session("ses-" + i, "key-1", 1, LATER);
+      insertSession(s);
+      sessions.add(s);
+    }
+
+    // Concurrent lookups, which a grouping store answers together: each by its own digest, and
+    // each by its neighbour's digest, which must find nothing.
+    List<List<Optional<Session>>> found =
+        runAtOnce(
+            THREADS,
+            thread -> {
+              Session mine = sessions.get(thread);
+              Session other = sessions.get((thread + 1) % THREADS);
+              var own = store.sessions().findSessionForTokenAsync(mine.id(), mine.tokenHash());
+              var wrong = store.sessions().findSessionForTokenAsync(mine.id(), other.tokenHash());
+              return List.of(own.join(), wrong.join());
+            });
+
+    for (int i = 0; i < THREADS; i++) {
+      Session expected = sessions.get(i);
+      assertThat(found.get(i).get(0)).hasValueSatisfying(s -> assertSameSession(s, expected));
+      assertThat(found.get(i).get(1)).isEmpty();
     }
   }
 
