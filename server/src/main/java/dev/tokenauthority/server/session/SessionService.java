@@ -332,15 +332,14 @@ public final class SessionService {
   }
 
   private Optional<Session> findByToken(String token) {
-    Optional<String> id = SessionTokenCodec.peekSessionId(token);
-    return id.isEmpty() ? Optional.empty() : sessions.findSessionForToken(id.get(), SecretHash.of(token));
+    return Completions.join(findByTokenAsync(token));
   }
 
   private CompletableFuture<Optional<Session>> findByTokenAsync(String token) {
     Optional<String> id = SessionTokenCodec.peekSessionId(token);
     return id.isEmpty()
         ? CompletableFuture.completedFuture(Optional.empty())
-        : sessions.findSessionForTokenAsync(id.get(), SecretHash.of(token));
+        : sessions.findSessionForToken(id.get(), SecretHash.of(token));
   }
 
   /**

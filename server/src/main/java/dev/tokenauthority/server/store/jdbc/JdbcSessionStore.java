@@ -32,12 +32,7 @@ final class JdbcSessionStore implements SessionStore {
   }
 
   @Override
-  public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
-    return findSession(id).filter(session -> session.tokenHash().equals(tokenHash));
-  }
-
-  @Override
-  public CompletableFuture<Optional<Session>> findSessionForTokenAsync(String id, SecretHash tokenHash) {
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
     return batches.find(id).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
   }
 

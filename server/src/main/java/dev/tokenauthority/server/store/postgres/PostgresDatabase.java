@@ -330,9 +330,9 @@ public final class PostgresDatabase implements Database {
    * The items of one kind of write waiting for a group, and the groups in flight. A submit
    * queues its item and starts a runner unless {@value #BATCH_RUNNERS} already run; a runner
    * takes everything waiting (up to {@value #MAX_BATCH}), runs it in one transaction (a read:
-   * one statement), and goes on while items wait. A group that fails for a reason other than the
-   * connection was rolled back, and is run again one item at a time, so that one bad item fails
-   * only its own call.
+   * one statement), and starts the next runner if items wait. A group that fails for a reason
+   * other than the connection was rolled back, and is run again one item at a time, so that one
+   * bad item fails only its own call.
    */
   private final class Grouped<I, R> implements Batch<I, R> {
     private final boolean oneIsSingleStatement;
@@ -385,14 +385,19 @@ public final class PostgresDatabase implements Database {
       }
     }
 
+    /**
+     * Runs one group, then hands over: a runner that found more waiting goes to the back of
+     * the writer threads' queue, so that busy kinds of write never keep the others waiting.
+     */
     private void run() {
       try {
-        for (List<Pending<I, R>> group = take(); !group.isEmpty(); group = take()) {
+        List<Pending<I, R>> group = take();
+        if (!group.isEmpty()) {
           runGroup(group);
         }
       } finally {
         runners.decrementAndGet();
-        // An item queued after this runner's last look, while it still counted as running.
+        // Items queued meanwhile, whether or not this runner still counted as running.
         startRunner();
       }
     }
