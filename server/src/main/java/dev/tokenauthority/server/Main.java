@@ -7,6 +7,7 @@ import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
@@ -54,7 +55,7 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     usageHelpWidth = 100,
     description = {
-      "A gRPC token authority: exchanges API keys for short-lived, single-use session tokens.",
+      "A token authority over gRPC and HTTP/JSON: exchanges API keys for short-lived, single-use session tokens.",
       "",
       "Every setting is a flag, an environment variable and a key of the --config file: a flag beats"
           + " the environment, which beats the file, which beats the default.",
@@ -79,6 +80,11 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "N", defaultValue = "50051", converter = PortConverter.class,
       description = "Port to listen on; 0 picks a free one and the log prints it.")
   int port;
+
+  @Option(names = "--http-port", paramLabel = "N|off", defaultValue = "8080", converter = HttpPortConverter.class,
+      description = "Port of the HTTP/JSON API (the same calls as gRPC, routes in /openapi.json); 0 picks a free one"
+          + " and the log prints it; off serves none. HTTPS with the --tls-* settings.")
+  int httpPort;
 
   @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "./data",
       description = "Directory of the sqlite store's file token-authority.db.")
@@ -241,7 +247,8 @@ public final class Main implements Callable<Integer> {
   }
 
   private int fail(SettingException e) {
-    String line = "token-authority: " + name(e.setting()) + ": " + e.getMessage();
+    // One line, whatever the message (a database's error may span several).
+    String line = "token-authority: " + name(e.setting()) + ": " + e.getMessage().replaceAll("\\s*\\R\\s*", " ");
     commandLine.getErr().println(line);
     return EXIT_BAD_SETTING;
   }
@@ -281,6 +288,12 @@ public final class Main implements Callable<Integer> {
     if (tlsClientCa != null && tlsCert == null) {
       throw new SettingException(ServerTls.CLIENT_CA_OPTION, "needs --tls-cert and --tls-key: client certificates are asked for over TLS only");
     }
+    if (httpPort > 0 && httpPort == port) {
+      throw new SettingException("--http-port", "must differ from --port (" + port + ")");
+    }
+    if (metricsPort != null && metricsPort != 0 && metricsPort == httpPort) {
+      throw new SettingException("--metrics-port", "must differ from --http-port (" + httpPort + ")");
+    }
     if (metricsPort != null && metricsPort != 0 && metricsPort == port) {
       throw new SettingException("--metrics-port", "must differ from --port (" + port + ")");
     }
@@ -298,6 +311,9 @@ public final class Main implements Callable<Integer> {
     }
     if (executorThreads == 0) {
       executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+    if (httpPort != HTTP_OFF) {
+      HttpGateway.warmUpInBackground();
     }
     Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
     // Closed once the gRPC server has drained: metrics, audit log, TLS reloader, the store last.
@@ -333,7 +349,7 @@ public final class Main implements Callable<Integer> {
       try {
         opened = openStore();
       } catch (IllegalArgumentException | StoreUnavailableException e) {
-        throw new SettingException("--store", e.getMessage());
+        throw new SettingException(storeSetting(), e.getMessage());
       }
       // Closed last: the metrics' background count and the audit of drained calls come first.
       resources.addLast(opened);
@@ -348,6 +364,9 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         commandLine.getErr().println("token-authority: " + e.getMessage());
         return EXIT_BAD_SETTING;
+      } catch (StoreUnavailableException e) {
+        // The first reads and writes: a damaged page or a store that cannot write shows here.
+        throw new SettingException(storeSetting(), e.getMessage());
       }
       if (metrics != null) {
         metrics.watchOutstandingSessions(store.sessions(), authority.clock());
@@ -355,16 +374,24 @@ public final class Main implements Callable<Integer> {
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
           tls == null ? NettyServerBuilder.forAddress(address) : NettyServerBuilder.forAddress(address, tls.credentials());
+      ForkJoinPool calls = null;
       if (executorThreads > 0) {
         // Handlers never wait for a commit (writes complete asynchronously), so a pool as large
         // as the machine beats grpc's default unbounded pool: no thread handoff per call.
-        builder.executor(new ForkJoinPool(executorThreads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true));
+        calls = new ForkJoinPool(executorThreads, ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true);
+        builder.executor(calls);
       }
-      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit);
+      HttpGateway.Settings http = null;
+      if (httpPort != HTTP_OFF) {
+        // The HTTP port's calls run on the same pool as the gRPC port's.
+        http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace);
+      }
+      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http);
       try {
         server.start();
       } catch (IOException e) {
-        throw bindFailure("--port", port, e);
+        boolean httpFailed = e.getMessage() != null && e.getMessage().startsWith("cannot serve HTTP");
+        throw httpFailed ? bindFailure("--http-port", httpPort, e) : bindFailure("--port", port, e);
       }
       generated.ifPresent(Main::printAdminKey);
       if (tls != null) {
@@ -375,6 +402,10 @@ public final class Main implements Callable<Integer> {
       }
       if (audit != null) {
         log.info("audit log: {}", auditLog.equals("-") ? "stdout" : Path.of(auditLog).toAbsolutePath());
+      }
+      if (server.httpPort() > 0) {
+        log.info("HTTP/JSON on port {} ({})", server.httpPort(),
+            tls == null ? "HTTP/1.1 and h2c" : tlsClientCa == null ? "HTTPS" : "HTTPS with client certificates");
       }
       log.info("token-authority listening on port {} (store {}{}; started in {} ms)", server.port(), describeStore(opened),
           tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS",
@@ -447,6 +478,11 @@ public final class Main implements Callable<Integer> {
     return PostgresStores.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
   }
 
+  /** The setting to name when the store cannot be used: the data dir for SQLite. */
+  private String storeSetting() {
+    return store.equalsIgnoreCase("sqlite") ? "--data-dir" : "--store";
+  }
+
   private String describeStore(Store s) {
     return switch (s.kind()) {
       case "sqlite" -> "sqlite in " + dataDir.toAbsolutePath().normalize();
@@ -487,6 +523,24 @@ public final class Main implements Callable<Integer> {
         return Integer.parseInt(value.trim());
       } catch (NumberFormatException e) {
         throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number");
+      }
+    }
+  }
+
+  /** {@code --http-port off}. */
+  static final int HTTP_OFF = -1;
+
+  /** Reads a port number, 0 to 65535, or {@code off}. */
+  static final class HttpPortConverter implements CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      if (value.trim().equalsIgnoreCase("off")) {
+        return HTTP_OFF;
+      }
+      try {
+        return new PortConverter().convert(value);
+      } catch (CommandLine.TypeConversionException e) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a port number (0-65535) or off");
       }
     }
   }

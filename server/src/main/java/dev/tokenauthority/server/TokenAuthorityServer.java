@@ -8,6 +8,7 @@ import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
+import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
@@ -15,6 +16,8 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
@@ -23,14 +26,18 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gRPC server of an {@link Authority}: the v1 services behind the API-key interceptor,
+ * The gRPC server of an {@link Authority}, and optionally its HTTP/JSON port ({@link HttpGateway})
+ * serving the same intercepted services: the v1 services behind the API-key interceptor,
  * health and reflection (v1 and v1alpha) open on the same port, and the background purge of
  * expired sessions. Takes any {@link ServerBuilder}, so tests pass an in-process one. With
  * {@link Metrics} or an {@link AuditLog}, every call of the v1 services is measured or audited
@@ -47,6 +54,12 @@ public final class TokenAuthorityServer {
   private final HealthWatches healthWatches = new HealthWatches();
   private final ScheduledExecutorService maintenance;
   private final Duration purgeInterval;
+  /** The v1 services with their interceptors, served by both ports. */
+  private final List<ServerServiceDefinition> apiServices;
+  private final ServerMethodDefinition<?, ?> openJwks;
+  private final HttpGateway.Settings httpSettings;
+  private volatile boolean serving;
+  private HttpGateway http;
 
   public TokenAuthorityServer(ServerBuilder<?> builder, Authority authority, Duration purgeInterval) {
     this(builder, authority, purgeInterval, null, null);
@@ -58,8 +71,18 @@ public final class TokenAuthorityServer {
    */
   public TokenAuthorityServer(
       ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit) {
+    this(builder, authority, purgeInterval, metrics, audit, null);
+  }
+
+  /**
+   * @param http null: no HTTP/JSON port; otherwise one serving the same services and interceptors
+   */
+  public TokenAuthorityServer(
+      ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit,
+      HttpGateway.Settings http) {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
+    this.httpSettings = http;
     // Interceptors run last-listed first: metrics, audit, authentication, then the rate-limit
     // headers. Metrics and audit sit outside authentication to see the calls it refuses.
     List<ServerInterceptor> common = new ArrayList<>();
@@ -75,12 +98,16 @@ public final class TokenAuthorityServer {
     forTokenAuthority.addAll(common);
     TokenAuthorityService service =
         new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
+    this.apiServices =
+        List.of(
+            ServerInterceptors.intercept(service, forTokenAuthority),
+            ServerInterceptors.intercept(new TenantAdminService(authority.tenantService(), authority.signingKeys()), common));
+    // The JWK Set is public: the HTTP port also serves it without a key, at the well-known URL.
+    this.openJwks = service.bindService().getMethod(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName());
+    apiServices.forEach(builder::addService);
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .addService(ServerInterceptors.intercept(service, forTokenAuthority))
-            .addService(ServerInterceptors.intercept(
-                new TenantAdminService(authority.tenantService(), authority.signingKeys()), common))
             .addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches))
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(legacyReflection())
@@ -103,6 +130,15 @@ public final class TokenAuthorityServer {
   /** Starts serving; health turns SERVING. */
   public TokenAuthorityServer start() throws IOException {
     server.start();
+    if (httpSettings != null) {
+      http = new HttpGateway(apiServices, openJwks, () -> serving, httpSettings);
+      try {
+        http.start();
+      } catch (RuntimeException e) {
+        server.shutdownNow();
+        throw new IOException("cannot serve HTTP on port " + httpSettings.port() + ": " + rootMessage(e), e);
+      }
+    }
     setServing(true);
     long every = purgeInterval.toMillis();
     maintenance.scheduleWithFixedDelay(this::purge, every, every, TimeUnit.MILLISECONDS);
@@ -118,6 +154,18 @@ public final class TokenAuthorityServer {
   /** The port it listens on (the chosen one when started on port 0); -1 in-process. */
   public int port() {
     return server.getPort();
+  }
+
+  /** The HTTP/JSON port (the chosen one for port 0); -1 when none is served. */
+  public int httpPort() {
+    return http == null ? -1 : http.port();
+  }
+
+  private static String rootMessage(Throwable t) {
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage();
   }
 
   private void purge() {
@@ -148,6 +196,7 @@ public final class TokenAuthorityServer {
   }
 
   private void setServing(boolean serving) {
+    this.serving = serving;
     ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.setStatus("", status);
     health.setStatus(TokenAuthorityGrpc.SERVICE_NAME, status);
@@ -161,13 +210,21 @@ public final class TokenAuthorityServer {
    */
   public void stop(Duration grace) throws InterruptedException {
     maintenance.shutdownNow();
+    serving = false;
     health.enterTerminalState();
     server.shutdown();
+    // The HTTP port drains at the same time, within its own grace (the same setting).
+    CompletableFuture<Void> httpStopped = http == null ? CompletableFuture.completedFuture(null) : http.stop();
     healthWatches.endAll();
     if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
       log.warn("calls still running after the {} ms grace period were cancelled", grace.toMillis());
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    try {
+      httpStopped.get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("the HTTP port did not stop cleanly: {}", e.getMessage());
     }
   }
 

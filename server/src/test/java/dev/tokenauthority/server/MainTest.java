@@ -129,6 +129,17 @@ class MainTest {
   }
 
   @Test
+  void httpPort_defaultsTo8080_takesOffOrZeroFromFlagOrEnvironment_andRefusesTheGrpcPort() {
+    assertThat(Main.parse(new String[0], Map.of()).httpPort).isEqualTo(8080);
+    assertThat(Main.parse(new String[] {"--http-port", "off"}, Map.of()).httpPort).isEqualTo(Main.HTTP_OFF);
+    assertThat(Main.parse(new String[0], Map.of("TOKEN_AUTHORITY_HTTP_PORT", "0")).httpPort).isZero();
+    assertThat(refused(run(Map.of(), "--http-port", "web")))
+        .isEqualTo("token-authority: --http-port: 'web' is not a port number (0-65535) or off");
+    assertThat(refused(run(Map.of(), "--port", "9000", "--http-port", "9000"))).contains("--http-port: must differ from --port");
+    assertThat(refused(run(Map.of(), "--http-port", "9001", "--metrics-port", "9001"))).contains("--metrics-port: must differ from --http-port");
+  }
+
+  @Test
   void badValuesFromEnvironmentOrFile_nameWhereTheyCameFrom() throws Exception {
     assertThat(refused(run(Map.of("TOKEN_AUTHORITY_PORT", "abc"))))
         .isEqualTo("token-authority: --port (TOKEN_AUTHORITY_PORT): 'abc' is not a port number (0-65535)");

@@ -308,7 +308,7 @@ public final class ApiKeyService {
    * tenant needs the admin scope; for anyone else it does not exist.
    */
   public String resolveTenant(Caller caller, String tenantRef) {
-    if (tenantRef.isEmpty() || tenantRef.equals("active") || tenantRef.equals(caller.tenantId())) {
+    if (tenantRef.isEmpty() || tenantRef.equals(Tenant.ACTIVE_ALIAS) || tenantRef.equals(caller.tenantId())) {
       return caller.tenantId();
     }
     if (!caller.isAdmin() || tenants.findTenant(tenantRef).isEmpty()) {

@@ -18,7 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes {@link AuditEvent}s as JSON lines, one per event, to a file (appended to) or stdout.
+ * Writes {@link AuditEvent}s as JSON lines, one per event, to a file (appended to) or stdout;
+ * line separators, C1 and bidirectional controls in values are escapes ({@link SafeLineEscapes}).
  * Calls never wait for it: an event goes into a bounded queue that one thread drains and
  * writes in batches, flushing whenever the queue runs empty (so a line is on disk a few
  * milliseconds after its call); when the queue is full the event is dropped and counted
@@ -60,6 +61,8 @@ public final class AuditLog implements AutoCloseable {
     json.setRootValueSeparator(null);
     json.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
     json.disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM);
+    // Request text (a user id, a certificate subject) must not break or disguise a line.
+    json.setCharacterEscapes(new SafeLineEscapes());
     this.writer = new Thread(this::drain, "audit-writer");
     writer.setDaemon(true);
     writer.start();

@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorMapper {
   public static final String DOMAIN = "tokenauthority";
+  /**
+   * ErrorInfo metadata of a STORE_UNAVAILABLE whose write may have committed: {@code unknown}.
+   * Without it, STORE_UNAVAILABLE means nothing was written and a retry is safe.
+   */
+  public static final String COMMIT_STATE = "commit_state";
 
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
 
@@ -39,7 +44,12 @@ public final class ErrorMapper {
       return fromAuthority(e);
     }
     if (t instanceof StoreUnavailableException e) {
-      log.warn("store unavailable: {}", e.getMessage());
+      log.warn("store unavailable{}: {}", e.commitUnknown() ? " (commit outcome unknown)" : "", e.getMessage());
+      if (e.commitUnknown()) {
+        return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.wireName(),
+            "the store failed while committing; the change may have been made: check before retrying (Introspect a redeemed token)",
+            Map.of(COMMIT_STATE, "unknown"));
+      }
       return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.wireName(), "the store is unavailable; retry later");
     }
     if (t instanceof StatusRuntimeException e) {
@@ -128,11 +138,15 @@ public final class ErrorMapper {
   }
 
   private static StatusRuntimeException build(Code code, String reason, String message) {
+    return build(code, reason, message, Map.of());
+  }
+
+  private static StatusRuntimeException build(Code code, String reason, String message, Map<String, String> metadata) {
     return StatusProto.toStatusRuntimeException(
         com.google.rpc.Status.newBuilder()
             .setCode(code.getNumber())
             .setMessage(message)
-            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).build()))
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).putAllMetadata(metadata).build()))
             .build());
   }
 

@@ -62,13 +62,25 @@ public final class SessionTokenCodec {
     return issuer;
   }
 
-  /** Signs the claims with the active key. */
+  /**
+   * Signs the claims with the active key.
+   *
+   * @throws AuthorityException INVALID_REQUEST on {@code external_user_id} (the subject, the one
+   *     claim whose length the caller chooses freely) when the token would be longer than
+   *     {@link #MAX_TOKEN_LENGTH}: a token {@link #verify} refuses is never handed out
+   */
   public String sign(SessionClaims claims) {
+    String token;
     try {
-      return SessionTokenWriter.write(keys.active(), issuer, claims);
+      token = SessionTokenWriter.write(keys.active(), issuer, claims);
     } catch (RuntimeException e) {
       throw AuthorityException.of(ErrorReason.TOKEN_GENERATION_FAILED, "the session token could not be signed", e);
     }
+    if (token.length() > MAX_TOKEN_LENGTH) {
+      throw AuthorityException.invalidField(
+          "external_user_id", "makes the session token longer than " + MAX_TOKEN_LENGTH + " characters; use a shorter id");
+    }
+    return token;
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.tokenauthority.server.tenant;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -27,6 +28,18 @@ public record Tenant(
 
   /** The tenant that exists from the first start and owns the admin key. */
   public static final String DEFAULT_ID = "default";
+
+  /**
+   * The caller's own tenant where a request names one ({@code tenant_id: "active"}); a tenant
+   * with this id could never be named, so it cannot be created.
+   */
+  public static final String ACTIVE_ALIAS = "active";
+
+  /**
+   * Ids CreateTenant refuses: the alias the API gives a meaning today, and the words it may give
+   * one later ({@code self}, {@code current}, {@code all}), so that no tenant ever shadows one.
+   */
+  public static final Set<String> RESERVED_IDS = Set.of(ACTIVE_ALIAS, "self", "current", "all");
 
   /** Whether a tenant may use the service. */
   public enum Status {

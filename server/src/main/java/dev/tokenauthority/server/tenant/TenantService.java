@@ -59,6 +59,8 @@ public final class TenantService {
     Violations v = new Violations();
     v.check(Tenant.ID.matcher(requested.id()).matches(), "tenant.id",
         "must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit");
+    v.check(!Tenant.RESERVED_IDS.contains(requested.id()), "tenant.id",
+        "is reserved: " + String.join(", ", sorted(Tenant.RESERVED_IDS)) + " name tenants relative to the caller");
     Tenant tenant =
         new Tenant(
             requested.id(), requested.displayName(),

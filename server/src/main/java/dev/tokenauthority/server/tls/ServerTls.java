@@ -15,6 +15,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509TrustManager;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -154,6 +157,16 @@ public final class ServerTls implements AutoCloseable {
 
   public ServerCredentials credentials() {
     return credentials;
+  }
+
+  /** The reloading key manager behind {@link #credentials()}, for the HTTP port's TLS. */
+  public X509ExtendedKeyManager keyManager() {
+    return keyManager;
+  }
+
+  /** The reloading trust manager of client certificates; empty when none are required. */
+  public Optional<X509TrustManager> clientTrustManager() {
+    return trustManager == null ? Optional.empty() : Optional.of(new UnhintedTrustManager(trustManager));
   }
 
   /** When the certificate served now expires. */

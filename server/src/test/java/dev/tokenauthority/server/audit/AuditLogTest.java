@@ -61,6 +61,33 @@ class AuditLogTest {
   }
 
   @Test
+  void write_lineBreakingBidiAndControlCharacters_areEscapedAndRoundTrip() throws Exception {
+    // U+2028/2029 end a line for some readers; U+202E and U+2067 reorder what a terminal shows;
+    // U+0085 (NEL) and U+009B (CSI) are C1 controls; U+007F is DEL.
+    String hostile = "rep\u2028\u2029\u202A\u202E\u2066\u2069\u200E\u200F\u061C\u0085\u009B\u007F\u0000\u001B[2Jend";
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    AuditLog log = new AuditLog(out, true, 16);
+
+    log.record(new AuditEvent(
+        Instant.parse("2030-01-01T00:00:00Z"), "tokenauthority.v1.TokenAuthority/MintSession", AuditEvent.OK, "OK", null,
+        "default", "key_1", "ses_1", hostile, null, null, null, "127.0.0.1:5000", hostile));
+    log.close();
+
+    String text = out.toString(StandardCharsets.UTF_8);
+    assertThat(text.codePoints().filter(c -> c != '\n').filter(AuditLogTest::isUnsafe).toArray()).isEmpty();
+    assertThat(text).contains("\\u2028", "\\u202E", "\\u0085", "\\u007F").endsWith("end\"}\n");
+    assertThat(text.chars().filter(c -> c == '\n').count()).isEqualTo(1);
+    JsonNode line = lines(out).get(0);
+    assertThat(line.get("external_user_id").asText()).isEqualTo(hostile);
+    assertThat(line.get("peer_certificate").asText()).isEqualTo(hostile);
+  }
+
+  private static boolean isUnsafe(int c) {
+    return Character.isISOControl(c) || c == 0x2028 || c == 0x2029 || (c >= 0x202A && c <= 0x202E)
+        || (c >= 0x2066 && c <= 0x2069) || c == 0x200E || c == 0x200F || c == 0x061C;
+  }
+
+  @Test
   void record_whileTheWriterIsStuck_dropsAndCountsInsteadOfWaiting() throws Exception {
     CountDownLatch writing = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);

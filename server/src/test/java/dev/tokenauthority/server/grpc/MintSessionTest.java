@@ -179,6 +179,15 @@ class MintSessionTest {
   }
 
   @Test
+  void mintSession_externalUserId256Emoji_mintsATokenThatRedeems() {
+    // Each emoji is a surrogate pair; written as two 6-character escapes it made a token longer than Redeem accepts.
+    String user = "\uD83D\uDE00".repeat(256);
+    String token = ta.mint(minter, request().setExternalUserId(user).build()).getToken();
+
+    assertThat(ta.stub(minter).redeem(RedeemRequest.newBuilder().setToken(token).build()).getExternalUserId()).isEqualTo(user);
+  }
+
+  @Test
   void mintSession_externalUserId257_isInvalidRequest() {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.mint(minter, request().setExternalUserId("u".repeat(257)).build()));

@@ -85,6 +85,15 @@ class TenantAdminTest {
     ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> create(Tenant.newBuilder().setId("a".repeat(64))));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"active", "self", "current", "all"})
+  void createTenant_reservedId_isInvalidRequestNamingTheId(String id) {
+    // "active" names the caller's own tenant in tenant_id: a tenant with that id could never be managed.
+    StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> create(Tenant.newBuilder().setId(id)));
+    assertThat(violationFields(e)).containsExactly("tenant.id");
+    assertThat(e.getStatus().getDescription()).contains("reserved");
+  }
+
   @Test
   void createTenant_existingId_isAlreadyExistsAndKeepsTheOriginal() {
     create(Tenant.newBuilder().setId("acme").setDisplayName("first"));

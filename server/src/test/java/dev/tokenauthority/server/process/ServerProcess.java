@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
 
 /**
  * The packaged server jar running as a real child process ({@code java -jar ... --port 0
- * --data-dir DIR ...}): its stdout and stderr are captured by background threads, the port is
+ * --data-dir DIR --http-port 0 ...}): its stdout and stderr are captured by background threads, the port is
  * read from the {@code listening on port N} log line, and it can be stopped by SIGTERM or
  * SIGKILL. Closing it kills whatever is still running and closes its channels.
  */
@@ -46,6 +46,7 @@ final class ServerProcess implements AutoCloseable {
   static final Duration CALL_DEADLINE = Duration.ofSeconds(15);
   private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
   private static final Pattern METRICS = Pattern.compile("metrics on port (\\d+)");
+  private static final Pattern HTTP = Pattern.compile("HTTP/JSON on port (\\d+)");
   private static final Pattern KID = Pattern.compile("\"kid\"\\s*:\\s*\"([^\"]+)\"");
   private static final String ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -113,6 +114,10 @@ final class ServerProcess implements AutoCloseable {
     command.add("0");
     command.add("--data-dir");
     command.add(dataDir.toAbsolutePath().toString());
+    if (!List.of(extraArgs).contains("--http-port")) {
+      // Never the default 8080: tests run side by side.
+      command.addAll(List.of("--http-port", "0"));
+    }
     command.addAll(List.of(extraArgs));
     ProcessBuilder builder = new ProcessBuilder(command).directory(dataDir.toFile());
     builder.environment().keySet().removeIf(k -> k.startsWith("TOKEN_AUTHORITY_"));
@@ -168,6 +173,15 @@ final class ServerProcess implements AutoCloseable {
       channel = newChannel();
     }
     return channel;
+  }
+
+  /** The HTTP/JSON port, from its log line (the server must be listening). */
+  int httpPort() {
+    Matcher m = HTTP.matcher(stdout);
+    if (!m.find()) {
+      throw new AssertionError("the server printed no 'HTTP/JSON on port N'\n" + describe());
+    }
+    return Integer.parseInt(m.group(1));
   }
 
   /** The port of {@code /metrics}, from its log line (the server must be listening). */

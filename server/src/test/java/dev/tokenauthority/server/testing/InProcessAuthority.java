@@ -10,6 +10,7 @@ import com.google.rpc.ErrorInfo;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.TokenAuthorityServer;
 import dev.tokenauthority.server.audit.AuditLog;
+import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
@@ -90,7 +91,7 @@ public final class InProcessAuthority implements AutoCloseable {
       serverBuilder.directExecutor();
       channelBuilder.directExecutor();
     }
-    this.server = new TokenAuthorityServer(serverBuilder, authority, PURGE_INTERVAL, b.metrics, b.audit);
+    this.server = new TokenAuthorityServer(serverBuilder, authority, PURGE_INTERVAL, b.metrics, b.audit, b.http);
     try {
       server.start();
     } catch (IOException e) {
@@ -120,8 +121,15 @@ public final class InProcessAuthority implements AutoCloseable {
     private boolean directExecutor = true;
     private Metrics metrics;
     private AuditLog audit;
+    private HttpGateway.Settings http;
 
     private Builder() {}
+
+    /** Also serves the HTTP/JSON port, on a free port of the loopback, with these settings. */
+    public Builder http(HttpGateway.Settings http) {
+      this.http = http;
+      return this;
+    }
 
     /** Measures every call into these metrics. */
     public Builder metrics(Metrics metrics) {
@@ -163,6 +171,11 @@ public final class InProcessAuthority implements AutoCloseable {
     public InProcessAuthority start() {
       return new InProcessAuthority(this);
     }
+  }
+
+  /** The HTTP/JSON port; -1 unless the builder asked for one. */
+  public int httpPort() {
+    return server.httpPort();
   }
 
   public TestClock clock() {

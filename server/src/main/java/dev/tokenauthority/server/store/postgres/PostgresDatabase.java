@@ -18,6 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,14 +54,18 @@ public final class PostgresDatabase implements Database {
 
   private final HikariDataSource pool;
   private final HikariDataSource unflushedPool;
+  /** Applied to every pooled connection a call uses: the identity, except in fault tests. */
+  private final UnaryOperator<Connection> wrap;
   private final Duration timeout;
   private final ThreadPoolExecutor writers;
   private volatile boolean serving = true;
   private volatile boolean closed;
 
-  private PostgresDatabase(HikariDataSource pool, HikariDataSource unflushedPool, Duration timeout, int poolSize) {
+  private PostgresDatabase(
+      HikariDataSource pool, HikariDataSource unflushedPool, Duration timeout, int poolSize, UnaryOperator<Connection> wrap) {
     this.pool = pool;
     this.unflushedPool = unflushedPool;
+    this.wrap = wrap;
     this.timeout = timeout;
     AtomicInteger threads = new AtomicInteger();
     this.writers =
@@ -85,6 +90,11 @@ public final class PostgresDatabase implements Database {
    * @param timeout how long a call may wait for a connection, and the connect timeout
    */
   public static PostgresDatabase open(String url, String password, Duration timeout) {
+    return open(url, password, timeout, UnaryOperator.identity());
+  }
+
+  /** {@link #open(String, String, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
+  static PostgresDatabase open(String url, String password, Duration timeout, UnaryOperator<Connection> wrap) {
     HikariDataSource pool = connect(url, password, timeout, "postgres", DEFAULT_POOL_SIZE, null);
     try {
       Flyway.configure()
@@ -105,7 +115,7 @@ public final class PostgresDatabase implements Database {
       pool.close();
       throw e;
     }
-    return new PostgresDatabase(pool, unflushed, timeout, DEFAULT_POOL_SIZE);
+    return new PostgresDatabase(pool, unflushed, timeout, DEFAULT_POOL_SIZE, wrap);
   }
 
   private static HikariDataSource connect(
@@ -137,44 +147,73 @@ public final class PostgresDatabase implements Database {
     }
   }
 
+
   @Override
   public <T> T read(Work<T> work) {
     return autocommit(work, "read");
   }
 
-  /** Runs work on a connection in autocommit mode: each statement commits on its own. */
+  /**
+   * Runs work on a connection in autocommit mode: each statement commits on its own. For a
+   * write, a connection lost once the statement was sent may have committed it.
+   */
   private <T> T autocommit(Work<T> work, String what) {
     return autocommit(pool, work, what);
   }
 
   private <T> T autocommit(HikariDataSource from, Work<T> work, String what) {
     failIfDown();
-    try (Connection c = from.getConnection();
+    boolean sent = false;
+    try (Connection c = wrap.apply(from.getConnection());
         PooledStatements statements = new PooledStatements(c)) {
+      sent = what.equals("write");
       return work.run(statements);
     } catch (SQLException e) {
-      throw unavailable(what, e);
+      throw unavailable(what, e, sent);
     }
   }
 
+  /**
+   * Runs work in a transaction. A connection lost before COMMIT was sent leaves nothing
+   * committed (PostgreSQL aborts the transaction of a connection that goes away); one lost while
+   * the COMMIT was under way may or may not have committed, and is reported as
+   * {@link StoreUnavailableException#commitUnknown}.
+   */
   @Override
   public <T> T write(Work<T> work) {
     failIfDown();
-    try (Connection c = pool.getConnection()) {
+    boolean committing = false;
+    try (Connection c = connection()) {
       c.setAutoCommit(false);
       try (PooledStatements statements = new PooledStatements(c)) {
         T result = work.run(statements);
+        committing = true;
         c.commit();
         return result;
       } catch (SQLException | RuntimeException e) {
-        rollback(c);
+        if (!committing) {
+          rollback(c);
+        }
         throw e;
       } finally {
-        c.setAutoCommit(true);
+        restoreAutoCommit(c);
       }
     } catch (SQLException e) {
-      throw unavailable("write", e);
+      throw unavailable("write", e, committing);
     }
+  }
+
+  /** The pool resets a connection it gets back; a broken one only needs to be let go quietly. */
+  private static void restoreAutoCommit(Connection c) {
+    try {
+      c.setAutoCommit(true);
+    } catch (SQLException e) {
+      log.debug("restoring autocommit failed: {}", e.getMessage());
+    }
+  }
+
+  private Connection connection() throws SQLException {
+    return wrap.apply(pool.getConnection());
   }
 
   @Override
@@ -291,12 +330,20 @@ public final class PostgresDatabase implements Database {
     return new StoreUnavailableException(closed ? "the store is closed" : "PostgreSQL does not answer", null);
   }
 
-  private StoreUnavailableException unavailable(String what, SQLException e) {
-    if (isConnectionFailure(e)) {
+  /**
+   * @param committing whether the commit (or an autocommit write statement) had been sent: then a
+   *     lost connection leaves the outcome unknown, while any other error means it did not commit
+   */
+  private StoreUnavailableException unavailable(String what, SQLException e, boolean committing) {
+    boolean connectionLost = isConnectionFailure(e);
+    if (connectionLost) {
       if (serving) {
         log.warn("PostgreSQL {} failed, marking the store down until it answers: {}", what, e.getMessage());
       }
       serving = false;
+    }
+    if (committing && connectionLost) {
+      return StoreUnavailableException.commitUnknown("the connection was lost while a " + what + " committed: " + e.getMessage(), e);
     }
     return new StoreUnavailableException("a store " + what + " failed: " + e.getMessage(), e);
   }
@@ -433,7 +480,9 @@ public final class PostgresDatabase implements Database {
         Work<List<R>> unit = s -> many.run(s, items);
         results = manyInTransaction ? write(unit) : autocommit(unit, "read");
       } catch (RuntimeException e) {
-        if (serving && !closed) {
+        // Rolled back unless the commit's outcome is unknown: only then may the items not be re-run.
+        boolean rolledBack = !(e instanceof StoreUnavailableException u && u.commitUnknown());
+        if (rolledBack && serving && !closed) {
           log.debug("a group of {} writes failed, running them one by one: {}", group.size(), e.getMessage());
           group.forEach(this::runAlone);
         } else {

@@ -26,6 +26,11 @@ public final class PostgresStores {
     return new JdbcStore("postgres", PostgresDatabase.open(url, password, timeout));
   }
 
+  /** The store with every call's connection passed through {@code wrap}: for fault tests. */
+  static Store open(String url, String password, Duration timeout, java.util.function.UnaryOperator<java.sql.Connection> wrap) {
+    return new JdbcStore("postgres", PostgresDatabase.open(url, password, timeout, wrap));
+  }
+
   /** The URL with any password or user info blanked, for logs. */
   public static String redact(String url) {
     return USER_INFO.matcher(PASSWORD_PARAMETER.matcher(url).replaceAll("$1***")).replaceAll("//***@");

@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,12 +45,25 @@ public final class SqliteDatabase implements Database {
   private static final int READERS = 4;
   /** Writes waiting at most; beyond this a write is refused at once rather than queued. */
   private static final int MAX_QUEUED_WRITES = 20_000;
+  /** How often a store that is not serving tries a write of its own to find out it can again. */
+  private static final long PROBE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final int SQLITE_IOERR = 10;
 
   private final Path file;
   private final Duration timeout;
+  /** Held while open: one process per data dir. */
+  private final DataDirLock lock;
+  /** Applied to every connection the store uses for calls: the identity, except in fault tests. */
+  private final UnaryOperator<Connection> wrap;
   private final BlockingQueue<PendingWrite<?>> writes = new LinkedBlockingQueue<>(MAX_QUEUED_WRITES);
   private final BlockingQueue<CachedConnection> readers = new ArrayBlockingQueue<>(READERS);
-  private final CachedConnection writer;
+  /**
+   * The writer's connection, used by the writer thread only. Replaced after a failure other than
+   * a constraint violation, and null while it cannot be reopened (see {@link #replaceWriter}).
+   */
+  private CachedConnection writer;
+  /** When the writer last tried a write while not serving, to learn when the disk has room again. */
+  private long lastProbeNanos;
   private final Thread writerThread;
   private final ExecutorService acknowledgements =
       Executors.newSingleThreadExecutor(
@@ -139,11 +153,12 @@ public final class SqliteDatabase implements Database {
     }
   }
 
-  private SqliteDatabase(Path file, Duration timeout) throws SQLException {
+  private SqliteDatabase(Path file, Duration timeout, DataDirLock lock, UnaryOperator<Connection> wrap) throws SQLException {
     this.file = file;
     this.timeout = timeout;
-    this.writer = new CachedConnection(open(false));
-    writer.connection.setAutoCommit(false);
+    this.lock = lock;
+    this.wrap = wrap;
+    this.writer = openWriter();
     for (int i = 0; i < READERS; i++) {
       readers.add(new CachedConnection(open(true)));
     }
@@ -162,22 +177,80 @@ public final class SqliteDatabase implements Database {
    * @param timeout how long a call may wait for the database before it fails as unavailable
    */
   public static SqliteDatabase open(Path file, Duration timeout) {
+    return open(file, timeout, UnaryOperator.identity());
+  }
+
+  /** {@link #open(Path, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
+  static SqliteDatabase open(Path file, Duration timeout, UnaryOperator<Connection> wrap) {
+    Path dir = file.toAbsolutePath().getParent();
+    DataDirLock lock = null;
     try {
+      Files.createDirectories(dir);
+      lock = DataDirLock.acquire(dir);
       createOwnerOnly(file);
+      // Before Flyway, whose errors are many lines: a file that is not a database, or one this
+      // process cannot write, is refused here with one line naming the cause.
+      probe(file, timeout);
       Flyway.configure()
           .dataSource("jdbc:sqlite:" + file, null, null)
           .locations("classpath:db/migration/sqlite")
           .load()
           .migrate();
-      return new SqliteDatabase(file, timeout);
+      return new SqliteDatabase(file, timeout, lock, wrap);
+    } catch (StoreUnavailableException e) {
+      close(lock);
+      throw e;
     } catch (SQLException | IOException | RuntimeException e) {
-      throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + e.getMessage(), e);
+      close(lock);
+      // Flyway wraps the database's own error in many lines; the SQLite cause says it in one.
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof SQLException sql) {
+          throw new StoreUnavailableException(describeOpenFailure(file, sql), e);
+        }
+      }
+      throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + firstLine(e), e);
     }
   }
 
+  private static void close(DataDirLock lock) {
+    if (lock != null) {
+      lock.close();
+    }
+  }
+
+  private static String firstLine(Exception e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return message.lines().findFirst().orElse(message);
+  }
+
+  /**
+   * Reads the file's header and writes it back unchanged (a real write transaction): a file that
+   * is not a database or is damaged, and a database in a read-only file or directory (which
+   * SQLite would otherwise open read-only, serving reads and failing every write), fail here.
+   */
+  private static void probe(Path file, Duration timeout) {
+    try (Connection c = connect(file, timeout, false); java.sql.Statement s = c.createStatement()) {
+      int version;
+      try (java.sql.ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+        rs.next();
+        version = rs.getInt(1);
+      }
+      s.executeUpdate("PRAGMA user_version = " + version);
+    } catch (SQLException e) {
+      throw new StoreUnavailableException(describeOpenFailure(file, e), e);
+    }
+  }
+
+  private static String describeOpenFailure(Path file, SQLException e) {
+    String name = e instanceof org.sqlite.SQLiteException se ? se.getResultCode().name() : "SQLite error " + e.getErrorCode();
+    return switch (e.getErrorCode()) {
+      case 26, 11 -> file + " is not a SQLite database or is damaged (" + name + "); restore it from a backup";
+      case 8, 14 -> "cannot write " + file + " (" + name + "): the data dir and its files must be writable by this user";
+      default -> "cannot open the SQLite store at " + file + ": " + firstLine(e);
+    };
+  }
+
   private static void createOwnerOnly(Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
     try {
       Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (FileAlreadyExistsException e) {
@@ -188,6 +261,16 @@ public final class SqliteDatabase implements Database {
   }
 
   private Connection open(boolean readOnly) throws SQLException {
+    return wrap.apply(connect(file, timeout, readOnly));
+  }
+
+  private CachedConnection openWriter() throws SQLException {
+    CachedConnection c = new CachedConnection(open(false));
+    c.connection.setAutoCommit(false);
+    return c;
+  }
+
+  private static Connection connect(Path file, Duration timeout, boolean readOnly) throws SQLException {
     SQLiteConfig config = new SQLiteConfig();
     config.setJournalMode(SQLiteConfig.JournalMode.WAL);
     // FULL: a commit is on disk before the call returns, even across power loss.
@@ -320,6 +403,7 @@ public final class SqliteDatabase implements Database {
       try {
         PendingWrite<?> first = writes.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
+          probeIfNotServing();
           continue;
         }
         batch.add(first);
@@ -335,7 +419,9 @@ public final class SqliteDatabase implements Database {
       } catch (Throwable e) {
         // Whatever happened, the writer lives on: fail this batch and go on with the next.
         log.error("the SQLite writer failed a batch", e);
-        rollback();
+        if (!rollback()) {
+          replaceWriter();
+        }
         batch.forEach(p -> p.done.completeExceptionally(e));
       } finally {
         batch.clear();
@@ -345,40 +431,119 @@ public final class SqliteDatabase implements Database {
 
   /**
    * Runs a batch in one transaction; if any write fails, the batch is rolled back and each write
-   * runs alone, to isolate it. Synchronous writes are completed here.
+   * runs alone, to isolate it. Synchronous writes are completed here. A write that fails was not
+   * committed, with one exception: an I/O error during the commit itself (the commit may be on
+   * disk and found by recovery after a crash), reported as {@link StoreUnavailableException#commitUnknown}.
    *
    * @return the committed asynchronous writes, to be acknowledged by the caller
    */
   private List<PendingWrite<?>> commit(List<PendingWrite<?>> batch) {
     try {
+      if (writer == null) {
+        writer = openWriter();
+      }
       for (PendingWrite<?> p : batch) {
         p.run(writer);
       }
-      writer.connection.commit();
-      serving = true;
-      // Acknowledge on another thread: the callers' responses are sent from there, and the
-      // writer goes straight back to committing the next group.
-      List<PendingWrite<?>> async = new ArrayList<>(batch.size());
-      for (PendingWrite<?> p : batch) {
-        if (p.async) {
-          async.add(p);
-        } else {
-          p.complete();
-        }
-      }
-      return async;
     } catch (SQLException | RuntimeException e) {
-      rollback();
-      if (batch.size() == 1) {
-        serving = !(e instanceof SQLException) || isConstraintViolation((SQLException) e);
-        batch.get(0).done.completeExceptionally(e);
+      return failed(batch, e);
+    }
+    try {
+      writer.connection.commit();
+    } catch (SQLException e) {
+      if (e.getErrorCode() == SQLITE_IOERR) {
+        replaceWriter();
+        serving = false;
+        StoreUnavailableException unknown =
+            StoreUnavailableException.commitUnknown("the SQLite commit failed with an I/O error: " + e.getMessage(), e);
+        batch.forEach(p -> p.done.completeExceptionally(unknown));
         return List.of();
       }
-      List<PendingWrite<?>> committed = new ArrayList<>();
-      for (PendingWrite<?> p : batch) {
-        committed.addAll(commit(List.of(p)));
+      // Anything else (SQLITE_FULL: the commit record could not be written) left nothing committed.
+      return failed(batch, e);
+    }
+    serving = true;
+    // Acknowledge on another thread: the callers' responses are sent from there, and the
+    // writer goes straight back to committing the next group.
+    List<PendingWrite<?>> async = new ArrayList<>(batch.size());
+    for (PendingWrite<?> p : batch) {
+      if (p.async) {
+        async.add(p);
+      } else {
+        p.complete();
       }
-      return committed;
+    }
+    return async;
+  }
+
+  /** A batch that did not commit: roll back (or replace the connection), then fail or isolate its writes. */
+  private List<PendingWrite<?>> failed(List<PendingWrite<?>> batch, Exception e) {
+    boolean constraint = e instanceof SQLException sql && isConstraintViolation(sql);
+    if (e instanceof SQLException && !constraint) {
+      // SQLITE_FULL, an I/O error, a damaged page: SQLite may have rolled the transaction back
+      // by itself, leaving the JDBC connection believing it is in one, and every later statement
+      // would then commit on its own. A new connection is the only state that is certain.
+      replaceWriter();
+    } else if (!rollback()) {
+      replaceWriter();
+    }
+    if (batch.size() == 1) {
+      serving = !(e instanceof SQLException) || constraint;
+      batch.get(0).done.completeExceptionally(e);
+      return List.of();
+    }
+    List<PendingWrite<?>> committed = new ArrayList<>();
+    for (PendingWrite<?> p : batch) {
+      committed.addAll(commit(List.of(p)));
+    }
+    return committed;
+  }
+
+  /**
+   * Closes the writer's connection and opens a new one (left null if that fails too: the next
+   * write or probe tries again).
+   */
+  private void replaceWriter() {
+    if (writer != null) {
+      writer.close();
+      writer = null;
+    }
+    try {
+      writer = openWriter();
+    } catch (SQLException e) {
+      log.warn("reopening the SQLite writer connection failed, trying again with the next write: {}", e.getMessage());
+    }
+  }
+
+  /**
+   * While not serving and idle, writes the database header back unchanged once a second: when
+   * it commits, the disk has room (or works) again and the store reports SERVING without
+   * waiting for a caller to risk a write. Health checks rely on this to come back.
+   */
+  private void probeIfNotServing() {
+    long now = System.nanoTime();
+    if (serving || closed || now - lastProbeNanos < PROBE_INTERVAL_NANOS) {
+      return;
+    }
+    lastProbeNanos = now;
+    try {
+      if (writer == null) {
+        writer = openWriter();
+      }
+      int version;
+      try (java.sql.ResultSet rs = writer.prepare("PRAGMA user_version").executeQuery()) {
+        rs.next();
+        version = rs.getInt(1);
+      }
+      try (java.sql.Statement st = writer.connection.createStatement()) {
+        st.executeUpdate("PRAGMA user_version = " + version);
+      }
+      writer.connection.commit();
+      serving = true;
+      log.info("the SQLite store writes again");
+    } catch (SQLException e) {
+      log.debug("the SQLite store still cannot write: {}", e.getMessage());
+      replaceWriter();
     }
   }
 
@@ -399,11 +564,17 @@ public final class SqliteDatabase implements Database {
     return e.getMessage() != null && e.getMessage().contains("SQLITE_CONSTRAINT");
   }
 
-  private void rollback() {
+  /** Rolls the writer's transaction back; false when that failed (the connection is then suspect). */
+  private boolean rollback() {
+    if (writer == null) {
+      return true;
+    }
     try {
       writer.connection.rollback();
+      return true;
     } catch (SQLException e) {
       log.warn("SQLite rollback failed: {}", e.getMessage());
+      return false;
     }
   }
 
@@ -431,9 +602,12 @@ public final class SqliteDatabase implements Database {
       return;
     }
     acknowledgements.shutdown();
-    writer.close();
+    if (writer != null) {
+      writer.close();
+    }
     List<CachedConnection> all = new ArrayList<>();
     readers.drainTo(all);
     all.forEach(CachedConnection::close);
+    lock.close();
   }
 }

@@ -18,4 +18,9 @@ public final class SqliteStores {
   public static Store open(Path dataDir, Duration timeout) {
     return new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout));
   }
+
+  /** The store with every call's connection passed through {@code wrap}: for fault tests. */
+  static Store open(Path dataDir, Duration timeout, java.util.function.UnaryOperator<java.sql.Connection> wrap) {
+    return new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout, wrap));
+  }
 }

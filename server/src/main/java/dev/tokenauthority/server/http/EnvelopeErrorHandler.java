@@ -1,0 +1,75 @@
+package dev.tokenauthority.server.http;
+
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.ContentTooLargeException;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.server.HttpStatusException;
+import com.linecorp.armeria.server.RequestTimeoutException;
+import com.linecorp.armeria.server.ServiceConfig;
+import com.linecorp.armeria.server.ServiceRequestContext;
+import dev.tokenauthority.server.grpc.ErrorMapper;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Every answer the HTTP server itself gives (a body too large, a request too slow, a malformed
+ * request line, an exception nobody expected) in the error envelope: never an HTML page, never
+ * a stack trace. An unexpected exception goes to the log with a reference the client is given.
+ */
+final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerErrorHandler {
+  @Override
+  public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
+    Throwable t = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+    if (t instanceof ContentTooLargeException) {
+      return tooLarge().toHttpResponse();
+    }
+    if (t instanceof RequestTimeoutException) {
+      return timeout(ctx.request().isComplete()).toHttpResponse();
+    }
+    if (t instanceof HttpStatusException e) {
+      return forStatus(e.httpStatus(), null).toHttpResponse();
+    }
+    var status = ErrorMapper.toStatusException(t);
+    return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();
+  }
+
+  @Override
+  public AggregatedHttpResponse onProtocolViolation(
+      ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
+    return forStatus(status, description);
+  }
+
+  @Override
+  public AggregatedHttpResponse renderStatus(
+      ServiceRequestContext ctx, ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
+    if (cause instanceof RequestTimeoutException && ctx != null) {
+      return timeout(ctx.request().isComplete());
+    }
+    return forStatus(status, description);
+  }
+
+  private static AggregatedHttpResponse forStatus(HttpStatus status, String description) {
+    return switch (status.code()) {
+      case 413 -> tooLarge();
+      case 408 -> timeout(false);
+      case 404 -> HttpReplies.envelope(status, "NOT_FOUND", "no such route (see /openapi.json)");
+      case 503 -> HttpReplies.envelope(status, "UNAVAILABLE", "the server is not serving; retry later");
+      default -> status.code() < 500
+          ? HttpReplies.envelope(status, "INVALID_REQUEST", "bad request: " + status.reasonPhrase())
+          : HttpReplies.envelope(status, "INTERNAL", "internal error");
+    };
+  }
+
+  private static AggregatedHttpResponse tooLarge() {
+    return HttpReplies.envelope(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "INVALID_REQUEST",
+        "the body is larger than " + HttpGateway.MAX_BODY_BYTES + " bytes");
+  }
+
+  /** 408 while the request was still arriving (a slow client), 504 when the call was slow. */
+  private static AggregatedHttpResponse timeout(boolean requestReceived) {
+    return requestReceived
+        ? HttpReplies.envelope(HttpStatus.GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED", "the call did not finish in time")
+        : HttpReplies.envelope(HttpStatus.REQUEST_TIMEOUT, "DEADLINE_EXCEEDED", "the request did not arrive in time");
+  }
+}

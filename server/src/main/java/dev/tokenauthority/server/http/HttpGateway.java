@@ -1,0 +1,299 @@
+package dev.tokenauthority.server.http;
+
+import com.google.protobuf.Message;
+import com.linecorp.armeria.common.AggregatedHttpRequest;
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpHeaderNames;
+import com.linecorp.armeria.common.HttpRequest;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.QueryParams;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.metric.NoopMeterRegistry;
+import com.linecorp.armeria.server.Server;
+import com.linecorp.armeria.server.ServerBuilder;
+import com.linecorp.armeria.server.ServiceRequestContext;
+import dev.tokenauthority.server.grpc.ErrorMapper;
+import dev.tokenauthority.server.tls.ServerTls;
+import io.grpc.Attributes;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.StatusRuntimeException;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The HTTP/JSON port: every RPC at the route of its {@code google.api.http} annotation, run
+ * through the very method definitions (interceptors and services) the gRPC port serves, plus
+ * three routes without a key: {@code /healthz}, {@code /.well-known/jwks.json} and
+ * {@code /openapi.json}. HTTP/1.1 with keep-alive and h2c on a plain port, HTTP/1.1 and h2 over
+ * TLS with the gRPC port's certificates and client-certificate rule. Bodies over 256 KiB,
+ * requests slower than the request timeout and connections idle longer than the idle timeout
+ * are ended; every failure is answered in the error envelope, never with a stack trace.
+ */
+public final class HttpGateway {
+  /** The same limit as the gRPC port's largest message. */
+  public static final int MAX_BODY_BYTES = 256 * 1024;
+  static final String HEALTH_PATH = "/healthz";
+  static final String JWKS_PATH = "/.well-known/jwks.json";
+  static final String OPENAPI_PATH = "/openapi.json";
+  /**
+   * Verifiers may cache the JWK Set for 5 minutes: a retired key keeps verifying far longer
+   * (until every token it signed has expired), and a verifier that meets an unknown kid refetches.
+   */
+  static final String JWKS_CACHE_CONTROL = "public, max-age=300";
+  private static final Duration DRAIN_QUIET_PERIOD = Duration.ofMillis(100);
+
+  /**
+   * How the port is served.
+   *
+   * @param port 0 picks a free one
+   * @param tls null: plaintext (HTTP/1.1 and h2c)
+   * @param executor runs the calls; null: Armeria's blocking task executor
+   * @param drainGrace how long in-flight requests may finish at stop
+   */
+  public record Settings(
+      int port, Duration requestTimeout, Duration idleTimeout, ServerTls tls, Executor executor, Duration drainGrace) {
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+
+    /** Plaintext on {@code port} with the default timeouts. */
+    public static Settings plain(int port) {
+      return new Settings(port, REQUEST_TIMEOUT, IDLE_TIMEOUT, null, null, Duration.ofSeconds(20));
+    }
+
+    public Settings withTls(ServerTls tls) {
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace);
+    }
+
+    public Settings withExecutor(Executor executor) {
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace);
+    }
+
+    public Settings withTimeouts(Duration request, Duration idle) {
+      return new Settings(port, request, idle, tls, executor, drainGrace);
+    }
+
+    public Settings withDrainGrace(Duration grace) {
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, grace);
+    }
+  }
+
+  private final RouteTable routes;
+  private final ServerMethodDefinition<?, ?> openJwks;
+  private final BooleanSupplier serving;
+  private final Settings settings;
+  private final String openApi;
+  private final Server server;
+
+  /**
+   * @param services the served services, interceptors included, exactly as the gRPC port has them
+   * @param openJwks GetJwks without the authentication interceptor, for the well-known URL
+   * @param serving whether {@code /healthz} says 200
+   */
+  public HttpGateway(
+      List<ServerServiceDefinition> services, ServerMethodDefinition<?, ?> openJwks, BooleanSupplier serving, Settings settings) {
+    this.routes = RouteTable.of(services);
+    this.openJwks = openJwks;
+    this.serving = serving;
+    this.settings = settings;
+    this.openApi = OpenApi.generate(routes, openRoutes());
+    this.server = build();
+  }
+
+  /**
+   * Loads and initialises the HTTP server's classes (Armeria's flags, Netty) on a daemon thread,
+   * so that this work overlaps the store's opening instead of adding to the start-up time.
+   */
+  public static void warmUpInBackground() {
+    Thread t = new Thread(() -> {
+      try {
+        // Not built: a second build would register Armeria's executor meters twice.
+        Server.builder().http(0).meterRegistry(NoopMeterRegistry.get())
+            .service("/", (ctx, req) -> HttpResponse.of(HttpStatus.OK));
+        RouteTable.class.getName();
+      } catch (RuntimeException e) {
+        // Only a head start: the real build reports any problem.
+      }
+    }, "http-warm-up");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** The routes served without a key, for the OpenAPI document. */
+  static List<OpenApi.OpenRoute> openRoutes() {
+    return List.of(
+        new OpenApi.OpenRoute("GET", HEALTH_PATH, "200 while the authority serves, 503 otherwise"),
+        new OpenApi.OpenRoute("GET", JWKS_PATH, "The JWK Set that verifies session tokens"),
+        new OpenApi.OpenRoute("GET", OPENAPI_PATH, "This document"));
+  }
+
+  private Server build() {
+    ServerBuilder sb = Server.builder();
+    ServerTls tls = settings.tls();
+    if (tls == null) {
+      sb.http(settings.port());
+    } else {
+      sb.https(settings.port()).tls(new KeyManagerFactoryWrapper(tls.keyManager()));
+      tls.clientTrustManager().ifPresent(trust -> sb.tlsCustomizer(b -> b.trustManager(trust).clientAuth(ClientAuth.REQUIRE)));
+    }
+    return sb.maxRequestLength(MAX_BODY_BYTES)
+        .requestTimeout(settings.requestTimeout())
+        .idleTimeout(settings.idleTimeout())
+        // A zero quiet period would switch the drain off: Armeria then closes connections with
+        // requests in flight. 100 ms after the last response is enough, the grace bounds it all.
+        .gracefulShutdownTimeout(DRAIN_QUIET_PERIOD, settings.drainGrace().compareTo(DRAIN_QUIET_PERIOD) < 0
+            ? DRAIN_QUIET_PERIOD : settings.drainGrace())
+        // Armeria's own meters (not exported) stay out of the global registry.
+        .meterRegistry(NoopMeterRegistry.get())
+        .errorHandler(new EnvelopeErrorHandler())
+        .disableServerHeader()
+        .serviceUnder("/", this::serve)
+        .build();
+  }
+
+  /** Starts listening; returns the port (the chosen one for port 0). */
+  public int start() {
+    server.start().join();
+    return port();
+  }
+
+  public int port() {
+    return server.activeLocalPort();
+  }
+
+  /** Stops accepting, lets in-flight requests finish within the drain grace, then closes. */
+  public CompletableFuture<Void> stop() {
+    return server.stop();
+  }
+
+  /** The OpenAPI document served at {@code /openapi.json}. */
+  String openApi() {
+    return openApi;
+  }
+
+  private HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
+    String method = req.method().name();
+    String path = ctx.path();
+    switch (path) {
+      case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> {
+        if (!method.equals("GET")) {
+          return notAllowed(method, path, "GET");
+        }
+        return switch (path) {
+          case HEALTH_PATH -> health();
+          case JWKS_PATH -> HttpResponse.of(jwks(ctx, req));
+          default -> HttpResponse.of(ResponseHeaders.of(HttpStatus.OK, HttpHeaderNames.CONTENT_TYPE, MediaType.JSON_UTF_8),
+              HttpData.ofUtf8(openApi));
+        };
+      }
+      default -> { }
+    }
+    RouteTable.Lookup lookup = routes.find(method, path);
+    if (lookup instanceof RouteTable.Found found) {
+      return HttpResponse.of(req.aggregate().thenCompose(body -> call(ctx, found, body)).thenApply(AggregatedHttpResponse::toHttpResponse));
+    }
+    if (lookup instanceof RouteTable.WrongMethod wrong) {
+      return notAllowed(method, path, String.join(", ", wrong.allowed()));
+    }
+    return HttpReplies.envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no route " + path + " (see /openapi.json)").toHttpResponse();
+  }
+
+  private CompletableFuture<AggregatedHttpResponse> call(ServiceRequestContext ctx, RouteTable.Found found, AggregatedHttpRequest body) {
+    Message request;
+    try {
+      request = JsonRequests.decode(found.route(), body.contentUtf8(), found.variables(), query(ctx));
+    } catch (RuntimeException e) {
+      StatusRuntimeException status = ErrorMapper.toStatusException(e);
+      return CompletableFuture.completedFuture(HttpReplies.failure(status.getStatus(), null, status.getTrailers()));
+    }
+    return HttpCall.start(found.route().definition(), request, metadata(body.headers()), attributes(ctx), body.headers().authority(),
+            executor(ctx), ctx.whenRequestCancelling())
+        .thenApply(HttpReplies::of);
+  }
+
+  private HttpResponse health() {
+    boolean up = serving.getAsBoolean();
+    return HttpResponse.of(
+        ResponseHeaders.of(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE,
+            HttpHeaderNames.CONTENT_TYPE, MediaType.JSON_UTF_8, HttpHeaderNames.CACHE_CONTROL, "no-store"),
+        HttpData.ofUtf8(up ? "{\"status\":\"SERVING\"}" : "{\"status\":\"NOT_SERVING\"}"));
+  }
+
+  private CompletableFuture<HttpResponse> jwks(ServiceRequestContext ctx, HttpRequest req) {
+    Object empty = ((io.grpc.MethodDescriptor.PrototypeMarshaller<?>) openJwks.getMethodDescriptor().getRequestMarshaller())
+        .getMessagePrototype();
+    return HttpCall.start(openJwks, empty, new Metadata(), attributes(ctx), req.headers().authority(), executor(ctx), ctx.whenRequestCancelling())
+        .thenApply(result -> {
+          AggregatedHttpResponse reply = HttpReplies.of(result);
+          if (result.status().isOk()) {
+            reply = AggregatedHttpResponse.of(
+                reply.headers().toBuilder().set(HttpHeaderNames.CACHE_CONTROL, JWKS_CACHE_CONTROL).build(), reply.content());
+          }
+          return reply.toHttpResponse();
+        });
+  }
+
+  private static HttpResponse notAllowed(String method, String path, String allowed) {
+    AggregatedHttpResponse reply = HttpReplies.envelope(HttpStatus.METHOD_NOT_ALLOWED, "INVALID_REQUEST",
+        method + " is not allowed on " + path + "; use " + allowed);
+    return AggregatedHttpResponse.of(reply.headers().toBuilder().set(HttpHeaderNames.ALLOW, allowed).build(), reply.content())
+        .toHttpResponse();
+  }
+
+  private Executor executor(ServiceRequestContext ctx) {
+    return settings.executor() != null ? settings.executor() : ctx.blockingTaskExecutor();
+  }
+
+  private static Map<String, List<String>> query(ServiceRequestContext ctx) {
+    Map<String, List<String>> query = new LinkedHashMap<>();
+    String raw = ctx.query();
+    if (raw != null && !raw.isEmpty()) {
+      QueryParams params = QueryParams.fromQueryString(raw);
+      for (String name : params.names()) {
+        query.put(name, params.getAll(name));
+      }
+    }
+    return query;
+  }
+
+  /** The request's headers as gRPC metadata, as grpc's transport would pass them; never grpc's own. */
+  private static Metadata metadata(RequestHeaders headers) {
+    Metadata metadata = new Metadata();
+    headers.forEach((name, value) -> {
+      String key = name.toString();
+      if (key.startsWith(":") || key.startsWith("grpc-") || key.endsWith(Metadata.BINARY_HEADER_SUFFIX)
+          || key.equals("content-length") || key.equals("connection") || key.equals("host") || key.equals("te")) {
+        return;
+      }
+      try {
+        metadata.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value);
+      } catch (IllegalArgumentException e) {
+        // A header name gRPC cannot carry; no interceptor could read it anyway.
+      }
+    });
+    return metadata;
+  }
+
+  private static Attributes attributes(ServiceRequestContext ctx) {
+    Attributes.Builder b = Attributes.newBuilder()
+        .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.remoteAddress())
+        .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.localAddress());
+    if (ctx.sslSession() != null) {
+      b.set(Grpc.TRANSPORT_ATTR_SSL_SESSION, ctx.sslSession());
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,183 @@
+package dev.tokenauthority.server.http;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.error.FieldViolation;
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds an RPC's request message from an HTTP request by the proto3 JSON mapping: the body
+ * (all of the request, or the one field the rule names), then the path's variables, then the
+ * query parameters. Field names are accepted as lowerCamelCase or as proto names. An unknown
+ * field or parameter, a body that is not a JSON object, or a value of the wrong type is
+ * {@code INVALID_REQUEST} with one field violation naming it; no value is ever echoed back.
+ */
+final class JsonRequests {
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+
+  private JsonRequests() {}
+
+  /**
+   * @param body the body as text, empty when there is none
+   * @param query the query parameters, each with its values in order
+   * @throws AuthorityException INVALID_REQUEST
+   */
+  static Message decode(RpcRoute route, String body, Map<String, String> pathVariables, Map<String, List<String>> query) {
+    Descriptor type = route.proto().getInputType();
+    JsonObject json = new JsonObject();
+    if (route.hasBody() && !body.isBlank()) {
+      JsonObject parsed = parseObject(body);
+      if (route.body().equals("*")) {
+        json = parsed;
+      } else {
+        json.add(route.body(), parsed);
+      }
+    } else if (!route.hasBody() && !body.isBlank()) {
+      throw invalid("body", "this route takes no body; send the fields as query parameters");
+    }
+    List<FieldViolation> unknown = new ArrayList<>();
+    unknownFields(type, json, "", unknown);
+    if (!unknown.isEmpty()) {
+      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, unknown);
+    }
+    for (Map.Entry<String, String> v : pathVariables.entrySet()) {
+      put(json, v.getKey().split("\\."), new JsonPrimitive(v.getValue()));
+    }
+    addQuery(route, query, json);
+    Message.Builder builder = route.prototype().newBuilderForType();
+    try {
+      PARSER.merge(json.toString(), builder);
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      throw invalid(culprit(json, route), "has a value of the wrong type for " + type.getName());
+    }
+    return builder.build();
+  }
+
+  private static JsonObject parseObject(String body) {
+    JsonElement element;
+    try (JsonReader reader = new JsonReader(new StringReader(body))) {
+      // Strict: {a: 1} or a trailing second document is not JSON, whatever lenient parsers accept.
+      reader.setStrictness(Strictness.STRICT);
+      element = JsonParser.parseReader(reader);
+      if (reader.peek() != JsonToken.END_DOCUMENT) {
+        throw new JsonParseException("trailing data");
+      }
+    } catch (JsonParseException | IOException | IllegalStateException e) {
+      throw AuthorityException.of(ErrorReason.INVALID_REQUEST, "the body is not JSON");
+    }
+    if (!element.isJsonObject()) {
+      throw AuthorityException.of(ErrorReason.INVALID_REQUEST, "the body must be a JSON object");
+    }
+    return element.getAsJsonObject();
+  }
+
+  /** Collects the keys that name no field, with their path as sent; well-known types are JsonFormat's. */
+  private static void unknownFields(Descriptor type, JsonObject json, String prefix, List<FieldViolation> out) {
+    for (Map.Entry<String, JsonElement> e : json.entrySet()) {
+      String path = prefix + e.getKey();
+      FieldDescriptor field = field(type, e.getKey());
+      if (field == null) {
+        out.add(new FieldViolation(path, "is not a field of " + type.getName()));
+        continue;
+      }
+      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE || field.isMapField()
+          || field.getMessageType().getFullName().startsWith("google.protobuf.")) {
+        continue;
+      }
+      JsonElement value = e.getValue();
+      if (value.isJsonObject()) {
+        unknownFields(field.getMessageType(), value.getAsJsonObject(), path + ".", out);
+      } else if (value.isJsonArray()) {
+        JsonArray array = value.getAsJsonArray();
+        for (int i = 0; i < array.size(); i++) {
+          if (array.get(i).isJsonObject()) {
+            unknownFields(field.getMessageType(), array.get(i).getAsJsonObject(), path + "[" + i + "].", out);
+          }
+        }
+      }
+    }
+  }
+
+  /** A field by its JSON name or its proto name. */
+  private static FieldDescriptor field(Descriptor type, String name) {
+    FieldDescriptor byProto = type.findFieldByName(name);
+    if (byProto != null) {
+      return byProto;
+    }
+    for (FieldDescriptor f : type.getFields()) {
+      if (f.getJsonName().equals(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  private static void addQuery(RpcRoute route, Map<String, List<String>> query, JsonObject json) {
+    List<FieldDescriptor> allowed = route.queryFields();
+    for (Map.Entry<String, List<String>> param : query.entrySet()) {
+      FieldDescriptor field = allowed.stream()
+          .filter(f -> f.getJsonName().equals(param.getKey()) || f.getName().equals(param.getKey()))
+          .findFirst()
+          .orElseThrow(() -> invalid(param.getKey(), "is not a query parameter of this route"));
+      List<String> values = param.getValue();
+      if (field.isRepeated()) {
+        JsonArray array = new JsonArray();
+        values.forEach(array::add);
+        json.add(field.getName(), array);
+      } else if (values.size() > 1) {
+        throw invalid(param.getKey(), "is given more than once");
+      } else {
+        json.add(field.getName(), new JsonPrimitive(values.get(0)));
+      }
+    }
+  }
+
+  private static void put(JsonObject json, String[] path, JsonElement value) {
+    JsonObject current = json;
+    for (int i = 0; i < path.length - 1; i++) {
+      JsonElement next = current.get(path[i]);
+      if (next == null || !next.isJsonObject()) {
+        next = new JsonObject();
+        current.add(path[i], next);
+      }
+      current = next.getAsJsonObject();
+    }
+    current.add(path[path.length - 1], value);
+  }
+
+  /** The top-level field whose value JsonFormat refuses (found by parsing each alone). */
+  private static String culprit(JsonObject json, RpcRoute route) {
+    for (Map.Entry<String, JsonElement> e : json.entrySet()) {
+      JsonObject alone = new JsonObject();
+      alone.add(e.getKey(), e.getValue());
+      try {
+        PARSER.merge(alone.toString(), route.prototype().newBuilderForType());
+      } catch (InvalidProtocolBufferException | RuntimeException bad) {
+        return e.getKey();
+      }
+    }
+    return route.body().equals("*") || route.body().isEmpty() ? "body" : route.body();
+  }
+
+  private static AuthorityException invalid(String field, String description) {
+    return AuthorityException.invalidField(field, description);
+  }
+}

@@ -1,0 +1,396 @@
+package dev.tokenauthority.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.testing.InProcessAuthority;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP/JSON port against an authority on a memory store: every route of the contract's
+ * table, every HTTP status of the error mapping, the envelope, both JSON name styles, the open
+ * routes, and bad input (unknown fields, not JSON, too large, too slow).
+ */
+class HttpApiTest {
+  private InProcessAuthority authority;
+  private HttpTestClient http;
+
+  @BeforeEach
+  void start() {
+    authority = InProcessAuthority.builder()
+        .directExecutor(false)
+        .http(HttpGateway.Settings.plain(0).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)))
+        .start();
+    http = HttpTestClient.local(authority.httpPort());
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    authority.close();
+  }
+
+  private String admin() {
+    return authority.adminSecret();
+  }
+
+  private String mintKey() {
+    return authority.createKey(Scopes.SESSIONS_MINT, Scopes.SESSIONS_REDEEM);
+  }
+
+  private HttpTestClient.Reply mint(String key, String body) {
+    return http.post("/v1/sessions", key, body);
+  }
+
+  @Test
+  void mintSession_thenRedeemTwice_secondIsAlreadyUsedWithBearerChallenge() {
+    String key = mintKey();
+    HttpTestClient.Reply minted = mint(key, "{\"externalUserId\":\"rep_8842\",\"externalGroupId\":\"agency_chicago\"}");
+    assertThat(minted.status()).isEqualTo(200);
+    assertThat(minted.json().keySet()).contains("token", "sessionId", "expireTime", "expiresInSeconds");
+    assertThat(minted.header("x-ratelimit-limit")).isNotNull();
+    assertThat(minted.header("x-ratelimit-remaining")).isNotNull();
+    assertThat(minted.header("x-ratelimit-reset")).matches("\\d+");
+
+    String redeem = "{\"token\":\"" + minted.field("token") + "\"}";
+    HttpTestClient.Reply first = http.post("/v1/sessions:redeem", key, redeem);
+    assertThat(first.status()).isEqualTo(200);
+    assertThat(first.field("externalUserId")).isEqualTo("rep_8842");
+    assertThat(first.field("externalGroupId")).isEqualTo("agency_chicago");
+    assertThat(first.field("sessionId")).isEqualTo(minted.field("sessionId"));
+    assertThat(first.json().get("usesRemaining").getAsInt()).isZero();
+
+    HttpTestClient.Reply second = http.post("/v1/sessions:redeem", key, redeem);
+    assertThat(second.status()).isEqualTo(401);
+    assertThat(second.code()).isEqualTo("TOKEN_ALREADY_USED");
+    assertThat(second.header("www-authenticate")).startsWith("Bearer");
+    assertThat(second.header("content-type")).startsWith("application/json");
+  }
+
+  @Test
+  void mintSession_protoFieldNames_areAcceptedLikeLowerCamel() {
+    String key = mintKey();
+    HttpTestClient.Reply minted = mint(key, "{\"external_user_id\":\"u1\",\"ttl_seconds\":60,\"max_uses\":2}");
+    assertThat(minted.status()).isEqualTo(200);
+    assertThat(minted.field("expiresInSeconds")).isEqualTo("60");
+    HttpTestClient.Reply redeemed = http.post("/v1/sessions:redeem", key, "{\"token\":\"" + minted.field("token") + "\"}");
+    assertThat(redeemed.json().get("usesRemaining").getAsInt()).isEqualTo(1);
+  }
+
+  @Test
+  void introspect_activeToken_isActiveWithoutConsumingAUse() {
+    String key = mintKey();
+    String token = mint(key, "{\"externalUserId\":\"u1\"}").field("token");
+    HttpTestClient.Reply info = http.post("/v1/sessions:introspect", key, "{\"token\":\"" + token + "\"}");
+    assertThat(info.status()).isEqualTo(200);
+    assertThat(info.json().get("active").getAsBoolean()).isTrue();
+    assertThat(http.post("/v1/sessions:redeem", key, "{\"token\":\"" + token + "\"}").status()).isEqualTo(200);
+    HttpTestClient.Reply after = http.post("/v1/sessions:introspect", key, "{\"token\":\"" + token + "\"}");
+    assertThat(after.json().get("active").getAsBoolean()).isFalse();
+    assertThat(after.field("reason")).isEqualTo("TOKEN_ALREADY_USED");
+  }
+
+  @Test
+  void createApiKey_thenListApiKeys_pagesWithBothQueryNameStyles() {
+    HttpTestClient.Reply created = http.post("/v1/apiKeys", admin(),
+        "{\"name\":\"backend\",\"scopes\":[\"sessions:mint\"],\"allowed_origins\":[\"https://app.example.com\"]}");
+    assertThat(created.status()).isEqualTo(200);
+    assertThat(created.field("secret")).startsWith("sk_");
+    JsonObject key = created.json().getAsJsonObject("apiKey");
+    assertThat(key.get("allowedOrigins").getAsJsonArray().get(0).getAsString()).isEqualTo("https://app.example.com");
+    assertThat(created.body()).doesNotContain("allowed_origins");
+
+    HttpTestClient.Reply page = http.get("/v1/apiKeys?pageSize=1", admin());
+    assertThat(page.status()).isEqualTo(200);
+    assertThat(page.json().getAsJsonArray("apiKeys")).hasSize(1);
+    String next = page.field("nextPageToken");
+    assertThat(next).isNotEmpty();
+    HttpTestClient.Reply rest = http.get("/v1/apiKeys?page_size=10&pageToken=" + next + "&tenantId=default", admin());
+    assertThat(rest.status()).isEqualTo(200);
+    assertThat(rest.json().getAsJsonArray("apiKeys")).isNotEmpty();
+    assertThat(rest.body()).doesNotContain(created.field("secret"));
+  }
+
+  @Test
+  void revoke_sessionId_stopsTheToken() {
+    String key = mintKey();
+    HttpTestClient.Reply minted = mint(key, "{\"externalUserId\":\"u1\"}");
+    HttpTestClient.Reply revoked = http.post("/v1/revoke", key, "{\"sessionId\":\"" + minted.field("sessionId") + "\"}");
+    assertThat(revoked.status()).isEqualTo(200);
+    assertThat(revoked.json().has("revokeTime")).isTrue();
+    HttpTestClient.Reply redeem = http.post("/v1/sessions:redeem", key, "{\"token\":\"" + minted.field("token") + "\"}");
+    assertThat(redeem.code()).isEqualTo("TOKEN_REVOKED");
+  }
+
+  @Test
+  void getJwks_withKey_andWellKnown_withoutKeyAndCacheable() {
+    HttpTestClient.Reply withKey = http.get("/v1/jwks", mintKey());
+    assertThat(withKey.status()).isEqualTo(200);
+    JsonArray keys = withKey.json().getAsJsonArray("keys");
+    assertThat(keys.get(0).getAsJsonObject().get("alg").getAsString()).isEqualTo("EdDSA");
+
+    HttpTestClient.Reply open = http.get("/.well-known/jwks.json", null);
+    assertThat(open.status()).isEqualTo(200);
+    assertThat(open.json()).isEqualTo(withKey.json());
+    assertThat(open.header("cache-control")).contains("max-age=300");
+    assertThat(http.get("/v1/jwks", null).status()).isEqualTo(401);
+  }
+
+  @Test
+  void tenants_createGetUpdateList_andRotateSigningKey() {
+    HttpTestClient.Reply created = http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"displayName\":\"Acme\"}");
+    assertThat(created.status()).isEqualTo(200);
+    assertThat(created.json().getAsJsonObject("tenant").get("status").getAsString()).isEqualTo("TENANT_STATUS_ACTIVE");
+
+    HttpTestClient.Reply got = http.get("/v1/tenants/acme", admin());
+    assertThat(got.json().getAsJsonObject("tenant").get("displayName").getAsString()).isEqualTo("Acme");
+
+    HttpTestClient.Reply updated = http.send("PATCH", "/v1/tenants/acme?updateMask=displayName,sessionTtlDefaultSeconds", admin(),
+        "{\"displayName\":\"Acme Inc\",\"sessionTtlDefaultSeconds\":120,\"mintRatePerMinute\":7}");
+    assertThat(updated.status()).isEqualTo(200);
+    JsonObject tenant = updated.json().getAsJsonObject("tenant");
+    assertThat(tenant.get("displayName").getAsString()).isEqualTo("Acme Inc");
+    assertThat(tenant.get("sessionTtlDefaultSeconds").getAsString()).isEqualTo("120");
+    assertThat(tenant.get("mintRatePerMinute").getAsInt()).as("not in the mask").isZero();
+
+    HttpTestClient.Reply list = http.get("/v1/tenants?pageSize=10", admin());
+    assertThat(ids(list.json().getAsJsonArray("tenants"))).contains("acme", "default");
+
+    HttpTestClient.Reply rotated = http.post("/v1/signingKeys:rotate", admin(), null);
+    assertThat(rotated.status()).isEqualTo(200);
+    assertThat(rotated.field("kid")).isNotEmpty();
+    assertThat(http.get("/.well-known/jwks.json", null).body()).contains(rotated.field("kid"));
+  }
+
+  private static Set<String> ids(JsonArray tenants) {
+    Set<String> ids = new HashSet<>();
+    tenants.forEach(t -> ids.add(t.getAsJsonObject().get("id").getAsString()));
+    return ids;
+  }
+
+  @Test
+  void errors_eachGrpcCode_hasItsHttpStatusAndReason() {
+    String key = mintKey();
+    HttpTestClient.Reply noKey = mint(null, "{\"externalUserId\":\"u1\"}");
+    assertThat(noKey.status()).isEqualTo(401);
+    assertThat(noKey.code()).isEqualTo("API_KEY_REQUIRED");
+    assertThat(noKey.header("www-authenticate")).startsWith("Bearer");
+
+    HttpTestClient.Reply badKey = mint("sk_notakey", "{\"externalUserId\":\"u1\"}");
+    assertThat(badKey.status()).isEqualTo(401);
+    assertThat(badKey.code()).isEqualTo("API_KEY_INVALID");
+
+    String redeemOnly = authority.createKey(Scopes.SESSIONS_REDEEM);
+    HttpTestClient.Reply noScope = mint(redeemOnly, "{\"externalUserId\":\"u1\"}");
+    assertThat(noScope.status()).isEqualTo(403);
+    assertThat(noScope.code()).isEqualTo("SCOPE_NOT_GRANTED");
+
+    HttpTestClient.Reply badTtl = mint(key, "{\"externalUserId\":\"u1\",\"ttlSeconds\":999999}");
+    assertThat(badTtl.status()).isEqualTo(400);
+    assertThat(badTtl.code()).isEqualTo("INVALID_TTL");
+
+    HttpTestClient.Reply missing = http.get("/v1/tenants/nope", admin());
+    assertThat(missing.status()).isEqualTo(404);
+    assertThat(missing.code()).isEqualTo("NOT_FOUND");
+
+    assertThat(http.post("/v1/tenants", admin(), "{\"id\":\"twice\"}").status()).isEqualTo(200);
+    HttpTestClient.Reply again = http.post("/v1/tenants", admin(), "{\"id\":\"twice\"}");
+    assertThat(again.status()).isEqualTo(409);
+    assertThat(again.code()).isEqualTo("ALREADY_EXISTS");
+  }
+
+  @Test
+  void mintSession_overTheRate_is429WithRetryAfterAndRateLimitHeaders() {
+    HttpTestClient.Reply limited = http.send("PATCH", "/v1/tenants/default?update_mask=mint_rate_per_minute", admin(),
+        "{\"mint_rate_per_minute\":1}");
+    assertThat(limited.status()).isEqualTo(200);
+    String key = mintKey();
+    assertThat(mint(key, "{\"externalUserId\":\"u1\"}").status()).isEqualTo(200);
+    HttpTestClient.Reply refused = mint(key, "{\"externalUserId\":\"u1\"}");
+    assertThat(refused.status()).isEqualTo(429);
+    assertThat(refused.code()).isEqualTo("RATE_LIMITED");
+    assertThat(refused.header("retry-after")).matches("[1-9]\\d*");
+    assertThat(refused.header("x-ratelimit-limit")).isEqualTo("1");
+    assertThat(refused.header("x-ratelimit-remaining")).isEqualTo("0");
+    assertThat(refused.header("x-ratelimit-reset")).matches("\\d+");
+  }
+
+  @Test
+  void badRequest_detailsCarryOnePathPerInvalidField() {
+    HttpTestClient.Reply reply = http.post("/v1/apiKeys", admin(), "{\"name\":\"\"}");
+    assertThat(reply.status()).isEqualTo(400);
+    assertThat(reply.code()).isEqualTo("INVALID_REQUEST");
+    assertThat(paths(reply)).containsExactlyInAnyOrder("name", "scopes");
+
+    HttpTestClient.Reply noUser = mint(mintKey(), "{}");
+    assertThat(paths(noUser)).containsExactly("external_user_id");
+  }
+
+  private static Set<String> paths(HttpTestClient.Reply reply) {
+    JsonArray details = reply.json().getAsJsonObject("error").getAsJsonArray("details");
+    Set<String> paths = new HashSet<>();
+    details.forEach(d -> paths.add(d.getAsJsonObject().get("path").getAsString()));
+    return paths;
+  }
+
+  @Test
+  void unknownField_isInvalidRequestNamingIt_evenNested() {
+    HttpTestClient.Reply top = mint(mintKey(), "{\"externalUserId\":\"u1\",\"colour\":\"red\"}");
+    assertThat(top.status()).isEqualTo(400);
+    assertThat(top.code()).isEqualTo("INVALID_REQUEST");
+    assertThat(paths(top)).containsExactly("colour");
+
+    HttpTestClient.Reply nested = http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"flavour\":1}");
+    assertThat(paths(nested)).containsExactly("tenant.flavour");
+
+    HttpTestClient.Reply query = http.get("/v1/apiKeys?pageSise=3", admin());
+    assertThat(query.status()).isEqualTo(400);
+    assertThat(paths(query)).containsExactly("pageSise");
+  }
+
+  @Test
+  void wrongValueType_namesTheFieldWithoutEchoingTheValue() {
+    HttpTestClient.Reply reply = mint(mintKey(), "{\"externalUserId\":\"u1\",\"ttlSeconds\":\"sk_secret_looking\"}");
+    assertThat(reply.status()).isEqualTo(400);
+    assertThat(paths(reply)).containsExactly("ttlSeconds");
+    assertThat(reply.body()).doesNotContain("sk_secret_looking");
+  }
+
+  @Test
+  void body_notJsonOrNotAnObject_isInvalidRequest() {
+    String key = mintKey();
+    for (String body : new String[] {"{externalUserId: 'u1'}", "not json", "[1,2]", "{\"a\":1} {\"b\":2}", "\"text\""}) {
+      HttpTestClient.Reply reply = mint(key, body);
+      assertThat(reply.status()).as(body).isEqualTo(400);
+      assertThat(reply.code()).as(body).isEqualTo("INVALID_REQUEST");
+    }
+  }
+
+  @Test
+  void body_over256KiB_is413InTheEnvelope() {
+    String big = "{\"externalUserId\":\"" + "x".repeat(300 * 1024) + "\"}";
+    HttpTestClient.Reply reply = mint(mintKey(), big);
+    assertThat(reply.status()).isEqualTo(413);
+    assertThat(reply.code()).isEqualTo("INVALID_REQUEST");
+  }
+
+  @Test
+  void unknownPath_is404_wrongMethod_is405WithAllow() {
+    HttpTestClient.Reply unknown = http.get("/v2/sessions", mintKey());
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(unknown.code()).isEqualTo("NOT_FOUND");
+
+    HttpTestClient.Reply wrong = http.send("DELETE", "/v1/sessions", mintKey(), null);
+    assertThat(wrong.status()).isEqualTo(405);
+    assertThat(wrong.header("allow")).isEqualTo("POST");
+    assertThat(wrong.code()).isEqualTo("INVALID_REQUEST");
+
+    HttpTestClient.Reply health = http.post("/healthz", null, "{}");
+    assertThat(health.status()).isEqualTo(405);
+    assertThat(health.header("allow")).isEqualTo("GET");
+  }
+
+  @Test
+  void healthz_servingIs200WithoutAKey() {
+    HttpTestClient.Reply reply = http.get("/healthz", null);
+    assertThat(reply.status()).isEqualTo(200);
+    assertThat(reply.field("status")).isEqualTo("SERVING");
+  }
+
+  @Test
+  void h2c_upgradedConnection_servesMintOverHttp2() {
+    HttpTestClient h2 = new HttpTestClient("http://127.0.0.1:" + authority.httpPort(),
+        HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build());
+    assertThat(h2.get("/healthz", null).version()).isEqualTo(HttpClient.Version.HTTP_2);
+    HttpTestClient.Reply minted = h2.post("/v1/sessions", mintKey(), "{\"externalUserId\":\"u1\"}");
+    assertThat(minted.status()).isEqualTo(200);
+    assertThat(minted.version()).isEqualTo(HttpClient.Version.HTTP_2);
+  }
+
+  @Test
+  void halfSentBody_timesOutWith408AndTheConnectionIsFreed() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", authority.httpPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+          + "Content-Length: 100\r\n\r\n{\"externalUserId\"").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).startsWith("HTTP/1.1 408");
+      assertThat(reply).contains("\"code\":\"DEADLINE_EXCEEDED\"");
+    }
+  }
+
+  @Test
+  void idleConnection_isClosedAfterTheIdleTimeout() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", authority.httpPort())) {
+      socket.setSoTimeout(10_000);
+      InputStream in = socket.getInputStream();
+      assertThat(in.read()).as("closed by the server, nothing sent").isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void openApi_describesEveryServedRoute_andServesEveryDescribedRoute() {
+    HttpTestClient.Reply doc = http.get("/openapi.json", null);
+    assertThat(doc.status()).isEqualTo(200);
+    JsonObject paths = doc.json().getAsJsonObject("paths");
+    Set<String> described = new HashSet<>();
+    for (Map.Entry<String, JsonElement> path : paths.entrySet()) {
+      for (String method : path.getValue().getAsJsonObject().keySet()) {
+        described.add(method.toUpperCase() + " " + path.getKey());
+      }
+    }
+    Set<String> contract = Set.of(
+        "POST /v1/sessions", "POST /v1/sessions:redeem", "POST /v1/sessions:introspect", "POST /v1/apiKeys",
+        "GET /v1/apiKeys", "POST /v1/revoke", "GET /v1/jwks", "POST /v1/tenants", "GET /v1/tenants/{id}",
+        "PATCH /v1/tenants/{tenant.id}", "GET /v1/tenants", "POST /v1/signingKeys:rotate",
+        "GET /healthz", "GET /.well-known/jwks.json", "GET /openapi.json");
+    assertThat(described).isEqualTo(contract);
+    for (String route : described) {
+      String method = route.substring(0, route.indexOf(' '));
+      String path = route.substring(route.indexOf(' ') + 1).replaceAll("\\{[^}]+}", "x");
+      HttpTestClient.Reply reply = http.send(method, path, admin(), method.equals("GET") ? null : "{}");
+      assertThat(reply.status()).as(route).isNotEqualTo(405);
+      if (reply.status() == 404) {
+        assertThat(reply.json().getAsJsonObject("error").get("message").getAsString()).as(route).doesNotStartWith("no route");
+      }
+    }
+    JsonObject schemas = doc.json().getAsJsonObject("components").getAsJsonObject("schemas");
+    JsonObject mint = schemas.getAsJsonObject("tokenauthority.v1.MintSessionRequest").getAsJsonObject("properties");
+    assertThat(mint.keySet()).contains("externalUserId", "ttlSeconds", "context");
+    assertThat(mint.getAsJsonObject("ttlSeconds").get("format").getAsString()).isEqualTo("int64");
+  }
+
+  @Test
+  void openApi_everyRpcOfTheServicesHasARoute() {
+    JsonObject doc = JsonParser.parseString(http.get("/openapi.json", null).body()).getAsJsonObject();
+    Set<String> operations = doc.getAsJsonObject("paths").entrySet().stream()
+        .flatMap(p -> p.getValue().getAsJsonObject().entrySet().stream())
+        .map(op -> op.getValue().getAsJsonObject().get("operationId").getAsString())
+        .collect(Collectors.toSet());
+    Set<String> rpcs = new HashSet<>();
+    for (var method : dev.tokenauthority.v1.TokenAuthorityGrpc.getServiceDescriptor().getMethods()) {
+      rpcs.add("TokenAuthority_" + method.getBareMethodName());
+    }
+    for (var method : dev.tokenauthority.v1.TenantAdminGrpc.getServiceDescriptor().getMethods()) {
+      rpcs.add("TenantAdmin_" + method.getBareMethodName());
+    }
+    assertThat(operations).containsAll(rpcs);
+  }
+}
