@@ -8,9 +8,12 @@ import com.google.common.util.concurrent.MoreExecutors;
 import dev.tokenauthority.client.ApiKeyCredentials;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.IntrospectRequest;
+import dev.tokenauthority.v1.CreateTenantRequest;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
+import dev.tokenauthority.v1.TenantAdminGrpc;
+import dev.tokenauthority.v1.Tenant;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
@@ -50,13 +53,24 @@ import picocli.CommandLine.Option;
     description = "Measures MintSession, Redeem, Introspect and Envoy's Check against a gRPC health-check"
         + " baseline on the same server.")
 public final class LoadBenchmark implements Callable<Integer> {
+  /**
+   * What is measured: the health check, then MintSession and Redeem of the default tenant (no
+   * limits), Envoy's Check beside the RPC it stands for (redeem mode beside Redeem, verify mode
+   * beside Introspect), mint-then-redeem pairs, MintSession of a tenant with a per-key rate limit
+   * (set far above the rate reached, so that it admits every call but is charged on each), Redeem
+   * of a tenant with a monthly redemption quota (likewise never reached), and the HTTP port.
+   */
   enum Workload {
-    baseline, mint, redeem, check_redeem, introspect, check_verify, mint_redeem,
+    baseline, mint, redeem, check_redeem, introspect, check_verify, mint_redeem, mint_limited, redeem_quota,
     http_health, http1_mint, http1_redeem, h2c_mint, h2c_redeem
   }
 
   /** Tokens the read-only workloads (Introspect, Check in verify mode) go round. */
   private static final int VERIFIED_TOKENS = 1000;
+  /** The rate-limited tenant's allowance: far above any rate reached, so every mint is admitted. */
+  static final int LIMITED_MINTS_PER_MINUTE = 1_000_000_000;
+  /** The quota tenant's monthly redemptions: never reached by a run. */
+  static final long QUOTA_REDEMPTIONS = 1_000_000_000_000L;
 
   @Option(names = "--server-jar", defaultValue = "server/target/token-authority-server.jar",
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
@@ -75,6 +89,12 @@ public final class LoadBenchmark implements Callable<Integer> {
 
   @Option(names = "--phase", defaultValue = "4", description = "Seconds per measured phase (default: ${DEFAULT-VALUE}).")
   int phaseSeconds;
+
+  @Option(names = "--workloads", split = ",",
+      defaultValue = "baseline,mint,redeem,mint_redeem,mint_limited,redeem_quota,http_health,http1_mint,http1_redeem,"
+          + "h2c_mint,h2c_redeem",
+      description = "Workloads to run; baseline always runs (default: ${DEFAULT-VALUE}).")
+  List<Workload> workloads;
 
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds of all workloads (default: ${DEFAULT-VALUE}).")
   int rounds;
@@ -152,32 +172,49 @@ public final class LoadBenchmark implements Callable<Integer> {
 
   /**
    * PostgreSQL's own rate for the same statements (pgbench, same database, right after the
-   * server's run), and the postgres store's mint and redeem divided by it.
+   * server's run), and the postgres store's workloads divided by it: each workload by the
+   * statements it runs, and the rate-limited mint also by the plain durable INSERT (what a
+   * mint would cost if admission were free). Also the quota tenant's redeem over the plain one.
    */
   private List<Map<String, Object>> pgbenchReference(String url, List<Map<String, Object>> results, List<String> table)
       throws Exception {
     Map<String, Double> tps = PgbenchReference.measure(url, 16, phaseSeconds * rounds);
     List<Map<String, Object>> out = new ArrayList<>();
-    for (Map.Entry<String, String> pair : Map.of("insert", "mint", "redeem", "redeem").entrySet()) {
-      Double reference = tps.get(pair.getKey());
-      if (reference == null) {
+    String[][] pairs = {
+      {"insert", "mint"}, {"redeem", "redeem"}, {"insert", "mint_limited"}, {"mint_limited", "mint_limited"},
+      {"redeem_quota", "redeem_quota"},
+    };
+    for (String[] pair : pairs) {
+      Double reference = tps.get(pair[0]);
+      long server = serverRate(results, pair[1]);
+      if (reference == null || server == 0) {
         continue;
       }
-      long server = results.stream()
-          .filter(r -> "postgres".equals(r.get("store")) && pair.getValue().equals(r.get("workload")))
-          .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
       double ratio = server / reference;
       table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %,9.0f %6.2f   (postgres %s / pgbench %s)",
-          "pgbench", "-", pair.getKey(), reference, ratio, pair.getValue(), pair.getKey()));
+          "pgbench", "-", pair[0], reference, ratio, pair[1], pair[0]));
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("store", "pgbench");
-      r.put("workload", pair.getKey());
+      r.put("workload", pair[0]);
       r.put("transactionsPerSecond", Math.round(reference));
-      r.put("postgresStoreWorkload", pair.getValue());
+      r.put("postgresStoreWorkload", pair[1]);
       r.put("ratioOfPostgresStoreToPgbench", Math.round(ratio * 1000) / 1000.0);
       out.add(r);
     }
+    long plain = serverRate(results, "redeem");
+    long quota = serverRate(results, "redeem_quota");
+    if (plain > 0 && quota > 0) {
+      table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6.2f   (postgres redeem_quota / redeem)",
+          "postgres", "-", "quota cost", "", (double) quota / plain));
+    }
     return out;
+  }
+
+  /** The postgres store's calls/s for a workload in this run (the last server's), or 0. */
+  private static long serverRate(List<Map<String, Object>> results, String workload) {
+    return results.stream()
+        .filter(r -> "postgres".equals(r.get("store")) && workload.equals(r.get("workload")))
+        .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
   }
 
   private List<Map<String, Object>> measure(String store, String storeArg, int preload, List<String> table) throws Exception {
@@ -190,6 +227,13 @@ public final class LoadBenchmark implements Callable<Integer> {
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
       var stub = TokenAuthorityGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
+      var limitedStub = TokenAuthorityGrpc.newFutureStub(server.channel())
+          .withCallCredentials(new ApiKeyCredentials(tenantKey(server, Tenant.newBuilder().setId("bench-limited")
+              .setMintRatePerMinute(LIMITED_MINTS_PER_MINUTE).build())));
+      var quotaStub = TokenAuthorityGrpc.newFutureStub(server.channel())
+          .withCallCredentials(new ApiKeyCredentials(tenantKey(server, Tenant.newBuilder().setId("bench-quota")
+              .setMonthlySessionQuota(QUOTA_REDEMPTIONS).build())));
+      Stubs stubs = new Stubs(stub, limitedStub, quotaStub);
       var health = HealthGrpc.newFutureStub(server.channel());
       var envoy = AuthorizationGrpc.newFutureStub(server.channel()).withCallCredentials(new ApiKeyCredentials(key));
       AtomicLong users = new AtomicLong();
@@ -205,12 +249,12 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
-          phases(Duration.ofSeconds(warmupSeconds), stub, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key).entrySet()) {
+          phases(Duration.ofSeconds(warmupSeconds), stubs, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
         p.getValue().call();
       }
       Map<Workload, Callable<ClosedLoop.Outcome>> phases =
-          phases(Duration.ofSeconds(phaseSeconds), stub, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key);
+          phases(Duration.ofSeconds(phaseSeconds), stubs, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key);
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
@@ -254,6 +298,23 @@ public final class LoadBenchmark implements Callable<Integer> {
     }
   }
 
+  /** The callers: the default tenant's key, the rate-limited tenant's and the quota tenant's. */
+  private record Stubs(
+      TokenAuthorityGrpc.TokenAuthorityFutureStub plain,
+      TokenAuthorityGrpc.TokenAuthorityFutureStub limited,
+      TokenAuthorityGrpc.TokenAuthorityFutureStub quota) {}
+
+  /** Creates the tenant and returns the secret of a new mint-and-redeem key of it. */
+  private static String tenantKey(ServerUnderTest server, Tenant tenant) {
+    ApiKeyCredentials admin = new ApiKeyCredentials(server.adminKey());
+    TenantAdminGrpc.newBlockingStub(server.channel()).withCallCredentials(admin)
+        .createTenant(CreateTenantRequest.newBuilder().setTenant(tenant).build());
+    return TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(admin)
+        .createApiKey(CreateApiKeyRequest.newBuilder().setTenantId(tenant.getId()).setName("bench")
+            .addScopes("sessions:mint").addScopes("sessions:redeem").build())
+        .getSecret();
+  }
+
   /**
    * The gRPC workload another is compared with: an HTTP one's, or the RPC an Envoy Check stands
    * for (Redeem for redeem mode, Introspect for verify mode).
@@ -268,10 +329,10 @@ public final class LoadBenchmark implements Callable<Integer> {
     };
   }
 
-  /** The workloads, each run for {@code phase}, in the order they alternate. */
+  /** The chosen workloads (the baseline always), each run for {@code phase}, in the order they alternate. */
   private Map<Workload, Callable<ClosedLoop.Outcome>> phases(
       Duration phase,
-      TokenAuthorityGrpc.TokenAuthorityFutureStub stub,
+      Stubs stubs,
       AuthorizationGrpc.AuthorizationFutureStub envoy,
       HealthGrpc.HealthFutureStub health,
       AtomicLong users,
@@ -280,6 +341,7 @@ public final class LoadBenchmark implements Callable<Integer> {
       double[] lastMintRate,
       HttpLoad httpLoad,
       String key) {
+    var stub = stubs.plain();
     Map<Workload, Callable<ClosedLoop.Outcome>> phases = new LinkedHashMap<>();
     phases.put(Workload.baseline, () -> ClosedLoop.run(inFlight, phase,
         () -> health.check(HealthCheckRequest.getDefaultInstance())));
@@ -288,15 +350,7 @@ public final class LoadBenchmark implements Callable<Integer> {
       lastMintRate[0] = Math.max(1000, o.ok() / o.seconds());
       return o;
     });
-    phases.put(Workload.redeem, () -> {
-      // Distinct tokens, minted before the phase so that only redeems are measured.
-      tokens.clear();
-      mintInto(stub, users, tokens, (int) Math.min(2_000_000, lastMintRate[0] * 1.6 * phase.toSeconds() + inFlight), 300);
-      return ClosedLoop.run(inFlight, phase, () -> {
-        String token = tokens.poll();
-        return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
-      });
-    });
+    phases.put(Workload.redeem, () -> redeemPhase(stub, phase, users, tokens, lastMintRate[0]));
     phases.put(Workload.check_redeem, () -> {
       // The same as redeem, through Envoy's Check in redeem mode.
       tokens.clear();
@@ -317,6 +371,9 @@ public final class LoadBenchmark implements Callable<Integer> {
             stub.mintSession(mintRequest(users, 300)),
             (MintSessionResponse m) -> stub.redeem(RedeemRequest.newBuilder().setToken(m.getToken()).build()),
             MoreExecutors.directExecutor())));
+    phases.put(Workload.mint_limited, () -> ClosedLoop.run(inFlight, phase,
+        () -> stubs.limited().mintSession(mintRequest(users, 300))));
+    phases.put(Workload.redeem_quota, () -> redeemPhase(stubs.quota(), phase, users, tokens, lastMintRate[0]));
     if (httpLoad != null) {
       phases.put(Workload.http_health, () -> ClosedLoop.run(inFlight, phase, () -> HttpLoad.get(httpLoad.http1(), "/healthz")));
       for (Workload w : List.of(Workload.http1_mint, Workload.http1_redeem, Workload.h2c_mint, Workload.h2c_redeem)) {
@@ -336,6 +393,7 @@ public final class LoadBenchmark implements Callable<Integer> {
         }
       }
     }
+    phases.keySet().removeIf(w -> w != Workload.baseline && !workloads.contains(w));
     return phases;
   }
 
@@ -360,6 +418,17 @@ public final class LoadBenchmark implements Callable<Integer> {
                     .putHeaders("content-type", "application/json")))
             .putContextExtensions("mode", mode))
         .build();
+  }
+
+  /** Redeems of distinct tokens of the stub's tenant, minted before the phase so that only redeems are measured. */
+  private ClosedLoop.Outcome redeemPhase(TokenAuthorityGrpc.TokenAuthorityFutureStub stub, Duration phase,
+      AtomicLong users, ConcurrentLinkedQueue<String> tokens, double mintRate) throws InterruptedException {
+    tokens.clear();
+    mintInto(stub, users, tokens, (int) Math.min(2_000_000, mintRate * 1.6 * phase.toSeconds() + inFlight), 300);
+    return ClosedLoop.run(inFlight, phase, () -> {
+      String token = tokens.poll();
+      return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());
+    });
   }
 
   private static String mintJson(AtomicLong users, long ttl) {

@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  * {@code pgbench} on the same database in the same run: the reference the postgres store's
  * figures are divided by. Mint is one INSERT of a session row (time-ordered id, as the server
  * makes them); redeem is the server's read by id, then its conditional UPDATE ... RETURNING,
- * each in autocommit as the server runs them.
+ * each in autocommit as the server runs them. A rate-limited tenant's mint adds the admission
+ * of its key's bucket (one row for every mint of the key); a quota tenant's redeem charges its
+ * month's row (one row for every redeem of the tenant), as the server does.
  */
 final class PgbenchReference {
   static final int SESSIONS = 100_000;
@@ -40,6 +42,23 @@ final class PgbenchReference {
           + " '\\x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'::bytea,"
           + " 1, 9999999999999, 1, 1, NULL);\n";
 
+  private static final String NOW = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
+
+  /** The per-key bucket's admission (GCRA, 1 µs apart, as the bench's limited tenant), then the INSERT. */
+  private static final String ADMIT =
+      "BEGIN;\n"
+          + "INSERT INTO rate_limits (bucket, tat) VALUES ('key_pgbench', " + NOW + " + 1) ON CONFLICT (bucket) DO UPDATE"
+          + " SET tat = GREATEST(rate_limits.tat, " + NOW + ") + 1"
+          + " WHERE GREATEST(rate_limits.tat, " + NOW + ") + 1 - " + NOW + " <= 60000000;\n"
+          + "SELECT tat FROM rate_limits WHERE bucket = 'key_pgbench';\n"
+          + "COMMIT;\n";
+
+  /** The month's row of the quota tenant, charged in the redeem's transaction. */
+  private static final String CHARGE =
+      "INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES ('pgbench', '2026-01', 0) ON CONFLICT DO NOTHING;\n"
+          + "UPDATE tenant_usage SET redemptions = redemptions + 1 WHERE tenant_id = 'pgbench' AND month = '2026-01'"
+          + " AND redemptions < 1000000000000;\n";
+
   private static final String REDEEM_SCRIPT =
       "\\set n random(1, " + SESSIONS + ")\n"
           + "SELECT " + COLUMNS + " FROM pgbench_sessions WHERE id = 'ses_' || :n;\n"
@@ -47,6 +66,21 @@ final class PgbenchReference {
           + " AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > 1"
           + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = pgbench_sessions.api_key_id AND k.revoke_time IS NULL)"
           + " RETURNING uses_remaining;\n";
+
+  // pgbench wants its \\set before the first statement when statements are prepared.
+  private static final String MINT_LIMITED_SCRIPT =
+      INSERT_SCRIPT.substring(0, INSERT_SCRIPT.indexOf('\n') + 1) + ADMIT + INSERT_SCRIPT.substring(INSERT_SCRIPT.indexOf('\n') + 1);
+
+  private static final String REDEEM_QUOTA_SCRIPT =
+      "\\set n random(1, " + SESSIONS + ")\n"
+          + "SELECT " + COLUMNS + " FROM pgbench_sessions WHERE id = 'ses_' || :n;\n"
+          + "BEGIN;\n"
+          + "UPDATE pgbench_sessions SET uses_remaining = uses_remaining - 1 WHERE id = 'ses_' || :n"
+          + " AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > 1"
+          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = pgbench_sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " RETURNING uses_remaining;\n"
+          + CHARGE
+          + "COMMIT;\n";
 
   private PgbenchReference() {}
 
@@ -64,8 +98,17 @@ final class PgbenchReference {
     Path dir = Files.createTempDirectory("ta-pgbench-");
     Path insert = Files.writeString(dir.resolve("insert.sql"), INSERT_SCRIPT, StandardCharsets.UTF_8);
     Path redeem = Files.writeString(dir.resolve("redeem.sql"), REDEEM_SCRIPT, StandardCharsets.UTF_8);
-    tps.put("insert", run(jdbcUrl, insert, clients, seconds));
-    tps.put("redeem", run(jdbcUrl, redeem, clients, seconds));
+    Path mintLimited = Files.writeString(dir.resolve("mint_limited.sql"), MINT_LIMITED_SCRIPT, StandardCharsets.UTF_8);
+    Path redeemQuota = Files.writeString(dir.resolve("redeem_quota.sql"), REDEEM_QUOTA_SCRIPT, StandardCharsets.UTF_8);
+    for (Path script : List.of(insert, redeem, mintLimited, redeemQuota)) {
+      String name = script.getFileName().toString().replace(".sql", "");
+      try {
+        tps.put(name, run(jdbcUrl, script, clients, seconds));
+      } catch (IllegalStateException e) {
+        // One failed reference must not cost the run's other figures.
+        System.out.println("   pgbench " + name + " failed: " + e.getMessage());
+      }
+    }
     return tps;
   }
 

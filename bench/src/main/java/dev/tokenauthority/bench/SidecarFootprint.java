@@ -1,10 +1,7 @@
 package dev.tokenauthority.bench;
 
-import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
+import dev.tokenauthority.server.ClassDataTraining;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -16,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -24,8 +22,9 @@ import picocli.CommandLine.Option;
 
 /**
  * How the server does as a sidecar: time from {@code java -jar} to the first health check that
- * answers SERVING, and resident memory (VmRSS) after it has then sat idle, on the default
- * (sqlite) store, for a few JVM option sets, each run several times; prints the medians.
+ * answers SERVING, and resident memory (VmRSS) after it has then sat idle, on each chosen store,
+ * without any setting, with the sidecar settings of docs/deployment.md, and with them plus the
+ * class-data sharing archive the build makes; each run several times; prints the medians.
  */
 @Command(name = "sidecar-footprint", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Measures start-up time to SERVING and idle RSS of the server jar.")
@@ -40,8 +39,9 @@ public final class SidecarFootprint implements Callable<Integer> {
   @Option(names = "--idle-seconds", defaultValue = "5", description = "Idle time before RSS is read (default: ${DEFAULT-VALUE}).")
   int idleSeconds;
 
-  @Option(names = "--cds-archive", defaultValue = "bench/target/token-authority-server.jsa",
-      description = "Where the AppCDS archive of the 'sidecar + AppCDS' set is made (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--cds-archive", defaultValue = "server/target/token-authority-server.jsa",
+      description = "The class-data sharing archive of the jar, made by the build (default: ${DEFAULT-VALUE});"
+          + " made here by the server's training run when missing.")
   Path cdsArchive;
 
   @Option(names = "--http-port", defaultValue = "0",
@@ -49,43 +49,77 @@ public final class SidecarFootprint implements Callable<Integer> {
           + " no such flag, for a jar from before the HTTP port (default: ${DEFAULT-VALUE}).")
   String httpPort;
 
+  @Option(names = "--stores", split = ",", defaultValue = "sqlite,memory",
+      description = "Stores to start on (default: ${DEFAULT-VALUE}).")
+  List<String> stores;
+
+  /** The sidecar settings of docs/deployment.md: JVM options, then the environment and server flags. */
+  static final List<String> SIDECAR_JVM = List.of(
+      "-XX:+UseSerialGC", "-Xms8m", "-Xmx96m", "-XX:MaxMetaspaceSize=80m", "-XX:ReservedCodeCacheSize=32m",
+      "-Xss256k", "-XX:CICompilerCount=2", "-XX:TrimNativeHeapInterval=2000",
+      "-Dio.grpc.netty.shaded.io.netty.allocator.numDirectArenas=1",
+      "-Dio.grpc.netty.shaded.io.netty.allocator.numHeapArenas=1",
+      "-Dio.grpc.netty.shaded.io.netty.allocator.maxOrder=7");
+  static final Map<String, String> SIDECAR_ENV = Map.of("MALLOC_ARENA_MAX", "2");
+  static final List<String> SIDECAR_ARGS = List.of("--executor-threads=1");
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new SidecarFootprint()).execute(args));
   }
 
-  private record Measured(long startMillis, long rssMiB) {}
+  /** Wall time to SERVING, the CPU time the process used by then (less sensitive to a busy machine), idle RSS. */
+  private record Measured(long startMillis, long startCpuMillis, long rssMiB) {}
+
+  /** One way of starting the server. */
+  private record Settings(String name, List<String> jvm, Map<String, String> env, List<String> args) {}
 
   @Override
   public Integer call() throws Exception {
     Path jar = serverJar.toAbsolutePath();
     Path archive = cdsArchive.toAbsolutePath();
-    List<String> sidecar = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx128m", "-XX:MaxMetaspaceSize=96m",
-        "-XX:ReservedCodeCacheSize=48m", "-Xss512k");
-    Files.deleteIfExists(archive);
-    // A run that writes the archive at exit: the classes this server loads to serve.
-    List<String> dump = new ArrayList<>(sidecar);
-    dump.add("-XX:ArchiveClassesAtExit=" + archive);
-    once(jar, dump, 2, httpPort);
-    List<String> withCds = new ArrayList<>(sidecar);
+    if (!Files.exists(archive)) {
+      // The build's archive is missing (-Dcds.skip): the same training run, here.
+      List<String> dump = new ArrayList<>(SIDECAR_JVM);
+      dump.add("-XX:ArchiveClassesAtExit=" + archive);
+      Path scratch = Files.createTempDirectory("ta-cds-");
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+      command.addAll(dump);
+      command.addAll(List.of("-cp", jar.toString(), "dev.tokenauthority.server.ClassDataTraining", scratch.toString()));
+      Process p = new ProcessBuilder(command).inheritIO().start();
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("the class-data training run failed");
+      }
+    }
+    List<String> withCds = new ArrayList<>(SIDECAR_JVM);
     withCds.add("-XX:SharedArchiveFile=" + archive);
+    List<Settings> sets = List.of(
+        new Settings("default (none)", List.of(), Map.of(), List.of()),
+        new Settings("sidecar", SIDECAR_JVM, SIDECAR_ENV, SIDECAR_ARGS),
+        new Settings("sidecar + AppCDS", withCds, SIDECAR_ENV, SIDECAR_ARGS));
 
-    System.out.printf("%-22s %5s %14s %14s   runs (start ms / RSS MiB)%n", "JVM options", "runs", "start ms (med)", "RSS MiB (med)");
-    report("default (none)", jar, List.of());
-    report("sidecar", jar, sidecar);
-    report("sidecar + AppCDS", jar, withCds);
-    System.out.println("sidecar = " + String.join(" ", sidecar));
+    System.out.printf("%-8s %-18s %5s %14s %14s %14s   runs (start ms / CPU ms / RSS MiB)%n", "store", "settings",
+        "runs", "start ms (med)", "CPU ms (med)", "RSS MiB (med)");
+    for (String store : stores) {
+      for (Settings set : sets) {
+        report(store, set, jar);
+      }
+    }
+    System.out.println("sidecar = " + String.join(" ", SIDECAR_JVM) + ", environment " + SIDECAR_ENV
+        + ", server " + String.join(" ", SIDECAR_ARGS));
     return 0;
   }
 
-  private void report(String name, Path jar, List<String> options) throws Exception {
+  private void report(String store, Settings set, Path jar) throws Exception {
     List<Measured> all = new ArrayList<>();
     for (int i = 0; i < runs; i++) {
-      all.add(once(jar, options, idleSeconds, httpPort));
+      all.add(once(jar, store, set, idleSeconds, httpPort));
     }
     long[] starts = all.stream().mapToLong(Measured::startMillis).sorted().toArray();
+    long[] cpu = all.stream().mapToLong(Measured::startCpuMillis).sorted().toArray();
     long[] rss = all.stream().mapToLong(Measured::rssMiB).sorted().toArray();
-    System.out.printf("%-22s %5d %14d %14d   %s%n", name, runs, starts[starts.length / 2], rss[rss.length / 2],
-        all.stream().map(m -> m.startMillis() + "/" + m.rssMiB()).toList());
+    System.out.printf("%-8s %-18s %5d %14d %14d %14d   %s%n", store, set.name(), runs, starts[starts.length / 2],
+        cpu[cpu.length / 2], rss[rss.length / 2],
+        all.stream().map(m -> m.startMillis() + "/" + m.startCpuMillis() + "/" + m.rssMiB()).toList());
   }
 
   private static int freePort() throws IOException {
@@ -94,17 +128,20 @@ public final class SidecarFootprint implements Callable<Integer> {
     }
   }
 
-  private static Measured once(Path jar, List<String> jvmOptions, int idleSeconds, String httpPort) throws Exception {
+  private static Measured once(Path jar, String store, Settings set, int idleSeconds, String httpPort) throws Exception {
     Path dataDir = Files.createTempDirectory("ta-sidecar-");
     int port = freePort();
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(jvmOptions);
-    command.addAll(List.of("-jar", jar.toString(), "--port", String.valueOf(port), "--data-dir", dataDir.toString()));
+    command.addAll(set.jvm());
+    command.addAll(List.of("-jar", jar.toString(), "--port", String.valueOf(port), "--store", store,
+        "--data-dir", dataDir.toString()));
     if (!httpPort.equals("absent")) {
       command.addAll(List.of("--http-port", httpPort));
     }
+    command.addAll(set.args());
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dataDir.resolve("out.log").toFile());
+    builder.environment().putAll(set.env());
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);
     builder.environment().put("TOKEN_AUTHORITY_ADMIN_KEY", Base64.getUrlEncoder().withoutPadding().encodeToString(random));
@@ -112,7 +149,8 @@ public final class SidecarFootprint implements Callable<Integer> {
     Process process = builder.start();
     try {
       long servingAt = -1;
-      long deadline = started + TimeUnit.SECONDS.toNanos(60);
+      long cpuAtServing = -1;
+      long deadline = started + TimeUnit.SECONDS.toNanos(180);
       while (servingAt < 0 && System.nanoTime() < deadline && process.isAlive()) {
         // A plain connect first: a gRPC channel that found the port closed backs off for a
         // second or more before it tries again, which would be measured as start-up time.
@@ -120,15 +158,16 @@ public final class SidecarFootprint implements Callable<Integer> {
           Thread.sleep(2);
           continue;
         }
-        if (health(port) == ServingStatus.SERVING) {
+        if (ClassDataTraining.health(port) == ServingStatus.SERVING) {
           servingAt = System.nanoTime();
+          cpuAtServing = cpuMillis(process.pid());
         }
       }
       if (servingAt < 0) {
         throw new IllegalStateException("the server did not serve: " + Files.readString(dataDir.resolve("out.log")));
       }
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
-      return new Measured(TimeUnit.NANOSECONDS.toMillis(servingAt - started), rssMiB(process.pid()));
+      return new Measured(TimeUnit.NANOSECONDS.toMillis(servingAt - started), cpuAtServing, rssMiB(process.pid()));
     } finally {
       process.destroy();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -149,16 +188,14 @@ public final class SidecarFootprint implements Callable<Integer> {
     }
   }
 
-  /** One health check on a fresh channel; null when it fails. */
-  private static ServingStatus health(int port) throws InterruptedException {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  /** User plus system CPU time of a process so far (Linux, clock ticks of 10 ms), or -1. */
+  private static long cpuMillis(long pid) {
     try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } catch (RuntimeException e) {
-      return null;
-    } finally {
-      channel.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
+    } catch (IOException | RuntimeException e) {
+      return -1;
     }
   }
 

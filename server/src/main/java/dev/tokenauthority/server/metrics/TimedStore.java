@@ -225,8 +225,8 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
-      return time(findForToken, () -> delegate.findSessionForToken(id, tokenHash));
+    public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
+      return timeAsync(findForToken, () -> delegate.findSessionForToken(id, tokenHash));
     }
 
     @Override

@@ -174,11 +174,17 @@ public final class SessionService {
   }
 
   /**
-   * {@link #redeem} without making the calling thread wait for the commit: the checks run now
-   * (and throw at once), the future completes once the use is consumed and committed.
+   * {@link #redeem} without making the calling thread wait for the store: the future completes
+   * once the session is found, checked, and its use consumed and committed (or fails with the
+   * refusal).
    */
   public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
-    Session session = lookUp(caller, token);
+    return findByTokenAsync(token).thenCompose(found -> redeemFound(caller, token, found, origin, audience));
+  }
+
+  private CompletableFuture<Session> redeemFound(
+      Caller caller, String token, Optional<Session> found, String origin, String audience) {
+    Session session = lookedUp(caller, token, found);
     Tenant tenant = tenantOf(caller);
     // A suspended (or cancelled) tenant's outstanding tokens stop working at once.
     TenantPolicy.check(tenant, TenantPolicy.Operation.REDEEM);
@@ -336,7 +342,11 @@ public final class SessionService {
   }
 
   private Session lookUp(Caller caller, String token) {
-    Optional<Session> found = findByToken(token);
+    return lookedUp(caller, token, findByToken(token));
+  }
+
+  /** The caller's session of the token, given what the store found for it; throws when none. */
+  private Session lookedUp(Caller caller, String token, Optional<Session> found) {
     if (found.isEmpty()) {
       // Not stored: a forgery, or a genuine token whose session was purged after it expired.
       // Only the latter, and only for the caller's own tenant, deserves the precise reason:
@@ -357,8 +367,14 @@ public final class SessionService {
   }
 
   private Optional<Session> findByToken(String token) {
+    return Completions.join(findByTokenAsync(token));
+  }
+
+  private CompletableFuture<Optional<Session>> findByTokenAsync(String token) {
     Optional<String> id = SessionTokenCodec.peekSessionId(token);
-    return id.isEmpty() ? Optional.empty() : sessions.findSessionForToken(id.get(), SecretHash.of(token));
+    return id.isEmpty()
+        ? CompletableFuture.completedFuture(Optional.empty())
+        : sessions.findSessionForToken(id.get(), SecretHash.of(token));
   }
 
   /**

@@ -19,9 +19,11 @@ public interface SessionStore {
 
   /**
    * The session with this id, if the token it was minted with hashes to {@code tokenHash}
-   * (compared in constant time); empty otherwise.
+   * (compared in constant time); empty otherwise. The future completes once the store has
+   * answered (a store on another host never holds the calling thread; a local one returns a
+   * completed future) and fails, rather than throws, when it cannot.
    */
-  Optional<Session> findSessionForToken(String id, SecretHash tokenHash);
+  CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash);
 
   /** The session with this id. */
   Optional<Session> findSession(String id);

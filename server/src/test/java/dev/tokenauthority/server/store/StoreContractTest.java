@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -436,7 +437,7 @@ public abstract class StoreContractTest {
 
     SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
 
-    assertThat(store.sessions().findSessionForToken(session.id(), presented)).hasValueSatisfying(found -> assertSameSession(found, session));
+    assertThat(store.sessions().findSessionForToken(session.id(), presented).join()).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
   @Test
@@ -445,8 +446,8 @@ public abstract class StoreContractTest {
     Session session = session("ses-1", "key-1", 1, LATER);
     insertSession(session);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token"))).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash())).isPresent();
+    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token")).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash()).join()).isPresent();
   }
 
   @Test
@@ -457,8 +458,8 @@ public abstract class StoreContractTest {
     insertSession(one);
     insertSession(two);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash())).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash())).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash()).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash()).join()).isEmpty();
   }
 
   @Test
@@ -652,7 +653,38 @@ public abstract class StoreContractTest {
     assertThat(all).hasSize(THREADS * perThread);
     for (Session s : all) {
       assertThat(store.sessions().findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
-      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash())).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash()).join()).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther() throws Exception {
+    insertKey("key-1");
+    List<Session> sessions = new ArrayList<>();
+    for (int i = 0; i < THREADS; i++) {
+      Session s = session("ses-" + i, "key-1", 1, LATER);
+      insertSession(s);
+      sessions.add(s);
+    }
+
+    // Concurrent lookups, which a grouping store answers together: each by its own digest, and
+    // each by its neighbour's digest, which must find nothing.
+    List<List<Optional<Session>>> found =
+        runAtOnce(
+            THREADS,
+            thread -> {
+              Session mine = sessions.get(thread);
+              Session other = sessions.get((thread + 1) % THREADS);
+              var own = store.sessions().findSessionForToken(mine.id(), mine.tokenHash());
+              var wrong = store.sessions().findSessionForToken(mine.id(), other.tokenHash());
+              return List.of(own.join(), wrong.join());
+            });
+
+    for (int i = 0; i < THREADS; i++) {
+      Session expected = sessions.get(i);
+      assertThat(found.get(i).get(0)).hasValueSatisfying(s -> assertSameSession(s, expected));
+      assertThat(found.get(i).get(1)).isEmpty();
     }
   }
 
@@ -751,7 +783,7 @@ public abstract class StoreContractTest {
 
     assertThat(store.sessions().findSession("ses-long-gone")).isEmpty();
     assertThat(store.sessions().findSession("ses-just-gone")).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"))).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone")).join()).isEmpty();
     assertThat(consume("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
     assertThat(store.sessions().findSession("ses-at-cutoff")).isPresent();
     assertThat(store.sessions().findSession("ses-live")).isPresent();
@@ -961,7 +993,7 @@ public abstract class StoreContractTest {
     assertSameKey(store.apiKeys().findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
     assertThat(store.apiKeys().listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
     assertSameSession(store.sessions().findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
-    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash())).isPresent();
+    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash()).join()).isPresent();
     assertThat(store.sessions().findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
     assertThat(consume("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
     assertThat(consume("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);

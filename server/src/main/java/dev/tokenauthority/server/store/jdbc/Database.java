@@ -2,6 +2,7 @@ package dev.tokenauthority.server.store.jdbc;
 
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -43,6 +44,48 @@ public interface Database extends AutoCloseable {
   }
 
   /**
+   * {@link #writeStatementAsync} for a statement whose effect a crash of the database may undo
+   * after it was acknowledged (PostgreSQL: committed without waiting for its WAL flush), for
+   * state where losing the last fraction of a second is acceptable, such as rate-limit buckets.
+   * It is still atomic and at once visible to every other connection.
+   */
+  default <T> CompletableFuture<T> writeUnflushedStatementAsync(Work<T> work) {
+    return writeStatementAsync(work);
+  }
+
+  /**
+   * A kind of write that concurrent calls may share: each call submits one item, and a database
+   * that groups writes (PostgreSQL) runs the items waiting at that moment together in one
+   * transaction, {@code many}, with a round trip and a commit for all of them; each call's
+   * future gets its own result. An item alone, and every item on a database that does not
+   * group, runs as {@code one}. {@code many} may use PostgreSQL's SQL (arrays), must return one
+   * result per item, in order, and may be run again on each item alone (as {@code one}) after
+   * it failed and was rolled back.
+   *
+   * @param oneIsSingleStatement {@code one} is atomic without a transaction (run as
+   *     {@link #writeStatementAsync}); otherwise as {@link #writeAsync}
+   */
+  default <I, R> Batch<I, R> batch(boolean oneIsSingleStatement, ItemWork<I, R> one, BatchWork<I, R> many) {
+    return item -> oneIsSingleStatement ? writeStatementAsync(s -> one.run(s, item)) : writeAsync(s -> one.run(s, item));
+  }
+
+  /**
+   * A kind of read that concurrent calls may share, as {@link #batch} does for writes: a
+   * database that groups (PostgreSQL) answers the items waiting at that moment with one
+   * statement, {@code many}, and none of them holds the caller's thread; others answer each
+   * item with {@code one} at once.
+   */
+  default <I, R> Batch<I, R> readBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return item -> {
+      try {
+        return CompletableFuture.completedFuture(read(s -> one.run(s, item)));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    };
+  }
+
+  /**
    * Inside a {@link #write}, takes a lock held until the transaction ends, that one process at
    * a time can hold (PostgreSQL: an advisory lock); false when another holds it. A database
    * that only one process opens (SQLite) always grants it.
@@ -66,5 +109,29 @@ public interface Database extends AutoCloseable {
   /** Prepared statements of one connection, cached where the implementation can. */
   interface Statements {
     PreparedStatement prepare(String sql) throws SQLException;
+
+    /** The connection's SQL array of {@code elements} (PostgreSQL), for statements over many rows. */
+    default java.sql.Array array(String type, Object[] elements) throws SQLException {
+      throw new java.sql.SQLFeatureNotSupportedException("no SQL arrays here");
+    }
+  }
+
+  /** The work of a {@link #batch} for an item alone. */
+  @FunctionalInterface
+  interface ItemWork<I, R> {
+    R run(Statements statements, I item) throws SQLException;
+  }
+
+  /** The work of a {@link #batch} for several items: their writes, one result per item. */
+  @FunctionalInterface
+  interface BatchWork<I, R> {
+    List<R> run(Statements statements, List<I> items) throws SQLException;
+  }
+
+  /** Where calls submit their items of one {@link #batch}. */
+  @FunctionalInterface
+  interface Batch<I, R> {
+    /** The future completes with this item's result once it is committed, or fails. */
+    CompletableFuture<R> submit(I item);
   }
 }

@@ -254,11 +254,10 @@ public final class MemoryStore
   }
 
   @Override
-  public Optional<Session> findSessionForToken(String id, SecretHash tokenHash) {
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
     StoredSession s = sessions.get(id);
-    return s != null && tokenHash.matches(s.hash0(), s.hash1(), s.hash2(), s.hash3())
-        ? Optional.of(s.toSession())
-        : Optional.empty();
+    return CompletableFuture.completedFuture(
+        s != null && tokenHash.matches(s.hash0(), s.hash1(), s.hash2(), s.hash3()) ? Optional.of(s.toSession()) : Optional.empty());
   }
 
   @Override

@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * run on a pool of writer threads as large as the connection pool, so a call never holds a
  * gRPC thread while it waits for a commit.
  *
+ * <p>Writes submitted to a {@link #batch} are grouped: while up to {@value #BATCH_RUNNERS}
+ * groups of one kind are in flight, newly submitted items wait and then go together, so that
+ * under load a round trip and a commit carry many calls' rows instead of one. A lone call goes
+ * at once. Unflushed statements ({@link #writeUnflushedStatementAsync}) run on a few separate
+ * connections set to {@code synchronous_commit = off}.
+ *
  * <p>Failures to reach PostgreSQL become {@link StoreUnavailableException}s. Once one is seen,
  * the database counts as down and calls fail at once (never queueing behind a dead server)
  * until the health probe, run every second by the server, reaches it again.
@@ -39,8 +45,15 @@ public final class PostgresDatabase implements Database {
   private static final int MAX_QUEUED_WRITES = 20_000;
   /** The pool's connections: enough to keep PostgreSQL's group commit busy on a small machine. */
   static final int DEFAULT_POOL_SIZE = 16;
+  /** Connections for unflushed statements: each holds its row locks for microseconds only. */
+  static final int UNFLUSHED_POOL_SIZE = 4;
+  /** Groups of one kind in flight at once: enough to overlap round trips, few enough to fill them. */
+  static final int BATCH_RUNNERS = 4;
+  /** The most items one group carries. */
+  static final int MAX_BATCH = 256;
 
   private final HikariDataSource pool;
+  private final HikariDataSource unflushedPool;
   /** Applied to every pooled connection a call uses: the identity, except in fault tests. */
   private final UnaryOperator<Connection> wrap;
   private final Duration timeout;
@@ -48,8 +61,10 @@ public final class PostgresDatabase implements Database {
   private volatile boolean serving = true;
   private volatile boolean closed;
 
-  private PostgresDatabase(HikariDataSource pool, Duration timeout, int poolSize, UnaryOperator<Connection> wrap) {
+  private PostgresDatabase(
+      HikariDataSource pool, HikariDataSource unflushedPool, Duration timeout, int poolSize, UnaryOperator<Connection> wrap) {
     this.pool = pool;
+    this.unflushedPool = unflushedPool;
     this.wrap = wrap;
     this.timeout = timeout;
     AtomicInteger threads = new AtomicInteger();
@@ -80,29 +95,7 @@ public final class PostgresDatabase implements Database {
 
   /** {@link #open(String, String, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
   static PostgresDatabase open(String url, String password, Duration timeout, UnaryOperator<Connection> wrap) {
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("postgres");
-    config.setJdbcUrl(url);
-    if (password != null && !password.isEmpty()) {
-      config.setPassword(password);
-    }
-    config.setMaximumPoolSize(DEFAULT_POOL_SIZE);
-    config.setMinimumIdle(DEFAULT_POOL_SIZE);
-    config.setConnectionTimeout(Math.max(250, timeout.toMillis()));
-    config.setValidationTimeout(Math.max(250, Math.min(timeout.toMillis(), 1000)));
-    config.setInitializationFailTimeout(timeout.toMillis());
-    long seconds = Math.max(1, timeout.toSeconds());
-    // Defaults unless the URL says otherwise: a dead host fails the connect, a silent one the read.
-    config.addDataSourceProperty("connectTimeout", seconds);
-    config.addDataSourceProperty("socketTimeout", Math.max(10, seconds * 2));
-    config.addDataSourceProperty("tcpKeepAlive", true);
-    config.addDataSourceProperty("ApplicationName", "token-authority");
-    HikariDataSource pool;
-    try {
-      pool = new HikariDataSource(config);
-    } catch (RuntimeException e) {
-      throw new StoreUnavailableException("cannot connect to PostgreSQL: " + rootMessage(e), e);
-    }
+    HikariDataSource pool = connect(url, password, timeout, "postgres", DEFAULT_POOL_SIZE, null);
     try {
       Flyway.configure()
           .dataSource(pool)
@@ -113,8 +106,47 @@ public final class PostgresDatabase implements Database {
       pool.close();
       throw new StoreUnavailableException("cannot migrate the PostgreSQL schema: " + rootMessage(e), e);
     }
-    return new PostgresDatabase(pool, timeout, DEFAULT_POOL_SIZE, wrap);
+    HikariDataSource unflushed;
+    try {
+      // Only this statement's commit skips the wait for its WAL flush; every other write of
+      // the store stays durable on acknowledgement.
+      unflushed = connect(url, password, timeout, "postgres-unflushed", UNFLUSHED_POOL_SIZE, "SET synchronous_commit = off");
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+    return new PostgresDatabase(pool, unflushed, timeout, DEFAULT_POOL_SIZE, wrap);
   }
+
+  private static HikariDataSource connect(
+      String url, String password, Duration timeout, String name, int size, String initSql) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName(name);
+    config.setJdbcUrl(url);
+    if (password != null && !password.isEmpty()) {
+      config.setPassword(password);
+    }
+    if (initSql != null) {
+      config.setConnectionInitSql(initSql);
+    }
+    config.setMaximumPoolSize(size);
+    config.setMinimumIdle(size);
+    config.setConnectionTimeout(Math.max(250, timeout.toMillis()));
+    config.setValidationTimeout(Math.max(250, Math.min(timeout.toMillis(), 1000)));
+    config.setInitializationFailTimeout(timeout.toMillis());
+    long seconds = Math.max(1, timeout.toSeconds());
+    // Defaults unless the URL says otherwise: a dead host fails the connect, a silent one the read.
+    config.addDataSourceProperty("connectTimeout", seconds);
+    config.addDataSourceProperty("socketTimeout", Math.max(10, seconds * 2));
+    config.addDataSourceProperty("tcpKeepAlive", true);
+    config.addDataSourceProperty("ApplicationName", "token-authority");
+    try {
+      return new HikariDataSource(config);
+    } catch (RuntimeException e) {
+      throw new StoreUnavailableException("cannot connect to PostgreSQL: " + rootMessage(e), e);
+    }
+  }
+
 
   @Override
   public <T> T read(Work<T> work) {
@@ -126,9 +158,13 @@ public final class PostgresDatabase implements Database {
    * write, a connection lost once the statement was sent may have committed it.
    */
   private <T> T autocommit(Work<T> work, String what) {
+    return autocommit(pool, work, what);
+  }
+
+  private <T> T autocommit(HikariDataSource from, Work<T> work, String what) {
     failIfDown();
     boolean sent = false;
-    try (Connection c = connection();
+    try (Connection c = wrap.apply(from.getConnection());
         PooledStatements statements = new PooledStatements(c)) {
       sent = what.equals("write");
       return work.run(statements);
@@ -189,6 +225,21 @@ public final class PostgresDatabase implements Database {
   @Override
   public <T> CompletableFuture<T> writeStatementAsync(Work<T> work) {
     return submit(() -> autocommit(work, "write"));
+  }
+
+  @Override
+  public <T> CompletableFuture<T> writeUnflushedStatementAsync(Work<T> work) {
+    return submit(() -> autocommit(unflushedPool, work, "write"));
+  }
+
+  @Override
+  public <I, R> Batch<I, R> batch(boolean oneIsSingleStatement, ItemWork<I, R> one, BatchWork<I, R> many) {
+    return new Grouped<>(oneIsSingleStatement, true, one, many);
+  }
+
+  @Override
+  public <I, R> Batch<I, R> readBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return new Grouped<>(true, false, one, many);
   }
 
   private <T> CompletableFuture<T> submit(java.util.function.Supplier<T> write) {
@@ -265,6 +316,7 @@ public final class PostgresDatabase implements Database {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    unflushedPool.close();
     pool.close();
   }
 
@@ -322,6 +374,146 @@ public final class PostgresDatabase implements Database {
   }
 
   /**
+   * The items of one kind of write waiting for a group, and the groups in flight. A submit
+   * queues its item and starts a runner unless {@value #BATCH_RUNNERS} already run; a runner
+   * takes everything waiting (up to {@value #MAX_BATCH}), runs it in one transaction (a read:
+   * one statement), and starts the next runner if items wait. A group that fails for a reason
+   * other than the connection was rolled back, and is run again one item at a time, so that one
+   * bad item fails only its own call.
+   */
+  private final class Grouped<I, R> implements Batch<I, R> {
+    private final boolean oneIsSingleStatement;
+    private final boolean manyInTransaction;
+    private final ItemWork<I, R> one;
+    private final BatchWork<I, R> many;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Pending<I, R>> waiting =
+        new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicInteger waitingCount = new AtomicInteger();
+    private final AtomicInteger runners = new AtomicInteger();
+
+    Grouped(boolean oneIsSingleStatement, boolean manyInTransaction, ItemWork<I, R> one, BatchWork<I, R> many) {
+      this.oneIsSingleStatement = oneIsSingleStatement;
+      this.manyInTransaction = manyInTransaction;
+      this.one = one;
+      this.many = many;
+    }
+
+    @Override
+    public CompletableFuture<R> submit(I item) {
+      if (closed || !serving) {
+        return CompletableFuture.failedFuture(down());
+      }
+      if (waitingCount.get() >= MAX_QUEUED_WRITES) {
+        return CompletableFuture.failedFuture(
+            new StoreUnavailableException("the store has " + MAX_QUEUED_WRITES + " writes waiting already", null));
+      }
+      Pending<I, R> pending = new Pending<>(item, new CompletableFuture<>(), System.nanoTime());
+      waitingCount.incrementAndGet();
+      waiting.add(pending);
+      startRunner();
+      return pending.done();
+    }
+
+    private void startRunner() {
+      while (true) {
+        int running = runners.get();
+        if (running >= BATCH_RUNNERS || waiting.isEmpty()) {
+          return;
+        }
+        if (runners.compareAndSet(running, running + 1)) {
+          break;
+        }
+      }
+      try {
+        writers.execute(this::run);
+      } catch (RejectedExecutionException e) {
+        runners.decrementAndGet();
+        fail(take(), new StoreUnavailableException("the store is closed", e));
+      }
+    }
+
+    /**
+     * Runs one group, then hands over: a runner that found more waiting goes to the back of
+     * the writer threads' queue, so that busy kinds of write never keep the others waiting.
+     */
+    private void run() {
+      try {
+        List<Pending<I, R>> group = take();
+        if (!group.isEmpty()) {
+          runGroup(group);
+        }
+      } finally {
+        runners.decrementAndGet();
+        // Items queued meanwhile, whether or not this runner still counted as running.
+        startRunner();
+      }
+    }
+
+    private List<Pending<I, R>> take() {
+      List<Pending<I, R>> group = new ArrayList<>();
+      long now = System.nanoTime();
+      Pending<I, R> p;
+      while (group.size() < MAX_BATCH && (p = waiting.poll()) != null) {
+        waitingCount.decrementAndGet();
+        // Never start a write whose caller has waited past the time limit.
+        if (now - p.enqueuedNanos() > timeout.toNanos()) {
+          p.done().completeExceptionally(
+              new StoreUnavailableException("the store did not start the write within " + timeout.toMillis() + " ms", null));
+        } else {
+          group.add(p);
+        }
+      }
+      return group;
+    }
+
+    private void runGroup(List<Pending<I, R>> group) {
+      if (group.size() == 1) {
+        runAlone(group.get(0));
+        return;
+      }
+      List<I> items = new ArrayList<>(group.size());
+      for (Pending<I, R> p : group) {
+        items.add(p.item());
+      }
+      List<R> results;
+      try {
+        Work<List<R>> unit = s -> many.run(s, items);
+        results = manyInTransaction ? write(unit) : autocommit(unit, "read");
+      } catch (RuntimeException e) {
+        // Rolled back unless the commit's outcome is unknown: only then may the items not be re-run.
+        boolean rolledBack = !(e instanceof StoreUnavailableException u && u.commitUnknown());
+        if (rolledBack && serving && !closed) {
+          log.debug("a group of {} writes failed, running them one by one: {}", group.size(), e.getMessage());
+          group.forEach(this::runAlone);
+        } else {
+          fail(group, e);
+        }
+        return;
+      }
+      for (int i = 0; i < group.size(); i++) {
+        group.get(i).done().complete(results.get(i));
+      }
+    }
+
+    private void runAlone(Pending<I, R> p) {
+      try {
+        Work<R> unit = s -> one.run(s, p.item());
+        p.done().complete(oneIsSingleStatement ? autocommit(unit, "write") : write(unit));
+      } catch (RuntimeException e) {
+        p.done().completeExceptionally(e);
+      }
+    }
+
+    private void fail(List<Pending<I, R>> group, RuntimeException e) {
+      for (Pending<I, R> p : group) {
+        p.done().completeExceptionally(e);
+      }
+    }
+  }
+
+  private record Pending<I, R>(I item, CompletableFuture<R> done, long enqueuedNanos) {}
+
+  /**
    * The statements of one unit of work, closed with it. The driver keeps server-side prepared
    * statements per connection, keyed by SQL, so preparing the same SQL again is cheap.
    */
@@ -338,6 +530,11 @@ public final class PostgresDatabase implements Database {
       PreparedStatement ps = connection.prepareStatement(sql);
       open.add(ps);
       return ps;
+    }
+
+    @Override
+    public java.sql.Array array(String type, Object[] elements) throws SQLException {
+      return connection.createArrayOf(type, elements);
     }
 
     @Override

@@ -1,0 +1,376 @@
+package dev.tokenauthority.server.store.jdbc;
+
+import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
+import dev.tokenauthority.server.session.SessionStore.Outcome;
+import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The statements on a mint's and a redeem's path: inserting a session, finding one by id, and
+ * consuming one use (and charging the tenant's quota). Each is a {@link Database#batch} or
+ * {@link Database#readBatch}: alone, the portable statement of one row; on PostgreSQL under
+ * load, one statement over the rows of many calls (arrays through {@code unnest} or
+ * {@code = ANY}), so that a round trip, and for writes a WAL flush, carry them all. Single use
+ * stays one conditional UPDATE per row, and a quota is charged under its row's lock for a
+ * whole group at once instead of once per redeem.
+ */
+final class SessionBatches {
+  static final String SESSION_COLUMNS =
+      "id, tenant_id, api_key_id, external_user_id, external_group_id, audience, scopes, origin, context,"
+          + " token_hash, issue_time, expire_time, max_uses, uses_remaining, revoke_time";
+
+  private static final String INSERT_ONE =
+      "INSERT INTO sessions (" + SESSION_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+  /** Many rows in one statement: the same SQL whatever their number, so it stays prepared. */
+  private static final String INSERT_MANY =
+      "INSERT INTO sessions (" + SESSION_COLUMNS + ") SELECT id, tenant_id, api_key_id, external_user_id,"
+          + " external_group_id, audience, scopes, origin, NULLIF(context, ''::bytea), token_hash, issue_time,"
+          + " expire_time, max_uses, uses_remaining, revoke_time FROM unnest(?::text[], ?::text[], ?::text[],"
+          + " ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bytea[], ?::int8[], ?::int8[],"
+          + " ?::int4[], ?::int4[], ?::int8[]) AS v(" + SESSION_COLUMNS + ")";
+
+  /** The one conditional write of a redeem, reporting what is left when it took a use. */
+  private static final String CONSUME_ONE =
+      "UPDATE sessions SET uses_remaining = uses_remaining - 1"
+          + " WHERE id = ? AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > ?"
+          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " RETURNING uses_remaining";
+
+  /** The same conditions, for distinct ids each with its own instant. */
+  private static final String CONSUME_MANY =
+      "UPDATE sessions SET uses_remaining = sessions.uses_remaining - 1"
+          + " FROM unnest(?::text[], ?::int8[]) AS v(id, now)"
+          + " WHERE sessions.id = v.id COLLATE \"C\" AND sessions.uses_remaining > 0 AND sessions.revoke_time IS NULL"
+          + " AND sessions.expire_time > v.now"
+          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " RETURNING sessions.id, sessions.uses_remaining";
+
+  private static final String FIND_ONE = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ?";
+  private static final String FIND_MANY = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ANY(?)";
+
+  /** One use of a session to take at an instant, charged to a quota when not null. */
+  record Consume(String id, Instant now, QuotaCharge quota) {}
+
+  private final Database.Batch<String, Optional<Session>> finds;
+  private final Database.Batch<Session, Void> inserts;
+  private final Database.Batch<Consume, ConsumeResult> consumes;
+  private final Database.Batch<Consume, ConsumeResult> chargedConsumes;
+
+  SessionBatches(Database db) {
+    this.finds = db.readBatch(SessionBatches::findOne, SessionBatches::findMany);
+    this.inserts = db.batch(true, SessionBatches::insertOne, SessionBatches::insertMany);
+    // Without a quota a use alone is one statement; with one, the charge joins it in a transaction.
+    this.consumes = db.batch(true, SessionBatches::consumeOne, SessionBatches::consumeMany);
+    this.chargedConsumes = db.batch(false, SessionBatches::consumeOne, SessionBatches::consumeMany);
+  }
+
+  CompletableFuture<Optional<Session>> find(String id) {
+    return finds.submit(id);
+  }
+
+  static Optional<Session> findOne(Database.Statements s, String id) throws SQLException {
+    PreparedStatement ps = s.prepare(FIND_ONE);
+    ps.setString(1, id);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(session(rs)) : Optional.empty();
+    }
+  }
+
+  private static List<Optional<Session>> findMany(Database.Statements s, List<String> ids) throws SQLException {
+    PreparedStatement ps = s.prepare(FIND_MANY);
+    ps.setArray(1, s.array("text", ids.toArray(new String[0])));
+    Map<String, Session> found = new HashMap<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        Session session = session(rs);
+        found.put(session.id(), session);
+      }
+    }
+    List<Optional<Session>> out = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      out.add(Optional.ofNullable(found.get(id)));
+    }
+    return out;
+  }
+
+  /** The session of a row of {@link #SESSION_COLUMNS}. */
+  static Session session(ResultSet rs) throws SQLException {
+    byte[] context = rs.getBytes(9);
+    return new Session(
+        rs.getString(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        JdbcValues.split(rs.getString(7)),
+        rs.getString(8),
+        context == null ? new byte[0] : context,
+        SecretHash.fromDigest(rs.getBytes(10)),
+        Instant.ofEpochMilli(rs.getLong(11)),
+        Instant.ofEpochMilli(rs.getLong(12)),
+        rs.getInt(13),
+        rs.getInt(14),
+        JdbcValues.getTime(rs, 15));
+  }
+
+  CompletableFuture<Void> insert(Session session) {
+    return inserts.submit(session);
+  }
+
+  CompletableFuture<ConsumeResult> consume(String id, Instant now, QuotaCharge quota) {
+    return (quota == null ? consumes : chargedConsumes).submit(new Consume(id, now, quota));
+  }
+
+  private static Void insertOne(Database.Statements s, Session x) throws SQLException {
+    PreparedStatement ps = s.prepare(INSERT_ONE);
+    ps.setString(1, x.id());
+    ps.setString(2, x.tenantId());
+    ps.setString(3, x.apiKeyId());
+    ps.setString(4, x.externalUserId());
+    ps.setString(5, x.externalGroupId());
+    ps.setString(6, x.audience());
+    ps.setString(7, JdbcValues.join(x.scopes()));
+    ps.setString(8, x.origin());
+    if (x.context().length == 0) {
+      ps.setNull(9, Types.BINARY);
+    } else {
+      ps.setBytes(9, x.context());
+    }
+    ps.setBytes(10, x.tokenHash().digest());
+    ps.setLong(11, x.issueTime().toEpochMilli());
+    ps.setLong(12, x.expireTime().toEpochMilli());
+    ps.setInt(13, x.maxUses());
+    ps.setInt(14, x.usesRemaining());
+    JdbcValues.setTime(ps, 15, x.revokeTime());
+    ps.executeUpdate();
+    return null;
+  }
+
+  private static List<Void> insertMany(Database.Statements s, List<Session> sessions) throws SQLException {
+    int n = sessions.size();
+    String[][] text = new String[8][n];
+    byte[][] context = new byte[n][];
+    byte[][] hash = new byte[n][];
+    Long[] issue = new Long[n];
+    Long[] expire = new Long[n];
+    Integer[] maxUses = new Integer[n];
+    Integer[] usesRemaining = new Integer[n];
+    Long[] revoke = new Long[n];
+    for (int i = 0; i < n; i++) {
+      Session x = sessions.get(i);
+      text[0][i] = x.id();
+      text[1][i] = x.tenantId();
+      text[2][i] = x.apiKeyId();
+      text[3][i] = x.externalUserId();
+      text[4][i] = x.externalGroupId();
+      text[5][i] = x.audience();
+      text[6][i] = JdbcValues.join(x.scopes());
+      text[7][i] = x.origin();
+      context[i] = x.context();
+      hash[i] = x.tokenHash().digest();
+      issue[i] = x.issueTime().toEpochMilli();
+      expire[i] = x.expireTime().toEpochMilli();
+      maxUses[i] = x.maxUses();
+      usesRemaining[i] = x.usesRemaining();
+      revoke[i] = x.revokeTime() == null ? null : x.revokeTime().toEpochMilli();
+    }
+    PreparedStatement ps = s.prepare(INSERT_MANY);
+    for (int c = 0; c < 8; c++) {
+      ps.setArray(c + 1, s.array("text", text[c]));
+    }
+    ps.setArray(9, s.array("bytea", context));
+    ps.setArray(10, s.array("bytea", hash));
+    ps.setArray(11, s.array("int8", issue));
+    ps.setArray(12, s.array("int8", expire));
+    ps.setArray(13, s.array("int4", maxUses));
+    ps.setArray(14, s.array("int4", usesRemaining));
+    ps.setArray(15, s.array("int8", revoke));
+    ps.executeUpdate();
+    return Arrays.asList(new Void[n]);
+  }
+
+  /** A use alone: the conditional UPDATE, then, with a quota, its charge (in the same transaction). */
+  private static ConsumeResult consumeOne(Database.Statements s, Consume c) throws SQLException {
+    int remaining = takeUse(s, c.id(), c.now());
+    if (remaining < 0) {
+      return ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
+    }
+    if (c.quota() != null && charge(s, c.quota(), 1) < 1) {
+      giveBack(s, c.id());
+      return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
+    }
+    return ConsumeResult.consumed(remaining);
+  }
+
+  /**
+   * Uses of many sessions in one transaction: one UPDATE over the distinct ids (in id order, so
+   * that concurrent groups lock rows in the same order), the rare second use of an id in the
+   * group on its own, then one charge per tenant and month for the uses taken; the uses that
+   * no longer fit the quota are given back.
+   */
+  private static List<ConsumeResult> consumeMany(Database.Statements s, List<Consume> items) throws SQLException {
+    ConsumeResult[] results = new ConsumeResult[items.size()];
+    Map<String, Integer> first = new HashMap<>();
+    List<Integer> repeats = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      if (first.putIfAbsent(items.get(i).id(), i) != null) {
+        repeats.add(i);
+      }
+    }
+    List<Integer> distinct = new ArrayList<>(first.values());
+    distinct.sort((a, b) -> items.get(a).id().compareTo(items.get(b).id()));
+    String[] ids = new String[distinct.size()];
+    Long[] nows = new Long[distinct.size()];
+    for (int k = 0; k < ids.length; k++) {
+      Consume c = items.get(distinct.get(k));
+      ids[k] = c.id();
+      nows[k] = c.now().toEpochMilli();
+    }
+    PreparedStatement update = s.prepare(CONSUME_MANY);
+    update.setArray(1, s.array("text", ids));
+    update.setArray(2, s.array("int8", nows));
+    Map<String, Integer> left = new HashMap<>();
+    try (ResultSet rs = update.executeQuery()) {
+      while (rs.next()) {
+        left.put(rs.getString(1), rs.getInt(2));
+      }
+    }
+    for (int i : distinct) {
+      Consume c = items.get(i);
+      Integer remaining = left.get(c.id());
+      results[i] = remaining != null
+          ? ConsumeResult.consumed(remaining)
+          : ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
+    }
+    for (int i : repeats) {
+      Consume c = items.get(i);
+      int remaining = takeUse(s, c.id(), c.now());
+      results[i] = remaining >= 0 ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
+    }
+    chargeQuotas(s, items, results);
+    return Arrays.asList(results);
+  }
+
+  /** Charges each tenant's month once for the uses taken; gives back the uses beyond its quota. */
+  private static void chargeQuotas(Database.Statements s, List<Consume> items, ConsumeResult[] results) throws SQLException {
+    Map<List<String>, List<Integer>> byQuota = new LinkedHashMap<>();
+    for (int i = 0; i < items.size(); i++) {
+      QuotaCharge q = items.get(i).quota();
+      if (q != null && results[i].outcome() == Outcome.CONSUMED) {
+        byQuota.computeIfAbsent(List.of(q.tenantId(), q.month()), k -> new ArrayList<>()).add(i);
+      }
+    }
+    for (List<Integer> uses : byQuota.values()) {
+      QuotaCharge q = items.get(uses.get(0)).quota();
+      long charged = charge(s, q, uses.size());
+      for (int k = (int) charged; k < uses.size(); k++) {
+        int i = uses.get(k);
+        giveBack(s, items.get(i).id());
+        results[i] = ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
+      }
+    }
+  }
+
+  /** Takes one use; returns the uses left after it, or -1 when none was taken. */
+  private static int takeUse(Database.Statements s, String id, Instant now) throws SQLException {
+    PreparedStatement update = s.prepare(CONSUME_ONE);
+    update.setString(1, id);
+    update.setLong(2, now.toEpochMilli());
+    try (ResultSet rs = update.executeQuery()) {
+      return rs.next() ? rs.getInt(1) : -1;
+    }
+  }
+
+  private static void giveBack(Database.Statements s, String id) throws SQLException {
+    PreparedStatement undo = s.prepare("UPDATE sessions SET uses_remaining = uses_remaining + 1 WHERE id = ?");
+    undo.setString(1, id);
+    undo.executeUpdate();
+  }
+
+  /** Why a session's use was not taken. */
+  private static Outcome whyNotConsumed(Database.Statements s, String id, Instant now) throws SQLException {
+    PreparedStatement read =
+        s.prepare(
+            "SELECT s.uses_remaining, s.revoke_time, s.expire_time, k.revoke_time, k.id FROM sessions s"
+                + " LEFT JOIN api_keys k ON k.id = s.api_key_id WHERE s.id = ?");
+    read.setString(1, id);
+    try (ResultSet rs = read.executeQuery()) {
+      if (!rs.next()) {
+        return Outcome.NOT_FOUND;
+      }
+      rs.getLong(2);
+      boolean sessionRevoked = !rs.wasNull();
+      long expire = rs.getLong(3);
+      rs.getLong(4);
+      // A minting key that is revoked, or missing altogether, revokes the session.
+      boolean keyRevoked = !rs.wasNull() || rs.getString(5) == null;
+      if (sessionRevoked || keyRevoked) {
+        return Outcome.REVOKED;
+      }
+      if (expire <= now.toEpochMilli()) {
+        return Outcome.EXPIRED;
+      }
+      return Outcome.ALREADY_USED;
+    }
+  }
+
+  /**
+   * Counts up to {@code uses} redemptions, as many as the month's quota still allows, under the
+   * row's lock until the transaction ends; returns how many were counted.
+   */
+  private static long charge(Database.Statements s, QuotaCharge quota, int uses) throws SQLException {
+    if (uses == 1) {
+      PreparedStatement ensure =
+          s.prepare("INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT DO NOTHING");
+      ensure.setString(1, quota.tenantId());
+      ensure.setString(2, quota.month());
+      ensure.executeUpdate();
+      PreparedStatement count =
+          s.prepare(
+              "UPDATE tenant_usage SET redemptions = redemptions + 1 WHERE tenant_id = ? AND month = ? AND redemptions < ?");
+      count.setString(1, quota.tenantId());
+      count.setString(2, quota.month());
+      count.setLong(3, quota.limit());
+      return count.executeUpdate();
+    }
+    // Several uses (PostgreSQL only): one statement makes sure the row exists, locks it and
+    // reads the latest count (ON CONFLICT DO UPDATE acts on the newest version of the row).
+    PreparedStatement read =
+        s.prepare(
+            "INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT (tenant_id, month)"
+                + " DO UPDATE SET redemptions = tenant_usage.redemptions RETURNING redemptions");
+    read.setString(1, quota.tenantId());
+    read.setString(2, quota.month());
+    long used;
+    try (ResultSet rs = read.executeQuery()) {
+      rs.next();
+      used = rs.getLong(1);
+    }
+    long charged = Math.max(0, Math.min(uses, quota.limit() - used));
+    if (charged > 0) {
+      PreparedStatement count =
+          s.prepare("UPDATE tenant_usage SET redemptions = redemptions + ? WHERE tenant_id = ? AND month = ?");
+      count.setLong(1, charged);
+      count.setString(2, quota.tenantId());
+      count.setString(3, quota.month());
+      count.executeUpdate();
+    }
+    return charged;
+  }
+}
