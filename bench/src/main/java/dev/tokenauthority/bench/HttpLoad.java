@@ -34,6 +34,8 @@ final class HttpLoad implements AutoCloseable {
     }
   }
 
+  private static final Duration MIN_WARM_UP = Duration.ofSeconds(15);
+
   private final ClientFactory factory = ClientFactory.builder().idleTimeout(Duration.ofMinutes(5)).build();
   private final WebClient http1;
   private final WebClient h2c;
@@ -44,19 +46,21 @@ final class HttpLoad implements AutoCloseable {
   }
 
   /**
-   * Drives /healthz over HTTP/1.1 and h2c with {@code inFlight} calls in flight, in one-second
-   * windows, until a window is no more than 10% above the best before it twice in a row (the
-   * client's code is compiled), or {@code limit} has passed.
+   * Drives /healthz over HTTP/1.1 and h2c with {@code inFlight} calls in flight, in two-second
+   * windows, for at least {@code MIN_WARM_UP} and then until three windows in a row are no more
+   * than 5% above the best before them (the client's code is compiled), or {@code limit} has
+   * passed. On a loaded machine a looser rule stopped while the rate was still rising.
    */
   void warmUp(int inFlight, Duration limit) throws InterruptedException {
     for (WebClient client : List.of(http1, h2c)) {
-      long deadline = System.nanoTime() + limit.toNanos();
+      long start = System.nanoTime();
+      long deadline = start + limit.toNanos();
       double best = 0;
       int flat = 0;
-      while (flat < 2 && System.nanoTime() < deadline) {
-        ClosedLoop.Outcome o = ClosedLoop.run(inFlight, Duration.ofSeconds(1), () -> get(client, "/healthz"));
+      while ((flat < 3 || System.nanoTime() - start < MIN_WARM_UP.toNanos()) && System.nanoTime() < deadline) {
+        ClosedLoop.Outcome o = ClosedLoop.run(inFlight, Duration.ofSeconds(2), () -> get(client, "/healthz"));
         double rate = o.ok() / o.seconds();
-        flat = rate > best * 1.1 ? 0 : flat + 1;
+        flat = rate > best * 1.05 ? 0 : flat + 1;
         best = Math.max(best, rate);
       }
       System.out.printf(Locale.ROOT, "   warm-up %s client: %,.0f calls/s%n", client == http1 ? "HTTP/1.1" : "h2c", best);

@@ -205,7 +205,7 @@ public final class LoadBenchmark implements Callable<Integer> {
       }
       double[] lastMintRate = {20_000};
       if (httpLoad != null) {
-        httpLoad.warmUp(inFlight, Duration.ofSeconds(40));
+        httpLoad.warmUp(inFlight, Duration.ofSeconds(60));
       }
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
           phases(Duration.ofSeconds(warmupSeconds), stub, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key).entrySet()) {
