@@ -12,11 +12,19 @@ import com.linecorp.armeria.common.HttpRequest;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.RequestHeaders;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * The load generator of the HTTP/JSON workloads: Armeria's non-blocking client over HTTP/1.1
  * with keep-alive (a pool of connections, one call at a time each) or h2c (calls multiplexed
  * on one connection), so that the generator costs about what the gRPC one does.
+ *
+ * <p>Armeria's client path is deep, and on a busy machine the generator's JIT needs many seconds
+ * before it is compiled: cold, it measured /healthz at a tenth of what h2load got from the same
+ * server (and it was the generator, not the server, that was slow: with C1-only compilation the
+ * first second was already at h2load's rate). So {@link #warmUp} drives both protocols until
+ * their rate stops rising before any HTTP phase is timed.
  */
 final class HttpLoad implements AutoCloseable {
   /** A call answered with something other than 200: its status and envelope code. */
@@ -26,6 +34,8 @@ final class HttpLoad implements AutoCloseable {
     }
   }
 
+  private static final Duration MIN_WARM_UP = Duration.ofSeconds(15);
+
   private final ClientFactory factory = ClientFactory.builder().idleTimeout(Duration.ofMinutes(5)).build();
   private final WebClient http1;
   private final WebClient h2c;
@@ -33,6 +43,28 @@ final class HttpLoad implements AutoCloseable {
   HttpLoad(int port) {
     this.http1 = WebClient.builder("h1c://127.0.0.1:" + port).factory(factory).build();
     this.h2c = WebClient.builder("h2c://127.0.0.1:" + port).factory(factory).build();
+  }
+
+  /**
+   * Drives /healthz over HTTP/1.1 and h2c with {@code inFlight} calls in flight, in two-second
+   * windows, for at least {@code MIN_WARM_UP} and then until three windows in a row are no more
+   * than 5% above the best before them (the client's code is compiled), or {@code limit} has
+   * passed. On a loaded machine a looser rule stopped while the rate was still rising.
+   */
+  void warmUp(int inFlight, Duration limit) throws InterruptedException {
+    for (WebClient client : List.of(http1, h2c)) {
+      long start = System.nanoTime();
+      long deadline = start + limit.toNanos();
+      double best = 0;
+      int flat = 0;
+      while ((flat < 3 || System.nanoTime() - start < MIN_WARM_UP.toNanos()) && System.nanoTime() < deadline) {
+        ClosedLoop.Outcome o = ClosedLoop.run(inFlight, Duration.ofSeconds(2), () -> get(client, "/healthz"));
+        double rate = o.ok() / o.seconds();
+        flat = rate > best * 1.05 ? 0 : flat + 1;
+        best = Math.max(best, rate);
+      }
+      System.out.printf(Locale.ROOT, "   warm-up %s client: %,.0f calls/s%n", client == http1 ? "HTTP/1.1" : "h2c", best);
+    }
   }
 
   WebClient http1() {

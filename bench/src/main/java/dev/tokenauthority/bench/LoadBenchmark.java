@@ -248,6 +248,9 @@ public final class LoadBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "   preloaded %,d sessions in %.1f s%n", preload, (System.nanoTime() - t0) / 1e9);
       }
       double[] lastMintRate = {20_000};
+      if (httpLoad != null) {
+        httpLoad.warmUp(inFlight, Duration.ofSeconds(60));
+      }
       for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p :
           phases(Duration.ofSeconds(warmupSeconds), stubs, envoy, health, users, tokens, verified, lastMintRate, httpLoad, key).entrySet()) {
         System.out.printf(Locale.ROOT, "   warm-up %s%n", p.getKey());
