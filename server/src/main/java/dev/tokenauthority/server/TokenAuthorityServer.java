@@ -10,6 +10,7 @@ import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
+import dev.tokenauthority.server.grpc.TransportRefusals;
 import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
@@ -95,6 +96,11 @@ public final class TokenAuthorityServer {
     }
     if (metrics != null) {
       common.add(new MetricsInterceptor(metrics));
+    }
+    if (audit != null || metrics != null) {
+      // So that a request the transport refuses (a frame cut short, too large) is recorded as
+      // refused, not as a client that cancelled.
+      builder.addStreamTracerFactory(new TransportRefusals());
     }
     List<ServerInterceptor> forTokenAuthority = new ArrayList<>();
     forTokenAuthority.add(new RateLimitHeaders());

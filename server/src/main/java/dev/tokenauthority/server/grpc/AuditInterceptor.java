@@ -28,6 +28,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
@@ -81,7 +82,12 @@ public final class AuditInterceptor implements ServerInterceptor {
 
       @Override
       public void onCancel() {
-        audited.ended(Status.CANCELLED, null);
+        StatusRuntimeException refusal = TransportRefusals.refusal(context);
+        if (refusal == null) {
+          audited.ended(Status.CANCELLED, null);
+        } else {
+          audited.ended(refusal.getStatus(), refusal.getTrailers());
+        }
         super.onCancel();
       }
     };

@@ -97,6 +97,14 @@ public final class ErrorMapper {
     return build(Code.RESOURCE_EXHAUSTED, ErrorReason.INVALID_REQUEST.name(), message);
   }
 
+  /**
+   * A request grpc's transport refused before our code saw it (a frame cut short, too large),
+   * as the status it sent the client ({@code code}) with ErrorInfo reason {@code INVALID_REQUEST}.
+   */
+  public static StatusRuntimeException refusedByTransport(io.grpc.Status.Code code, String message) {
+    return build(Code.forNumber(code.value()), ErrorReason.INVALID_REQUEST.wireName(), message);
+  }
+
   private static StatusRuntimeException fromAuthority(AuthorityException e) {
     ErrorReason reason = e.reason();
     if (e.getCause() != null) {

@@ -3,6 +3,7 @@ package dev.tokenauthority.server.grpc;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.grpc.Context;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -11,6 +12,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -96,6 +98,7 @@ public final class MetricsInterceptor implements ServerInterceptor {
       meters = methods.computeIfAbsent(descriptor.getFullMethodName(), k -> new MethodMeters(descriptor));
     }
     MeteredCall<ReqT, RespT> metered = new MeteredCall<>(call, meters, System.nanoTime());
+    Context context = Context.current();
     return new SimpleForwardingServerCallListener<>(next.startCall(metered, headers)) {
       @Override
       public void onMessage(ReqT message) {
@@ -107,7 +110,7 @@ public final class MetricsInterceptor implements ServerInterceptor {
 
       @Override
       public void onCancel() {
-        metered.cancelled();
+        metered.cancelled(TransportRefusals.refusal(context));
         super.onCancel();
       }
     };
@@ -147,10 +150,17 @@ public final class MetricsInterceptor implements ServerInterceptor {
       super.close(status, trailers);
     }
 
-    /** The client went away (cancelled, deadline) before the call was closed. */
-    void cancelled() {
+    /**
+     * The client went away (cancelled, deadline) before the call was closed, or the transport
+     * refused its request ({@code refusal}, null otherwise).
+     */
+    void cancelled(StatusRuntimeException refusal) {
       if (ENDED.compareAndSet(this, 0, 1)) {
-        meters.ended(Status.CANCELLED, null, startNanos, request, null);
+        if (refusal == null) {
+          meters.ended(Status.CANCELLED, null, startNanos, request, null);
+        } else {
+          meters.ended(refusal.getStatus(), refusal.getTrailers(), startNanos, request, null);
+        }
       }
     }
   }

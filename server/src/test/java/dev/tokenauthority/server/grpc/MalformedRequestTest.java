@@ -19,6 +19,7 @@ import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.server.testing.RawBytes;
+import dev.tokenauthority.server.testing.RawHttp2;
 import dev.tokenauthority.server.testing.TestClock;
 import dev.tokenauthority.v1.MintSessionRequest;
 import io.grpc.CallOptions;
@@ -195,6 +196,32 @@ class MalformedRequestTest {
 
     assertThat(e.getStatus().getCode()).as("%s", e.getStatus()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(InProcessAuthority.errorInfo(e).getReason()).isEqualTo("INVALID_REQUEST");
+    assertAuditedOnce("RESOURCE_EXHAUSTED");
+    assertAtMostOneLogLine();
+  }
+
+  @Test
+  void mintSession_frameCutShortByTheEndOfTheStream_isAuditedAsRefusedNotCancelled() throws Exception {
+    try (RawHttp2 h2 = new RawHttp2(server.port())) {
+      h2.grpcHeaders(1, MINT, java.util.Map.of("authorization", "Bearer " + adminSecret));
+      // The prefix promises 100 bytes; the stream ends after 10.
+      h2.data(1, RawHttp2.grpcFrame(false, 100, new byte[10]), true);
+      assertThat(h2.awaitEnd(1)).isIn("trailers", "reset");
+    }
+
+    // grpc-java's transport answers the client INTERNAL itself; we record what it was.
+    assertAuditedOnce("INTERNAL");
+    assertAtMostOneLogLine();
+  }
+
+  @Test
+  void mintSession_frameAnnouncedOverTheLimit_isAuditedAsRefusedResourceExhausted() throws Exception {
+    try (RawHttp2 h2 = new RawHttp2(server.port())) {
+      h2.grpcHeaders(1, MINT, java.util.Map.of("authorization", "Bearer " + adminSecret, "grpc-encoding", "gzip"));
+      h2.data(1, RawHttp2.grpcFrame(true, TokenAuthorityServer.MAX_INBOUND_MESSAGE_BYTES + 1, new byte[16]), false);
+      assertThat(h2.awaitEnd(1)).isIn("trailers", "reset");
+    }
+
     assertAuditedOnce("RESOURCE_EXHAUSTED");
     assertAtMostOneLogLine();
   }

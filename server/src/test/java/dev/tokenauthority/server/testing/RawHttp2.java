@@ -1,0 +1,129 @@
+package dev.tokenauthority.server.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A plaintext HTTP/2 connection that writes frames byte by byte, to send what no gRPC client
+ * would (a gRPC frame cut short, a length prefix over the limit). It reads only frame headers:
+ * enough to wait for the server to end a stream.
+ */
+public final class RawHttp2 implements AutoCloseable {
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final int DATA = 0;
+  private static final int HEADERS = 1;
+  private static final int RST_STREAM = 3;
+  private static final int SETTINGS = 4;
+  private static final int END_STREAM = 0x1;
+  private static final int END_HEADERS = 0x4;
+
+  private final Socket socket;
+  private final OutputStream out;
+  private final DataInputStream in;
+
+  public RawHttp2(int port) throws IOException {
+    socket = new Socket(InetAddress.getLoopbackAddress(), port);
+    socket.setSoTimeout(10_000);
+    out = socket.getOutputStream();
+    in = new DataInputStream(socket.getInputStream());
+    out.write(PREFACE);
+    frame(SETTINGS, 0, 0, new byte[0]);
+  }
+
+  /** Opens stream {@code id} as a gRPC call of {@code fullMethodName} with these extra headers. */
+  public void grpcHeaders(int id, String fullMethodName, Map<String, String> extra) throws IOException {
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put(":method", "POST");
+    headers.put(":scheme", "http");
+    headers.put(":path", "/" + fullMethodName);
+    headers.put(":authority", "localhost");
+    headers.put("content-type", "application/grpc");
+    headers.put("te", "trailers");
+    headers.putAll(extra);
+    ByteArrayOutputStream block = new ByteArrayOutputStream();
+    for (Map.Entry<String, String> h : headers.entrySet()) {
+      block.write(0x00); // literal header field without indexing, new name
+      string(block, h.getKey());
+      string(block, h.getValue());
+    }
+    frame(HEADERS, END_HEADERS, id, block.toByteArray());
+  }
+
+  /** Sends {@code payload} as one DATA frame on stream {@code id}, ending the stream when asked. */
+  public void data(int id, byte[] payload, boolean endStream) throws IOException {
+    frame(DATA, endStream ? END_STREAM : 0, id, payload);
+  }
+
+  /** A gRPC length-prefixed message header claiming {@code length} bytes, then {@code body}. */
+  public static byte[] grpcFrame(boolean compressed, int length, byte[] body) {
+    byte[] frame = new byte[5 + body.length];
+    frame[0] = (byte) (compressed ? 1 : 0);
+    frame[1] = (byte) (length >>> 24);
+    frame[2] = (byte) (length >>> 16);
+    frame[3] = (byte) (length >>> 8);
+    frame[4] = (byte) length;
+    System.arraycopy(body, 0, frame, 5, body.length);
+    return frame;
+  }
+
+  /**
+   * Reads frames until the server ends stream {@code id} (a HEADERS frame with END_STREAM, the
+   * trailers, or RST_STREAM); returns which: {@code "trailers"} or {@code "reset"}.
+   */
+  public String awaitEnd(int id) throws IOException {
+    while (true) {
+      int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      int stream = in.readInt() & 0x7fffffff;
+      in.skipNBytes(length);
+      if (stream == id && type == RST_STREAM) {
+        return "reset";
+      }
+      if (stream == id && type == HEADERS && (flags & END_STREAM) != 0) {
+        return "trailers";
+      }
+    }
+  }
+
+  private void frame(int type, int flags, int stream, byte[] payload) throws IOException {
+    byte[] header = {
+      (byte) (payload.length >>> 16), (byte) (payload.length >>> 8), (byte) payload.length,
+      (byte) type, (byte) flags,
+      (byte) (stream >>> 24), (byte) (stream >>> 16), (byte) (stream >>> 8), (byte) stream
+    };
+    out.write(header);
+    out.write(payload);
+    out.flush();
+  }
+
+  /** An HPACK string literal, not Huffman-coded, with its 7-bit prefix integer length. */
+  private static void string(ByteArrayOutputStream block, String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+    int n = bytes.length;
+    if (n < 127) {
+      block.write(n);
+    } else {
+      block.write(127);
+      n -= 127;
+      while (n >= 128) {
+        block.write((n & 0x7f) | 0x80);
+        n >>>= 7;
+      }
+      block.write(n);
+    }
+    block.write(bytes, 0, bytes.length);
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+}
