@@ -35,11 +35,15 @@ public final class ClassDataTraining {
     Path scratch = Path.of(args.length > 0 ? args[0] : "target/cds-training");
     Files.createDirectories(scratch);
     int port = freePort();
+    // A free HTTP port too, not the default 8080: a build must not depend on 8080 being free,
+    // and the HTTP port's classes belong in the archive.
+    int httpPort = freePort();
     PrintStream out = System.out;
     System.setOut(new PrintStream(OutputStream.nullOutputStream()));
     Thread server =
         new Thread(
-            () -> Main.run(new String[] {"--port", String.valueOf(port), "--data-dir", scratch.toString()},
+            () -> Main.run(new String[] {"--port", String.valueOf(port), "--http-port", String.valueOf(httpPort),
+                    "--data-dir", scratch.toString()},
                 Map.of(), System.out, System.err),
             "training-server");
     server.setDaemon(true);
