@@ -3,6 +3,7 @@ package dev.tokenauthority.server.process;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.tokenauthority.server.testing.RawHttp2;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
 import dev.tokenauthority.v1.ListApiKeysRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
@@ -116,6 +117,31 @@ class ConnectionLimitsIT extends ProcessTestBase {
     } finally {
       extra.shutdownNow();
     }
+  }
+
+  @Test
+  void rapidReset_overTheLimit_closesTheConnectionWithGoAway_andOthersAreServed() throws Exception {
+    ServerProcess server = start(dataDir, Map.of(), "--store", "memory", "--max-resets-per-10s", "50");
+    int goAwayCode;
+    try (RawHttp2 attacker = new RawHttp2(server.port())) {
+      // HEADERS then RST_STREAM, over and over: each stream costs the server work, none costs
+      // the client a reply (CVE-2023-44487).
+      try {
+        for (int i = 0; i < 500; i++) {
+          int id = 2 * i + 1;
+          attacker.grpcHeaders(id, "grpc.health.v1.Health/Check", Map.of());
+          attacker.reset(id);
+        }
+      } catch (IOException closedUnderUs) {
+        // The server may close the connection before the loop ends: that is the point.
+      }
+      goAwayCode = attacker.awaitGoAway();
+    }
+    // ENHANCE_YOUR_CALM (0xb), or the connection simply closed once the GOAWAY was lost in a reset.
+    assertThat(goAwayCode).as("GOAWAY error code").isIn(0xb, -1);
+
+    ManagedChannel other = server.newChannel();
+    assertThat(healthOf(other)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
   }
 
   @Test

@@ -21,6 +21,9 @@ public final class RawHttp2 implements AutoCloseable {
   private static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
   private static final int SETTINGS = 4;
+  private static final int GOAWAY = 7;
+  /** HTTP/2 error code CANCEL, what a client sends to abandon a stream. */
+  private static final int CANCEL = 0x8;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
 
@@ -59,6 +62,35 @@ public final class RawHttp2 implements AutoCloseable {
   /** Sends {@code payload} as one DATA frame on stream {@code id}, ending the stream when asked. */
   public void data(int id, byte[] payload, boolean endStream) throws IOException {
     frame(DATA, endStream ? END_STREAM : 0, id, payload);
+  }
+
+  /** Resets stream {@code id} with CANCEL, as a client abandoning a call does. */
+  public void reset(int id) throws IOException {
+    frame(RST_STREAM, 0, id, new byte[] {0, 0, 0, CANCEL});
+  }
+
+  /**
+   * Reads frames until the server sends GOAWAY; returns its error code (the four bytes after the
+   * last stream id), or -1 when the connection ended without one.
+   */
+  public int awaitGoAway() throws IOException {
+    try {
+      while (true) {
+        int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+        int type = in.readUnsignedByte();
+        in.readUnsignedByte();
+        in.readInt();
+        if (type == GOAWAY) {
+          in.readInt();
+          int code = in.readInt();
+          in.skipNBytes(length - 8);
+          return code;
+        }
+        in.skipNBytes(length);
+      }
+    } catch (java.io.EOFException | java.net.SocketException e) {
+      return -1;
+    }
   }
 
   /** A gRPC length-prefixed message header claiming {@code length} bytes, then {@code body}. */
