@@ -261,7 +261,13 @@ public final class LoadBenchmark implements Callable<Integer> {
 
       Map<Workload, Aggregate> totals = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
-        for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p : phases.entrySet()) {
+        // Even rounds run the workloads in reverse order, so that no workload always comes right
+        // after another: e.g. check_redeem after redeem, on a heap holding both phases' tokens.
+        List<Map.Entry<Workload, Callable<ClosedLoop.Outcome>>> order = new ArrayList<>(phases.entrySet());
+        if (round % 2 == 0) {
+          java.util.Collections.reverse(order);
+        }
+        for (Map.Entry<Workload, Callable<ClosedLoop.Outcome>> p : order) {
           ClosedLoop.Outcome o = p.getValue().call();
           totals.computeIfAbsent(p.getKey(), k -> new Aggregate()).add(o);
           System.out.printf(Locale.ROOT, "   round %d %-12s %,10.0f calls/s%n", round, p.getKey(), o.ok() / o.seconds());
