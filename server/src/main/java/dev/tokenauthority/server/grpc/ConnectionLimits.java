@@ -120,6 +120,8 @@ public record ConnectionLimits(
         return;
       }
       child.closeFuture().addListener(f -> open.decrementAndGet());
+      // Not a limit, but the one place a connection is seen before grpc sets it up.
+      LateStreamFrames.install(child, plaintext);
       ctx.fireChannelRead(msg);
     }
 

@@ -21,6 +21,7 @@ public final class RawHttp2 implements AutoCloseable {
   private static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
   private static final int SETTINGS = 4;
+  private static final int PING = 6;
   private static final int GOAWAY = 7;
   /** HTTP/2 error code CANCEL, what a client sends to abandon a stream. */
   private static final int CANCEL = 0x8;
@@ -32,7 +33,12 @@ public final class RawHttp2 implements AutoCloseable {
   private final DataInputStream in;
 
   public RawHttp2(int port) throws IOException {
-    socket = new Socket(InetAddress.getLoopbackAddress(), port);
+    this(new Socket(InetAddress.getLoopbackAddress(), port));
+  }
+
+  /** Speaks HTTP/2 over {@code socket}: a plain one, or a TLS one that negotiated "h2". */
+  public RawHttp2(Socket socket) throws IOException {
+    this.socket = socket;
     socket.setSoTimeout(10_000);
     out = socket.getOutputStream();
     in = new DataInputStream(socket.getInputStream());
@@ -91,6 +97,77 @@ public final class RawHttp2 implements AutoCloseable {
     } catch (java.io.EOFException | java.net.SocketException e) {
       return -1;
     }
+  }
+
+  /** One frame as read from the server. */
+  public record Frame(int type, int flags, int stream, byte[] payload) {
+    public boolean isGoAway() {
+      return type == GOAWAY;
+    }
+
+    public boolean isPing() {
+      return type == PING && (flags & 0x1) == 0;
+    }
+
+    public boolean endsStream() {
+      return (flags & END_STREAM) != 0 && (type == DATA || type == HEADERS);
+    }
+
+    public boolean isData() {
+      return type == DATA;
+    }
+
+    public boolean isReset() {
+      return type == RST_STREAM;
+    }
+
+    /** The last stream id of a GOAWAY. */
+    public int lastStreamId() {
+      return int32(0) & 0x7fffffff;
+    }
+
+    /** The error code of a GOAWAY or RST_STREAM. */
+    public int errorCode() {
+      return int32(type == GOAWAY ? 4 : 0);
+    }
+
+    private int int32(int at) {
+      return ((payload[at] & 0xff) << 24) | ((payload[at + 1] & 0xff) << 16) | ((payload[at + 2] & 0xff) << 8)
+          | (payload[at + 3] & 0xff);
+    }
+  }
+
+  /** The next frame from the server; throws EOFException when the connection has ended. */
+  public Frame next() throws IOException {
+    int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+    int type = in.readUnsignedByte();
+    int flags = in.readUnsignedByte();
+    int stream = in.readInt() & 0x7fffffff;
+    byte[] payload = new byte[length];
+    in.readFully(payload);
+    return new Frame(type, flags, stream, payload);
+  }
+
+  /**
+   * Sends a PING and reads frames until the server acknowledges it: the server has then read
+   * every frame sent before. Returns the frames read meanwhile.
+   */
+  public java.util.List<Frame> roundTrip() throws IOException {
+    byte[] payload = {1, 2, 3, 4, 5, 6, 7, 8};
+    frame(PING, 0, 0, payload);
+    java.util.List<Frame> seen = new java.util.ArrayList<>();
+    while (true) {
+      Frame frame = next();
+      if (frame.type() == PING && (frame.flags() & 0x1) != 0 && java.util.Arrays.equals(frame.payload(), payload)) {
+        return seen;
+      }
+      seen.add(frame);
+    }
+  }
+
+  /** Answers a server's PING, as every HTTP/2 client must. */
+  public void pingAck(Frame ping) throws IOException {
+    frame(PING, 0x1, 0, ping.payload());
   }
 
   /** A gRPC length-prefixed message header claiming {@code length} bytes, then {@code body}. */
