@@ -105,6 +105,10 @@ final class LateStreamFrames extends ChannelInboundHandlerAdapter {
         int n = (int) Math.min(payloadLeft, end - at);
         payloadLeft -= n;
         at += n;
+      } else if (headerFilled == 0 && end - at >= FRAME_HEADER_BYTES) {
+        payloadLeft = in.getUnsignedMedium(at);
+        dropping = false;
+        at += FRAME_HEADER_BYTES;
       } else {
         int n = Math.min(FRAME_HEADER_BYTES - headerFilled, end - at);
         in.getBytes(at, header, headerFilled, n);
