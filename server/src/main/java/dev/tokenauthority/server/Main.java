@@ -24,6 +24,7 @@ import java.io.PrintWriter;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import dev.tokenauthority.contract.Durations;
@@ -436,10 +437,20 @@ public final class Main implements Callable<Integer> {
   }
 
   /** Milliseconds since this process started (the OS's count, JVM boot included); -1 if unknown. */
-  private static long sinceProcessStart() {
-    return ProcessHandle.current().info().startInstant()
-        .map(start -> Duration.between(start, java.time.Instant.now()).toMillis())
-        .orElse(-1L);
+  static long sinceProcessStart() {
+    try {
+      // Linux: the process's start and the uptime, both counted from boot in 1/100 s.
+      // ProcessHandle's start instant adds the boot time, which Linux gives to the second only.
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long startTicks = Long.parseLong(fields[19]);
+      double uptimeSeconds = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
+      return Math.round(uptimeSeconds * 1000 - startTicks * 10.0);
+    } catch (IOException | RuntimeException e) {
+      return ProcessHandle.current().info().startInstant()
+          .map(start -> Duration.between(start, java.time.Instant.now()).toMillis())
+          .orElse(-1L);
+    }
   }
 
   private AuditLog openAuditLog() {

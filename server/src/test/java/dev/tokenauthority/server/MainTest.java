@@ -56,6 +56,15 @@ class MainTest {
   }
 
   @Test
+  void theStartUpTimeItLogs_isThisProcessesAge_toWithinATick() {
+    long logged = Main.sinceProcessStart();
+    long jvmUptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+    // The process is a little older than the JVM's own clock (exec and VM set-up come first); the
+    // boot time behind ProcessHandle's start instant is whole seconds, which was up to 1 s off.
+    assertThat(logged).isBetween(jvmUptime - 30, jvmUptime + 400);
+  }
+
+  @Test
   void parse_eachSettingFromItsStrongestSource_flagThenEnvThenFileThenDefault() throws Exception {
     Path file = configFile(
         "# a comment",
