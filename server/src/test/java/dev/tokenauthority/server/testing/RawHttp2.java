@@ -76,23 +76,16 @@ public final class RawHttp2 implements AutoCloseable {
   }
 
   /**
-   * Reads frames until the server sends GOAWAY; returns its error code (the four bytes after the
-   * last stream id), or -1 when the connection ended without one.
+   * Reads frames until the server sends GOAWAY; returns its error code, or -1 when the
+   * connection ended without one.
    */
   public int awaitGoAway() throws IOException {
     try {
       while (true) {
-        int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
-        int type = in.readUnsignedByte();
-        in.readUnsignedByte();
-        in.readInt();
-        if (type == GOAWAY) {
-          in.readInt();
-          int code = in.readInt();
-          in.skipNBytes(length - 8);
-          return code;
+        Frame frame = next();
+        if (frame.isGoAway()) {
+          return frame.errorCode();
         }
-        in.skipNBytes(length);
       }
     } catch (java.io.EOFException | java.net.SocketException e) {
       return -1;
@@ -188,15 +181,11 @@ public final class RawHttp2 implements AutoCloseable {
    */
   public String awaitEnd(int id) throws IOException {
     while (true) {
-      int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fffffff;
-      in.skipNBytes(length);
-      if (stream == id && type == RST_STREAM) {
+      Frame frame = next();
+      if (frame.stream() == id && frame.isReset()) {
         return "reset";
       }
-      if (stream == id && type == HEADERS && (flags & END_STREAM) != 0) {
+      if (frame.stream() == id && frame.type() == HEADERS && (frame.flags() & END_STREAM) != 0) {
         return "trailers";
       }
     }
