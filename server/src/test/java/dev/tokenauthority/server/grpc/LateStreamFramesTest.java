@@ -29,9 +29,10 @@ class LateStreamFramesTest {
         frame(8, 0, 3, 4), frame(3, 0, 5, 4), frame(0, 0, 7, 20_000));
     Random random = new Random(7);
     for (int trial = 0; trial < 200; trial++) {
-      Pipe pipe = new Pipe();
-      feed(pipe, input, random);
-      assertThat(pipe.passed()).isEqualTo(input);
+      try (Pipe pipe = new Pipe()) {
+        feed(pipe, input, random);
+        assertThat(pipe.passed()).isEqualTo(input);
+      }
     }
   }
 
@@ -42,31 +43,37 @@ class LateStreamFramesTest {
         frame(8, 0, 0, 4));
     Random random = new Random(11);
     for (int trial = 0; trial < 200; trial++) {
-      Pipe pipe = new Pipe();
-      feed(pipe, before, random);
-      pipe.open(1);
-      pipe.goAwaySent(1);
-      // Interleave the late frames (DATA, WINDOW_UPDATE, RST_STREAM of streams 3, 5, 7) with kept ones.
-      byte[] after = concat(frame(0, 1, 3, 40), keptAfter, frame(8, 0, 5, 4), frame(3, 0, 7, 4), frame(0, 0, 3, 17_000));
-      feed(pipe, after, random);
-      assertThat(pipe.passed()).isEqualTo(concat(before, keptAfter));
+      try (Pipe pipe = new Pipe()) {
+        feed(pipe, before, random);
+        pipe.open(1);
+        pipe.goAwaySent(1);
+        // Interleave the late frames (DATA, WINDOW_UPDATE, RST_STREAM of streams 3, 5, 7) with kept ones.
+        byte[] after = concat(frame(0, 1, 3, 40), keptAfter, frame(8, 0, 5, 4), frame(3, 0, 7, 4),
+            frame(0, 0, 3, 17_000));
+        feed(pipe, after, random);
+        assertThat(pipe.passed()).isEqualTo(concat(before, keptAfter));
+      }
     }
   }
 
   @Test
   void aHeaderCutByTheGoAway_goesOnWhole() {
-    Pipe pipe = new Pipe();
-    byte[] late = frame(0, 1, 3, 10);
-    byte[] start = concat(PREFACE, java.util.Arrays.copyOf(late, 4));
-    pipe.channel.writeInbound(Unpooled.wrappedBuffer(start));
-    pipe.goAwaySent(1);
-    pipe.channel.writeInbound(Unpooled.wrappedBuffer(java.util.Arrays.copyOfRange(late, 4, late.length)));
-    // Its first bytes already went on, so the frame must go on too, or the stream would be torn.
-    assertThat(pipe.passed()).isEqualTo(concat(PREFACE, late));
+    try (Pipe pipe = new Pipe()) {
+      byte[] late = frame(0, 1, 3, 10);
+      byte[] start = concat(PREFACE, java.util.Arrays.copyOf(late, 4));
+      pipe.channel.writeInbound(Unpooled.wrappedBuffer(start));
+      pipe.goAwaySent(1);
+      pipe.channel.writeInbound(Unpooled.wrappedBuffer(java.util.Arrays.copyOfRange(late, 4, late.length)));
+      // Its first bytes already went on, so the frame must go on too, or the stream would be torn.
+      assertThat(pipe.passed()).isEqualTo(concat(PREFACE, late));
+    }
   }
 
-  /** The filter, a sink recording what it passes, and an HTTP/2 handler owning the connection state. */
-  private static final class Pipe {
+  /**
+   * The filter, a sink recording what it passes, and an HTTP/2 handler owning the connection state.
+   * Closing it releases what the handler wrote (its SETTINGS), which nothing here reads.
+   */
+  private static final class Pipe implements AutoCloseable {
     final ByteArrayOutputStream passed = new ByteArrayOutputStream();
     final EmbeddedChannel channel;
     final Http2Connection connection;
@@ -105,6 +112,11 @@ class LateStreamFramesTest {
 
     byte[] passed() {
       return passed.toByteArray();
+    }
+
+    @Override
+    public void close() {
+      channel.finishAndReleaseAll();
     }
   }
 
