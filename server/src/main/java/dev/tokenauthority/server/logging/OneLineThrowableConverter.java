@@ -10,7 +10,7 @@ import ch.qos.logback.classic.spi.StackTraceElementProxy;
  * {@code class: message (at first frame)}, at most four, joined by {@code <- }. A stack trace of
  * 30 lines per event is what let one hostile client write megabytes of log; the first frame and
  * the causes are what an operator reads anyway, and a bug is reproduced with its reference
- * ({@code ref=...}) and a debugger, not from the log. Registered in logback.xml as {@code %oneLineEx}.
+ * ({@code ref=...}) and a debugger, not from the log. Registered by {@link ServerLogging} as {@code %oneLineEx}.
  */
 public final class OneLineThrowableConverter extends ThrowableHandlingConverter {
   private static final int MAX_CAUSES = 4;

@@ -3,10 +3,9 @@ package dev.tokenauthority.server.logging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import java.nio.charset.StandardCharsets;
 import java.util.logging.Level;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import org.junit.jupiter.api.AfterAll;
@@ -16,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server's logback.xml with java.util.logging bridged: one line per event, and what a client
- * does to its own streams below the default level.
+ * The server's logging ({@link ServerLogging}) with java.util.logging bridged: one line per event,
+ * and what a client does to its own streams below the default level.
  */
 class LogFormatTest {
   private static final LoggerContext CONTEXT = (LoggerContext) LoggerFactory.getILoggerFactory();
@@ -26,20 +25,17 @@ class LogFormatTest {
   @BeforeAll
   static void bridgeAndConfigureAsTheServer() throws Exception {
     JulBridge.install();
-    configure("/logback.xml");
+    CONTEXT.reset();
+    ServerLogging.apply(CONTEXT);
   }
 
+  /** Tests run with logback-test.xml; these check the server's own set-up, then put it back. */
   @AfterAll
   static void configureAsTheOtherTests() throws Exception {
-    configure(LogFormatTest.class.getResource("/logback-test.xml") != null ? "/logback-test.xml" : "/logback.xml");
-  }
-
-  /** Tests run with logback-test.xml; these check the server's own logback.xml. */
-  private static void configure(String resource) throws Exception {
     CONTEXT.reset();
     JoranConfigurator configurator = new JoranConfigurator();
     configurator.setContext(CONTEXT);
-    configurator.doConfigure(LogFormatTest.class.getResource(resource));
+    configurator.doConfigure(LogFormatTest.class.getResource("/logback-test.xml"));
   }
 
   @AfterEach
@@ -79,20 +75,29 @@ class LogFormatTest {
 
   @Test
   void exceptionWithCauses_isPrintedOnOneLine() {
-    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-    encoder.setContext(CONTEXT);
-    encoder.setPattern("%replace(%msg){'[\\r\\n]+', ' '}%oneLineEx%n");
-    encoder.start();
+    PatternLayout layout = ServerLogging.lineLayout(CONTEXT);
     RuntimeException failure = new RuntimeException("outer\nsecond line", new java.io.IOException("inner"));
     ch.qos.logback.classic.spi.LoggingEvent event = new ch.qos.logback.classic.spi.LoggingEvent(
         LogFormatTest.class.getName(), CONTEXT.getLogger("test"), ch.qos.logback.classic.Level.ERROR,
         "failed\nbadly", failure, null);
 
-    String line = new String(encoder.encode(event), StandardCharsets.UTF_8);
+    String line = layout.doLayout(event);
 
     assertThat(line).endsWith("\n");
     assertThat(line.substring(0, line.length() - 1)).doesNotContain("\n", "\r");
-    assertThat(line).startsWith("failed badly | java.lang.RuntimeException: outer second line (at dev.tokenauthority.server.logging.LogFormatTest.")
+    assertThat(line).matches("(?s)\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) ERROR \\[[^]]+] test - .*");
+    assertThat(line).contains(" - failed badly | java.lang.RuntimeException: outer second line (at dev.tokenauthority.server.logging.LogFormatTest.")
         .contains(" <- java.io.IOException: inner (at ");
+  }
+
+  @Test
+  void anOperatorsLogbackFile_onTheClassPath_winsOverTheBuiltInSetUp() {
+    // Tests have logback-test.xml on the class path, as an operator's logback.xml would be.
+    LoggerContext fresh = new LoggerContext();
+    ServerLogging configurator = new ServerLogging();
+    configurator.setContext(fresh);
+
+    assertThat(configurator.configure(fresh)).isEqualTo(ch.qos.logback.classic.spi.Configurator.ExecutionStatus.INVOKE_NEXT_IF_ANY);
+    assertThat(fresh.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).iteratorForAppenders().hasNext()).isFalse();
   }
 }
