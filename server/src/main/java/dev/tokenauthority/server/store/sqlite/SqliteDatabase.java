@@ -190,12 +190,16 @@ public final class SqliteDatabase implements Database {
       createOwnerOnly(file);
       // Before Flyway, whose errors are many lines: a file that is not a database, or one this
       // process cannot write, is refused here with one line naming the cause.
-      probe(file, timeout);
-      Flyway.configure()
-          .dataSource("jdbc:sqlite:" + file, null, null)
-          .locations("classpath:db/migration/sqlite")
-          .load()
-          .migrate();
+      int stamp = probe(file, timeout);
+      // A file this build's migrations already brought up to date needs no Flyway (BundledSchema).
+      if (stamp != BundledSchema.stamp()) {
+        Flyway.configure()
+            .dataSource("jdbc:sqlite:" + file, null, null)
+            .locations("classpath:" + BundledSchema.LOCATION)
+            .load()
+            .migrate();
+        setUserVersion(file, timeout, BundledSchema.stamp());
+      }
       return new SqliteDatabase(file, timeout, lock, wrap);
     } catch (StoreUnavailableException e) {
       close(lock);
@@ -227,8 +231,11 @@ public final class SqliteDatabase implements Database {
    * Reads the file's header and writes it back unchanged (a real write transaction): a file that
    * is not a database or is damaged, and a database in a read-only file or directory (which
    * SQLite would otherwise open read-only, serving reads and failing every write), fail here.
+   *
+   * @return the header's {@code user_version}: the {@link BundledSchema#stamp()} of the
+   *     migrations last applied, or 0
    */
-  private static void probe(Path file, Duration timeout) {
+  private static int probe(Path file, Duration timeout) {
     try (Connection c = connect(file, timeout, false); java.sql.Statement s = c.createStatement()) {
       int version;
       try (java.sql.ResultSet rs = s.executeQuery("PRAGMA user_version")) {
@@ -236,8 +243,15 @@ public final class SqliteDatabase implements Database {
         version = rs.getInt(1);
       }
       s.executeUpdate("PRAGMA user_version = " + version);
+      return version;
     } catch (SQLException e) {
       throw new StoreUnavailableException(describeOpenFailure(file, e), e);
+    }
+  }
+
+  private static void setUserVersion(Path file, Duration timeout, int version) throws SQLException {
+    try (Connection c = connect(file, timeout, false); java.sql.Statement s = c.createStatement()) {
+      s.executeUpdate("PRAGMA user_version = " + version);
     }
   }
 

@@ -1,0 +1,49 @@
+package dev.tokenauthority.server.store.sqlite;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * The SQLite migrations this build carries, and a stamp of them (CRC-32 of their names and
+ * contents) that the store keeps in the database header's {@code user_version} once Flyway has
+ * brought the schema to them. A file stamped with this build's value is opened without Flyway:
+ * scanning the jar for migrations and validating them cost about 170 ms of every start
+ * (docs/performance.md, "Start-up"). A new or changed migration changes the stamp, so Flyway
+ * runs again and migrates, or refuses a store it cannot account for, as before.
+ */
+final class BundledSchema {
+  static final String LOCATION = "db/migration/sqlite";
+
+  /** Every file of {@link #LOCATION}, in order; {@code BundledSchemaTest} fails when one is missing. */
+  static final List<String> MIGRATIONS = List.of("V1__initial_schema.sql", "V2__quotas_and_rate_limits.sql");
+
+  private static final int STAMP = computeStamp();
+
+  private BundledSchema() {}
+
+  /** Never 0, the {@code user_version} of a new or never-stamped file. */
+  static int stamp() {
+    return STAMP;
+  }
+
+  private static int computeStamp() {
+    CRC32 crc = new CRC32();
+    for (String name : MIGRATIONS) {
+      crc.update(name.getBytes(StandardCharsets.UTF_8));
+      try (InputStream in = BundledSchema.class.getClassLoader().getResourceAsStream(LOCATION + "/" + name)) {
+        if (in == null) {
+          throw new IllegalStateException("the migration " + LOCATION + "/" + name + " is not in this build");
+        }
+        crc.update(in.readAllBytes());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    int stamp = (int) crc.getValue();
+    return stamp == 0 ? 1 : stamp;
+  }
+}
