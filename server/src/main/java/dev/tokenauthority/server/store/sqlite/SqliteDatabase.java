@@ -4,9 +4,14 @@ import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.jdbc.Database;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,8 +24,8 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -187,7 +192,9 @@ public final class SqliteDatabase implements Database {
     try {
       Files.createDirectories(dir);
       lock = DataDirLock.acquire(dir);
-      createOwnerOnly(file);
+      if (Files.notExists(file)) {
+        create(file);
+      }
       // Before Flyway, whose errors are many lines: a file that is not a database, or one this
       // process cannot write, is refused here with one line naming the cause.
       int stamp = probe(file, timeout);
@@ -262,6 +269,28 @@ public final class SqliteDatabase implements Database {
       case 8, 14 -> "cannot write " + file + " (" + name + "): the data dir and its files must be writable by this user";
       default -> "cannot open the SQLite store at " + file + ": " + firstLine(e);
     };
+  }
+
+  /**
+   * A new store: a copy of the build's {@link BundledSchema#TEMPLATE}, readable by this user only,
+   * put in place whole (written aside, synced, renamed) so that a crash never leaves half a
+   * file; an empty file when this build has no template.
+   */
+  private static void create(Path file) throws IOException {
+    try (InputStream template = SqliteDatabase.class.getClassLoader().getResourceAsStream(BundledSchema.TEMPLATE)) {
+      if (template == null) {
+        createOwnerOnly(file);
+        return;
+      }
+      Path aside = file.resolveSibling(file.getFileName() + ".new");
+      Files.deleteIfExists(aside);
+      createOwnerOnly(aside);
+      try (FileChannel out = FileChannel.open(aside, StandardOpenOption.WRITE)) {
+        out.transferFrom(Channels.newChannel(template), 0, Long.MAX_VALUE);
+        out.force(true);
+      }
+      Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
+    }
   }
 
   private static void createOwnerOnly(Path file) throws IOException {

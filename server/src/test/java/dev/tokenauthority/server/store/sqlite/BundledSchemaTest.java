@@ -38,6 +38,20 @@ class BundledSchemaTest {
   }
 
   @Test
+  void aNewStore_isACopyOfTheBuildsTemplate_readableByItsUserOnly() throws Exception {
+    Path template = Path.of(BundledSchemaTest.class.getClassLoader().getResource(BundledSchema.TEMPLATE).toURI());
+    Path file = dir.resolve("copy.db");
+    SqliteDatabase.open(file, TIMEOUT).close();
+
+    // The build's Flyway run, not one at start: the history rows are the template's, to the millisecond.
+    assertThat(history(file)).isEqualTo(history(template)).hasSize(BundledSchema.MIGRATIONS.size());
+    assertThat(Files.getPosixFilePermissions(file)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.map(f -> f.getFileName().toString())).noneMatch(name -> name.endsWith(".new"));
+    }
+  }
+
+  @Test
   void aStoreOfAnOlderBuild_isMigratedToThisOne() throws Exception {
     Path file = dir.resolve("old.db");
     // A store the first release left behind: only V1, and no stamp.
@@ -93,6 +107,17 @@ class BundledSchemaTest {
       rs.next();
       return rs.getInt(1);
     }
+  }
+
+  private static java.util.List<String> history(Path file) throws Exception {
+    java.util.List<String> rows = new java.util.ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT version, checksum, installed_on FROM flyway_schema_history ORDER BY installed_rank")) {
+      while (rs.next()) {
+        rows.add(rs.getString(1) + " " + rs.getInt(2) + " " + rs.getString(3));
+      }
+    }
+    return rows;
   }
 
   private static int appliedVersions(Path file) throws Exception {
