@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -152,12 +153,27 @@ public final class Main implements Callable<Integer> {
   private CommandLine commandLine;
 
   public static void main(String[] args) {
+    keepNettyJfrEventsOff();
     // Before anything logs: grpc-java and Netty write through java.util.logging.
     JulBridge.install();
     int code = run(args);
     // The console appender is asynchronous: write what is queued (bounded wait) before exiting.
     ((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory()).stop();
     System.exit(code);
+  }
+
+  /**
+   * Netty's buffer allocators define JFR events, and the first allocation registers them with
+   * JFR: about 110 ms of the first call a new server answers, on its event loop, in classes a
+   * class-data archive cannot hold. Off unless the operator sets the property (to true) to
+   * record Netty's allocations.
+   */
+  static void keepNettyJfrEventsOff() {
+    for (String property : List.of("io.grpc.netty.shaded.io.netty.jfr.enabled", "io.netty.jfr.enabled")) {
+      if (System.getProperty(property) == null) {
+        System.setProperty(property, "false");
+      }
+    }
   }
 
   static int run(String[] args) {

@@ -56,6 +56,34 @@ class MainTest {
   }
 
   @Test
+  void nettysJfrEvents_areOffByDefault_andOnWhenTheOperatorSaysSo() {
+    String shaded = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+    String plain = "io.netty.jfr.enabled";
+    String shadedBefore = System.getProperty(shaded);
+    String plainBefore = System.getProperty(plain);
+    try {
+      System.clearProperty(shaded);
+      System.setProperty(plain, "true");
+
+      Main.keepNettyJfrEventsOff();
+
+      assertThat(System.getProperty(shaded)).isEqualTo("false");
+      assertThat(System.getProperty(plain)).isEqualTo("true");
+    } finally {
+      restore(shaded, shadedBefore);
+      restore(plain, plainBefore);
+    }
+  }
+
+  private static void restore(String property, String value) {
+    if (value == null) {
+      System.clearProperty(property);
+    } else {
+      System.setProperty(property, value);
+    }
+  }
+
+  @Test
   void theStartUpTimeItLogs_isThisProcessesAge_toWithinATick() {
     long logged = Main.sinceProcessStart();
     long jvmUptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
