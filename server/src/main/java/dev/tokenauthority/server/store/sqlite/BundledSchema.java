@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.zip.CRC32;
+import org.flywaydb.core.Flyway;
 
 /**
  * The SQLite migrations this build carries, and a stamp of them (CRC-32 of their names and
@@ -30,6 +32,11 @@ final class BundledSchema {
   private static final int STAMP = computeStamp();
 
   private BundledSchema() {}
+
+  /** Runs the bundled migrations on {@code file} through Flyway (which stamps nothing itself). */
+  static void migrate(Path file) {
+    Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null).locations("classpath:" + LOCATION).load().migrate();
+  }
 
   /** Never 0, the {@code user_version} of a new or never-stamped file. */
   static int stamp() {

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -26,11 +25,7 @@ public final class SchemaTemplate {
     SQLiteConfig config = new SQLiteConfig();
     config.setJournalMode(SQLiteConfig.JournalMode.WAL);
     try (Connection c = config.createConnection("jdbc:sqlite:" + out); Statement s = c.createStatement()) {
-      Flyway.configure()
-          .dataSource("jdbc:sqlite:" + out, null, null)
-          .locations("classpath:" + BundledSchema.LOCATION)
-          .load()
-          .migrate();
+      BundledSchema.migrate(out);
       s.executeUpdate("PRAGMA user_version = " + BundledSchema.stamp());
       // Every page in the main file, so that a copy of it alone is the whole store.
       s.execute("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -31,7 +31,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
-import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -200,11 +199,7 @@ public final class SqliteDatabase implements Database {
       int stamp = probe(file, timeout);
       // A file this build's migrations already brought up to date needs no Flyway (BundledSchema).
       if (stamp != BundledSchema.stamp()) {
-        Flyway.configure()
-            .dataSource("jdbc:sqlite:" + file, null, null)
-            .locations("classpath:" + BundledSchema.LOCATION)
-            .load()
-            .migrate();
+        BundledSchema.migrate(file);
         setUserVersion(file, timeout, BundledSchema.stamp());
       }
       return new SqliteDatabase(file, timeout, lock, wrap);
