@@ -49,7 +49,7 @@ public abstract class StoreContractTest {
   protected static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final Instant LATER = T0.plus(Duration.ofHours(1));
   private static final String TENANT = "tenant-a";
-  private static final int THREADS = 64;
+  protected static final int THREADS = 64;
 
   /** The store under test; replaced by {@link #reopenStore()}. */
   protected Store store;
@@ -752,6 +752,27 @@ public abstract class StoreContractTest {
     // Another bucket is untouched; after one interval the first admits one more.
     assertThat(store.rateLimits().admitRateLimited("key:k2", interval, period, now).join()).isPositive();
     assertThat(store.rateLimits().admitRateLimited("key:k1", interval, period, now + interval).join()).isEqualTo(now + 11 * interval);
+  }
+
+  @Test
+  @Timeout(60)
+  void admitRateLimited_manyNewBucketsAtOnce_eachAdmitsExactlyItsBurst() throws Exception {
+    long period = 60_000_000L;
+    long interval = Gcra.intervalMicros(5, period);
+    long now = 1_800_000_000_000_000L;
+    int buckets = 8;
+
+    List<Long> results =
+        runAtOnce(THREADS, thread -> store.rateLimits().admitRateLimited("user:t:" + (thread % buckets), interval, period, now).join());
+
+    for (int b = 0; b < buckets; b++) {
+      int bucket = b;
+      List<Long> mine = IntStream.range(0, THREADS).filter(t -> t % buckets == bucket).mapToObj(results::get).toList();
+      assertThat(mine.stream().filter(r -> r > 0).sorted().toList())
+          .as("bucket %d admits its burst of 5, one interval apart", bucket)
+          .isEqualTo(LongStream.rangeClosed(1, 5).map(i -> now + i * interval).boxed().toList());
+      assertThat(mine.stream().filter(r -> r <= 0)).allSatisfy(r -> assertThat(-r).isEqualTo(now + 5 * interval));
+    }
   }
 
   @Test

@@ -70,6 +70,17 @@ public interface Database extends AutoCloseable {
   }
 
   /**
+   * A {@link #batch} of state committed as {@link #writeUnflushedStatementAsync} commits it
+   * (rate-limit buckets): a database that groups runs the items waiting at that moment with
+   * {@code many}, one group of this kind at a time so that groups never wait on each other's row
+   * locks. {@code many} commits each of its statements on its own and must leave every item
+   * either done or untouched when it throws, since the items are then run again alone.
+   */
+  default <I, R> Batch<I, R> unflushedBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return item -> writeUnflushedStatementAsync(s -> one.run(s, item));
+  }
+
+  /**
    * A kind of read that concurrent calls may share, as {@link #batch} does for writes: a
    * database that groups (PostgreSQL) answers the items waiting at that moment with one
    * statement, {@code many}, and none of them holds the caller's thread; others answer each

@@ -3,16 +3,21 @@ package dev.tokenauthority.server.store.jdbc;
 import dev.tokenauthority.server.ratelimit.RateLimitStore;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
-/** Rate-limit buckets in the {@code rate_limits} table, one unflushed upsert per admission. */
+/**
+ * Rate-limit buckets in the {@code rate_limits} table, committed without waiting for a WAL
+ * flush. Alone, an admission is one upsert; on PostgreSQL under load, the admissions waiting at
+ * that moment go in one statement that takes as many of each bucket's calls as its allowance
+ * holds, under the bucket row's lock, as if they had come one after the other.
+ */
 final class JdbcRateLimitStore implements RateLimitStore {
-  private final Database db;
-
-  JdbcRateLimitStore(Database db) {
-    this.db = db;
-  }
-
   /**
    * Gcra.admit as one upsert: a new bucket admits; an existing one only if
    * max(tat, now) + interval - now <= period, in which case tat moves to that sum. Committed
@@ -26,33 +31,183 @@ final class JdbcRateLimitStore implements RateLimitStore {
           + " WHERE (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ? - ? <= ?"
           + " RETURNING tat";
 
+  /**
+   * Gcra.admit for n calls of each bucket at once (PostgreSQL): the buckets' rows are locked in
+   * the order of their names (so two groups, of this or another replica, never wait on each
+   * other in a cycle) and read as the lock found them; k = min(n, (period - base + now) /
+   * interval) calls are admitted, where base = max(tat, now), and tat moves to base + k *
+   * interval. A bucket without a row is not in the answer.
+   */
+  private static final String ADMIT_MANY =
+      "WITH q AS (SELECT * FROM unnest(?::text[], ?::int8[], ?::int8[], ?::int8[], ?::int8[])"
+          + " AS q(bucket, n, iv, period, now)),"
+          + " cur AS (SELECT r.bucket, r.tat FROM rate_limits r WHERE r.bucket IN (SELECT bucket COLLATE \"C\" FROM q)"
+          + " ORDER BY r.bucket FOR UPDATE),"
+          + " calc AS (SELECT cur.bucket, GREATEST(cur.tat, q.now) AS base, q.iv,"
+          + " LEAST(q.n, GREATEST(0, (q.period - GREATEST(cur.tat, q.now) + q.now) / q.iv)) AS k"
+          + " FROM cur JOIN q ON q.bucket COLLATE \"C\" = cur.bucket),"
+          + " moved AS (UPDATE rate_limits r SET tat = calc.base + calc.k * calc.iv FROM calc"
+          + " WHERE r.bucket = calc.bucket AND calc.k > 0)"
+          + " SELECT bucket, k, base + k * iv FROM calc";
+
+  /** Rows for buckets a group found absent; their tat of 0 means full, as an absent row does. */
+  private static final String CREATE_MANY =
+      "INSERT INTO rate_limits (bucket, tat) SELECT unnest(?::text[]), 0 ON CONFLICT (bucket) DO NOTHING";
+
+  /** One call's admission to take. */
+  private record Admission(String bucket, long intervalMicros, long periodMicros, long nowMicros) {}
+
+  private final Database db;
+  private final Database.Batch<Admission, Long> admissions;
+
+  JdbcRateLimitStore(Database db) {
+    this.db = db;
+    this.admissions = db.unflushedBatch(JdbcRateLimitStore::admitOne, JdbcRateLimitStore::admitMany);
+  }
+
   @Override
   public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
-    return db.writeUnflushedStatementAsync(
-        s -> {
-          PreparedStatement admit = s.prepare(ADMIT);
-          admit.setString(1, bucket);
-          admit.setLong(2, nowMicros + intervalMicros);
-          admit.setLong(3, nowMicros);
-          admit.setLong(4, nowMicros);
-          admit.setLong(5, intervalMicros);
-          admit.setLong(6, nowMicros);
-          admit.setLong(7, nowMicros);
-          admit.setLong(8, intervalMicros);
-          admit.setLong(9, nowMicros);
-          admit.setLong(10, periodMicros);
-          try (ResultSet rs = admit.executeQuery()) {
-            if (rs.next()) {
-              return rs.getLong(1);
-            }
-          }
-          // Refused: only now is the bucket read, to say when it admits again.
-          PreparedStatement read = s.prepare("SELECT tat FROM rate_limits WHERE bucket = ?");
-          read.setString(1, bucket);
-          try (ResultSet rs = read.executeQuery()) {
-            return rs.next() ? -rs.getLong(1) : 0L;
-          }
-        });
+    return admissions.submit(new Admission(bucket, intervalMicros, periodMicros, nowMicros));
+  }
+
+  private static Long admitOne(Database.Statements s, Admission a) throws SQLException {
+    PreparedStatement admit = s.prepare(ADMIT);
+    admit.setString(1, a.bucket());
+    admit.setLong(2, a.nowMicros() + a.intervalMicros());
+    admit.setLong(3, a.nowMicros());
+    admit.setLong(4, a.nowMicros());
+    admit.setLong(5, a.intervalMicros());
+    admit.setLong(6, a.nowMicros());
+    admit.setLong(7, a.nowMicros());
+    admit.setLong(8, a.intervalMicros());
+    admit.setLong(9, a.nowMicros());
+    admit.setLong(10, a.periodMicros());
+    try (ResultSet rs = admit.executeQuery()) {
+      if (rs.next()) {
+        return rs.getLong(1);
+      }
+    }
+    // Refused: only now is the bucket read, to say when it admits again.
+    PreparedStatement read = s.prepare("SELECT tat FROM rate_limits WHERE bucket = ?");
+    read.setString(1, a.bucket());
+    try (ResultSet rs = read.executeQuery()) {
+      return rs.next() ? -rs.getLong(1) : 0L;
+    }
+  }
+
+  /**
+   * The group's admissions: each bucket's calls in the order they came, at the latest of their
+   * instants. Buckets without a row get one, then go again; a call whose bucket is asked with
+   * another limit in the same group (its policy just changed) goes in the next statement. Once a
+   * statement has committed its calls' results stand: any later failure sends only the calls
+   * still open through the single upsert.
+   */
+  private static List<Long> admitMany(Database.Statements s, List<Admission> items) throws SQLException {
+    Long[] results = new Long[items.size()];
+    List<Integer> open = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      open.add(i);
+    }
+    // Nothing is committed until the first statement is: a failure there re-runs the group alone.
+    open = admitPass(s, items, open, results);
+    if (!open.isEmpty()) {
+      try {
+        // Rows for the buckets seen for the first time (a tat of 0 is full, as no row is), then again.
+        Object[] buckets = open.stream().map(i -> items.get(i).bucket()).distinct().toArray();
+        PreparedStatement create = s.prepare(CREATE_MANY);
+        create.setArray(1, s.array("text", buckets));
+        create.executeUpdate();
+        admitPass(s, items, open, results);
+      } catch (SQLException e) {
+        // The first statement's calls stand; the calls still open go alone, below.
+      }
+    }
+    // Left after that (a bucket purged again meanwhile, a limit that just changed): one at a time.
+    for (int i = 0; i < results.length; i++) {
+      if (results[i] == null) {
+        results[i] = admitOne(s, items.get(i));
+      }
+    }
+    return List.of(results);
+  }
+
+  /**
+   * One statement over the open calls: each bucket's calls in the order they came, at the latest
+   * of their instants. Returns the calls still open: those whose bucket has no row, and those
+   * whose bucket is asked with another limit in this group (its policy just changed).
+   */
+  private static List<Integer> admitPass(
+      Database.Statements s, List<Admission> items, List<Integer> open, Long[] results) throws SQLException {
+    Map<String, List<Integer>> byBucket = new TreeMap<>();
+    List<Integer> later = new ArrayList<>();
+    for (int i : open) {
+      Admission a = items.get(i);
+      List<Integer> same = byBucket.computeIfAbsent(a.bucket(), k -> new ArrayList<>());
+      if (same.isEmpty() || sameLimit(items.get(same.get(0)), a)) {
+        same.add(i);
+      } else {
+        later.add(i);
+      }
+    }
+    Map<String, long[]> taken = takeMany(s, items, byBucket);
+    for (Map.Entry<String, List<Integer>> e : byBucket.entrySet()) {
+      long[] kAndTat = taken.get(e.getKey());
+      List<Integer> calls = e.getValue();
+      if (kAndTat == null) {
+        later.addAll(calls);
+        continue;
+      }
+      long k = kAndTat[0];
+      long tat = kAndTat[1];
+      long interval = items.get(calls.get(0)).intervalMicros();
+      for (int c = 0; c < calls.size(); c++) {
+        results[calls.get(c)] = c < k ? tat - (k - 1 - c) * interval : -tat;
+      }
+    }
+    later.sort(null);
+    return later;
+  }
+
+  private static boolean sameLimit(Admission a, Admission b) {
+    return a.intervalMicros() == b.intervalMicros() && a.periodMicros() == b.periodMicros();
+  }
+
+  /** Runs {@link #ADMIT_MANY}: bucket -> {calls admitted, tat after}, for the buckets that have a row. */
+  private static Map<String, long[]> takeMany(Database.Statements s, List<Admission> items, Map<String, List<Integer>> byBucket)
+      throws SQLException {
+    int n = byBucket.size();
+    Object[] buckets = new Object[n];
+    Object[] counts = new Object[n];
+    Object[] intervals = new Object[n];
+    Object[] periods = new Object[n];
+    Object[] nows = new Object[n];
+    int b = 0;
+    for (Map.Entry<String, List<Integer>> e : byBucket.entrySet()) {
+      long now = 0;
+      for (int i : e.getValue()) {
+        now = Math.max(now, items.get(i).nowMicros());
+      }
+      Admission first = items.get(e.getValue().get(0));
+      buckets[b] = e.getKey();
+      counts[b] = (long) e.getValue().size();
+      intervals[b] = first.intervalMicros();
+      periods[b] = first.periodMicros();
+      nows[b] = now;
+      b++;
+    }
+    PreparedStatement ps = s.prepare(ADMIT_MANY);
+    ps.setArray(1, s.array("text", buckets));
+    ps.setArray(2, s.array("int8", counts));
+    ps.setArray(3, s.array("int8", intervals));
+    ps.setArray(4, s.array("int8", periods));
+    ps.setArray(5, s.array("int8", nows));
+    Map<String, long[]> taken = new HashMap<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        taken.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3)});
+      }
+    }
+    return taken;
   }
 
   @Override

@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * <p>Writes submitted to a {@link #batch} are grouped: while up to {@value #BATCH_RUNNERS}
  * groups of one kind are in flight, newly submitted items wait and then go together, so that
  * under load a round trip and a commit carry many calls' rows instead of one. A lone call goes
- * at once. Unflushed statements ({@link #writeUnflushedStatementAsync}) run on a few separate
- * connections set to {@code synchronous_commit = off}.
+ * at once. Unflushed statements ({@link #writeUnflushedStatementAsync}, {@link #unflushedBatch})
+ * run on a few separate connections set to {@code synchronous_commit = off}; their groups run
+ * one at a time, so that they never wait on each other's row locks.
  *
  * <p>Failures to reach PostgreSQL become {@link StoreUnavailableException}s. Once one is seen,
  * the database counts as down and calls fail at once (never queueing behind a dead server)
@@ -234,12 +235,17 @@ public final class PostgresDatabase implements Database {
 
   @Override
   public <I, R> Batch<I, R> batch(boolean oneIsSingleStatement, ItemWork<I, R> one, BatchWork<I, R> many) {
-    return new Grouped<>(oneIsSingleStatement, true, one, many);
+    return new Grouped<>(oneIsSingleStatement ? GroupKind.STATEMENT_WRITE : GroupKind.TRANSACTION_WRITE, BATCH_RUNNERS, one, many);
+  }
+
+  @Override
+  public <I, R> Batch<I, R> unflushedBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return new Grouped<>(GroupKind.UNFLUSHED, 1, one, many);
   }
 
   @Override
   public <I, R> Batch<I, R> readBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
-    return new Grouped<>(true, false, one, many);
+    return new Grouped<>(GroupKind.READ, BATCH_RUNNERS, one, many);
   }
 
   private <T> CompletableFuture<T> submit(java.util.function.Supplier<T> write) {
@@ -374,16 +380,25 @@ public final class PostgresDatabase implements Database {
   }
 
   /**
+   * How a {@link Grouped} kind runs: a group of durable writes in a transaction (its items
+   * alone as one statement each, or each in a transaction), reads as one statement, or
+   * unflushed statements on the unflushed connections.
+   */
+  private enum GroupKind {
+    STATEMENT_WRITE, TRANSACTION_WRITE, READ, UNFLUSHED
+  }
+
+  /**
    * The items of one kind of write waiting for a group, and the groups in flight. A submit
-   * queues its item and starts a runner unless {@value #BATCH_RUNNERS} already run; a runner
+   * queues its item and starts a runner unless {@code maxRunners} already run; a runner
    * takes everything waiting (up to {@value #MAX_BATCH}), runs it in one transaction (a read:
    * one statement), and starts the next runner if items wait. A group that fails for a reason
    * other than the connection was rolled back, and is run again one item at a time, so that one
    * bad item fails only its own call.
    */
   private final class Grouped<I, R> implements Batch<I, R> {
-    private final boolean oneIsSingleStatement;
-    private final boolean manyInTransaction;
+    private final GroupKind kind;
+    private final int maxRunners;
     private final ItemWork<I, R> one;
     private final BatchWork<I, R> many;
     private final java.util.concurrent.ConcurrentLinkedQueue<Pending<I, R>> waiting =
@@ -391,9 +406,9 @@ public final class PostgresDatabase implements Database {
     private final AtomicInteger waitingCount = new AtomicInteger();
     private final AtomicInteger runners = new AtomicInteger();
 
-    Grouped(boolean oneIsSingleStatement, boolean manyInTransaction, ItemWork<I, R> one, BatchWork<I, R> many) {
-      this.oneIsSingleStatement = oneIsSingleStatement;
-      this.manyInTransaction = manyInTransaction;
+    Grouped(GroupKind kind, int maxRunners, ItemWork<I, R> one, BatchWork<I, R> many) {
+      this.kind = kind;
+      this.maxRunners = maxRunners;
       this.one = one;
       this.many = many;
     }
@@ -417,7 +432,7 @@ public final class PostgresDatabase implements Database {
     private void startRunner() {
       while (true) {
         int running = runners.get();
-        if (running >= BATCH_RUNNERS || waiting.isEmpty()) {
+        if (running >= maxRunners || waiting.isEmpty()) {
           return;
         }
         if (runners.compareAndSet(running, running + 1)) {
@@ -478,7 +493,11 @@ public final class PostgresDatabase implements Database {
       List<R> results;
       try {
         Work<List<R>> unit = s -> many.run(s, items);
-        results = manyInTransaction ? write(unit) : autocommit(unit, "read");
+        results = switch (kind) {
+          case STATEMENT_WRITE, TRANSACTION_WRITE -> write(unit);
+          case READ -> autocommit(unit, "read");
+          case UNFLUSHED -> autocommit(unflushedPool, unit, "write");
+        };
       } catch (RuntimeException e) {
         // Rolled back unless the commit's outcome is unknown: only then may the items not be re-run.
         boolean rolledBack = !(e instanceof StoreUnavailableException u && u.commitUnknown());
@@ -498,7 +517,11 @@ public final class PostgresDatabase implements Database {
     private void runAlone(Pending<I, R> p) {
       try {
         Work<R> unit = s -> one.run(s, p.item());
-        p.done().complete(oneIsSingleStatement ? autocommit(unit, "write") : write(unit));
+        p.done().complete(switch (kind) {
+          case STATEMENT_WRITE, READ -> autocommit(unit, "write");
+          case TRANSACTION_WRITE -> write(unit);
+          case UNFLUSHED -> autocommit(unflushedPool, unit, "write");
+        });
       } catch (RuntimeException e) {
         p.done().completeExceptionally(e);
       }

@@ -8,6 +8,7 @@ import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
 import dev.tokenauthority.server.testing.TestPostgres;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +52,27 @@ class PostgresStoreTest extends StoreContractTest {
       assertThat(store.tenants().insertTenant(tenant("acme"))).isTrue();
       assertThat(other.tenants().insertTenant(tenant("acme"))).isFalse();
       assertThat(other.tenants().findTenant("acme")).isPresent();
+    }
+  }
+
+  @Test
+  void admitRateLimited_twoReplicasAtOnce_admitExactlyEachBucketsBurstBetweenThem() throws Exception {
+    long period = 60_000_000L;
+    long interval = dev.tokenauthority.server.ratelimit.Gcra.intervalMicros(10, period);
+    long now = 1_800_000_000_000_000L;
+    int buckets = 3;
+    try (Store other = PostgresStores.open(url, null, TIMEOUT)) {
+      // Half the calls through each replica, each replica's calls grouped, the same rows locked.
+      List<Long> results = runAtOnce(THREADS, thread -> (thread % 2 == 0 ? store : other).rateLimits()
+          .admitRateLimited("key:" + (thread % buckets), interval, period, now).join());
+
+      for (int b = 0; b < buckets; b++) {
+        int bucket = b;
+        List<Long> admitted = java.util.stream.IntStream.range(0, THREADS).filter(t -> t % buckets == bucket)
+            .mapToObj(results::get).filter(r -> r > 0).sorted().toList();
+        assertThat(admitted).as("bucket %d", bucket)
+            .isEqualTo(java.util.stream.LongStream.rangeClosed(1, 10).map(i -> now + i * interval).boxed().toList());
+      }
     }
   }
 
