@@ -35,7 +35,7 @@ public final class Violations {
    */
   public Violations text(String value, String field, int min, int max) {
     int n = value.codePointCount(0, value.length());
-    if (value.chars().anyMatch(Character::isISOControl)) {
+    if (hasControlCharacter(value)) {
       add(field, "must not contain control characters");
     } else if (n < min) {
       add(field, min == 1 ? "is required" : "must have at least " + min + " characters");
@@ -43,6 +43,15 @@ public final class Violations {
       add(field, "must have at most " + max + " characters");
     }
     return this;
+  }
+
+  private static boolean hasControlCharacter(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public boolean isEmpty() {

@@ -34,8 +34,10 @@ public final class MintRules {
     long defaultTtl = TenantPolicy.defaultTtlSeconds(tenant);
     Violations v = new Violations();
     boolean badTtl = request.ttlSeconds() < 0 || request.ttlSeconds() > maxTtl;
-    v.check(!badTtl, "ttl_seconds",
-        "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
+    if (badTtl) {
+      v.add("ttl_seconds",
+          "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
+    }
     v.text(request.externalUserId(), "external_user_id", 1, 256);
     v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
     v.text(request.externalGroupId(), "external_group_id", 0, 256);

@@ -27,6 +27,8 @@ final class SessionTokenWriter {
       JsonFactory.builder().enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
   private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
   private static final int SIGNATURE_LENGTH = 64;
+  /** 64 bytes in unpadded base64url. */
+  private static final int ENCODED_SIGNATURE_LENGTH = 86;
 
   private SessionTokenWriter() {}
 
@@ -45,8 +47,28 @@ final class SessionTokenWriter {
     return BASE64URL.encodeToString(out.toByteArray());
   }
 
-  /** Signs the claims with the active key and returns the compact serialisation. */
+  /**
+   * Signs the claims with the active key and returns the compact serialisation. The token is
+   * assembled as ASCII bytes in one array (header, payload, then the signature over the two),
+   * so that nothing is encoded twice.
+   */
   static String write(SigningKeys.ActiveKey key, String issuer, SessionClaims claims) {
+    byte[] payload = BASE64URL.encode(claimsJson(issuer, claims));
+    byte[] header = key.encodedHeader().getBytes(StandardCharsets.US_ASCII);
+    int signed = header.length + 1 + payload.length;
+    byte[] token = new byte[signed + 1 + ENCODED_SIGNATURE_LENGTH];
+    System.arraycopy(header, 0, token, 0, header.length);
+    token[header.length] = '.';
+    System.arraycopy(payload, 0, token, header.length + 1, payload.length);
+    byte[] signature = new byte[SIGNATURE_LENGTH];
+    key.signer().sign(Ed25519.Algorithm.Ed25519, key.verifier(), null, token, 0, signed, signature, 0);
+    token[signed] = '.';
+    System.arraycopy(BASE64URL.encode(signature), 0, token, signed + 1, ENCODED_SIGNATURE_LENGTH);
+    // Every byte is base64url or '.', so Latin-1 decoding is a plain copy into a compact String.
+    return new String(token, StandardCharsets.ISO_8859_1);
+  }
+
+  private static byte[] claimsJson(String issuer, SessionClaims claims) {
     ByteArrayOutputStream payload = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(payload)) {
       g.writeStartObject();
@@ -64,10 +86,6 @@ final class SessionTokenWriter {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    String signingInput = key.encodedHeader() + '.' + BASE64URL.encodeToString(payload.toByteArray());
-    byte[] input = signingInput.getBytes(StandardCharsets.US_ASCII);
-    byte[] signature = new byte[SIGNATURE_LENGTH];
-    key.signer().sign(Ed25519.Algorithm.Ed25519, key.verifier(), null, input, 0, input.length, signature, 0);
-    return signingInput + '.' + BASE64URL.encodeToString(signature);
+    return payload.toByteArray();
   }
 }
