@@ -154,6 +154,7 @@ public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
     keepNettyJfrEventsOff();
+    StartupWarmUp.inBackground();
     // Before anything logs: grpc-java and Netty write through java.util.logging.
     JulBridge.install();
     int code = run(args);
