@@ -776,6 +776,33 @@ public abstract class StoreContractTest {
   }
 
   @Test
+  @Timeout(60)
+  void admitRateLimited_limitChangesWhileCallsWait_bucketNeverAdmitsMoreThanItsPeriod() throws Exception {
+    long period = 60_000_000L;
+    long fast = Gcra.intervalMicros(10, period);
+    long slow = Gcra.intervalMicros(5, period);
+    long now = 1_800_000_000_000_000L;
+    // The bucket exists, full again by now (its one call was a period ago).
+    assertThat(store.rateLimits().admitRateLimited("key:changing", slow, period, now - period).join()).isPositive();
+
+    // Half the calls carry the old limit, half the new one, as around a policy change.
+    List<Long> results = runAtOnce(THREADS,
+        thread -> store.rateLimits().admitRateLimited("key:changing", thread % 2 == 0 ? fast : slow, period, now).join());
+
+    long admittedTime = 0;
+    for (int t = 0; t < THREADS; t++) {
+      if (results.get(t) > 0) {
+        admittedTime += t % 2 == 0 ? fast : slow;
+      }
+    }
+    // Each admitted call used its own limit's interval: together at most one period, and the
+    // refused fast calls prove less than one fast interval was left.
+    assertThat(admittedTime).isLessThanOrEqualTo(period).isGreaterThan(period - fast);
+    assertThat(results.stream().filter(r -> r > 0).max(Long::compare)).hasValue(now + admittedTime);
+    assertThat(results.stream().filter(r -> r > 0).distinct().count()).isEqualTo(results.stream().filter(r -> r > 0).count());
+  }
+
+  @Test
   void purgeRateLimits_deletesOnlyFullBuckets() {
     long period = 60_000_000L;
     long now = 1_800_000_000_000_000L;
