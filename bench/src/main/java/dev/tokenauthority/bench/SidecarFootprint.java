@@ -39,8 +39,9 @@ public final class SidecarFootprint implements Callable<Integer> {
   @Option(names = "--idle-seconds", defaultValue = "5", description = "Idle time before RSS is read (default: ${DEFAULT-VALUE}).")
   int idleSeconds;
 
-  @Option(names = "--cds-archive", defaultValue = "server/target/token-authority-server.jsa",
-      description = "The class-data sharing archive of the jar, made by the build (default: ${DEFAULT-VALUE});"
+  @Option(names = "--cds-archive",
+      description = "The class-data sharing archive of the jar, made by the build (default: next to the jar,"
+          + " token-authority-server-grpc-only.jsa with --http-port off, token-authority-server.jsa otherwise);"
           + " made here by the server's training run when missing.")
   Path cdsArchive;
 
@@ -76,7 +77,9 @@ public final class SidecarFootprint implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path jar = serverJar.toAbsolutePath();
-    Path archive = cdsArchive.toAbsolutePath();
+    boolean grpcOnly = httpPort.equals("off");
+    Path archive = (cdsArchive != null ? cdsArchive
+        : jar.resolveSibling(grpcOnly ? "token-authority-server-grpc-only.jsa" : "token-authority-server.jsa")).toAbsolutePath();
     if (!Files.exists(archive)) {
       // The build's archive is missing (-Dcds.skip): the same training run, here.
       List<String> dump = new ArrayList<>(SIDECAR_JVM);
@@ -85,6 +88,9 @@ public final class SidecarFootprint implements Callable<Integer> {
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
       command.addAll(dump);
       command.addAll(List.of("-cp", jar.toString(), "dev.tokenauthority.server.ClassDataTraining", scratch.toString()));
+      if (grpcOnly) {
+        command.addAll(List.of("--http-port", "off"));
+      }
       Process p = new ProcessBuilder(command).inheritIO().start();
       if (p.waitFor() != 0) {
         throw new IllegalStateException("the class-data training run failed");
@@ -105,7 +111,7 @@ public final class SidecarFootprint implements Callable<Integer> {
       }
     }
     System.out.println("sidecar = " + String.join(" ", SIDECAR_JVM) + ", environment " + SIDECAR_ENV
-        + ", server " + String.join(" ", SIDECAR_ARGS));
+        + ", server " + String.join(" ", SIDECAR_ARGS) + "; AppCDS = -XX:SharedArchiveFile=" + archive);
     return 0;
   }
 

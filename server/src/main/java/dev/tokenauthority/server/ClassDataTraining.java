@@ -11,7 +11,10 @@ import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -28,7 +31,9 @@ public final class ClassDataTraining {
   private ClassDataTraining() {}
 
   /**
-   * {@code args[0]}: the scratch directory (created, then deleted). Exits 0 either way: an
+   * {@code args[0]}: the scratch directory (created, then deleted); any further arguments are
+   * server flags used instead of the default {@code --http-port <free port>} (e.g.
+   * {@code --http-port off}, for the archive of a gRPC-only server). Exits 0 either way: an
    * archive of a server that did not get to serve only starts slower, and must not fail a build.
    */
   public static void main(String[] args) throws Exception {
@@ -37,14 +42,17 @@ public final class ClassDataTraining {
     int port = freePort();
     // A free HTTP port too, not the default 8080: a build must not depend on 8080 being free,
     // and the HTTP port's classes belong in the archive.
-    int httpPort = freePort();
+    List<String> serverArgs = new ArrayList<>(List.of("--port", String.valueOf(port), "--data-dir", scratch.toString()));
+    if (args.length > 1) {
+      serverArgs.addAll(Arrays.asList(args).subList(1, args.length));
+    } else {
+      serverArgs.addAll(List.of("--http-port", String.valueOf(freePort())));
+    }
     PrintStream out = System.out;
     System.setOut(new PrintStream(OutputStream.nullOutputStream()));
     Thread server =
         new Thread(
-            () -> Main.run(new String[] {"--port", String.valueOf(port), "--http-port", String.valueOf(httpPort),
-                    "--data-dir", scratch.toString()},
-                Map.of(), System.out, System.err),
+            () -> Main.run(serverArgs.toArray(String[]::new), Map.of(), System.out, System.err),
             "training-server");
     server.setDaemon(true);
     long started = System.nanoTime();
