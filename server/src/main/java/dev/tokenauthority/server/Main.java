@@ -154,9 +154,9 @@ public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
     keepNettyJfrEventsOff();
-    StartupWarmUp.inBackground();
     // Before anything logs: grpc-java and Netty write through java.util.logging.
     JulBridge.install();
+    StartupWarmUp.inBackground();
     int code = run(args);
     // The console appender is asynchronous: write what is queued (bounded wait) before exiting.
     ((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory()).stop();
