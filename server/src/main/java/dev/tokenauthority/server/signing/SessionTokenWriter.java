@@ -32,8 +32,11 @@ final class SessionTokenWriter {
 
   private SessionTokenWriter() {}
 
-  /** The encoded protected header for a key: {@code {"alg":"EdDSA","typ":"session+jwt","kid":...}}. */
-  static String encodedHeader(String kid) {
+  /**
+   * The encoded protected header for a key, {@code {"alg":"EdDSA","typ":"session+jwt","kid":...}}
+   * in base64url as ASCII bytes, ready to copy into each token.
+   */
+  static byte[] encodedHeader(String kid) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(96);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
@@ -44,7 +47,7 @@ final class SessionTokenWriter {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return BASE64URL.encodeToString(out.toByteArray());
+    return BASE64URL.encode(out.toByteArray());
   }
 
   /**
@@ -54,7 +57,7 @@ final class SessionTokenWriter {
    */
   static String write(SigningKeys.ActiveKey key, String issuer, SessionClaims claims) {
     byte[] payload = BASE64URL.encode(claimsJson(issuer, claims));
-    byte[] header = key.encodedHeader().getBytes(StandardCharsets.US_ASCII);
+    byte[] header = key.encodedHeader();
     int signed = header.length + 1 + payload.length;
     byte[] token = new byte[signed + 1 + ENCODED_SIGNATURE_LENGTH];
     System.arraycopy(header, 0, token, 0, header.length);

@@ -44,10 +44,10 @@ public final class SigningKeys {
 
   /**
    * The key that signs new tokens, decoded once: BouncyCastle's low-level Ed25519 key pair and
-   * the token header that names it.
+   * the token header that names it, encoded (base64url ASCII bytes; never modified).
    */
   public record ActiveKey(
-      String kid, Ed25519PrivateKeyParameters signer, Ed25519PublicKeyParameters verifier, String encodedHeader) {
+      String kid, Ed25519PrivateKeyParameters signer, Ed25519PublicKeyParameters verifier, byte[] encodedHeader) {
     @Override
     public String toString() {
       return "ActiveKey[kid=" + kid + "]";
