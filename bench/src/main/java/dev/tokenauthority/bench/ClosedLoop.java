@@ -24,10 +24,27 @@ import org.HdrHistogram.Recorder;
  * generator).
  */
 final class ClosedLoop {
-  /** What one measured phase produced. */
-  record Outcome(long ok, double seconds, Histogram latencyMicros, Map<String, Long> errors) {}
+  /**
+   * What one measured phase produced. The CPU times are those the server process and this
+   * generator used during the phase: CPU per call varies far less than calls per second on a
+   * shared machine, and says which side a workload's cost is on.
+   */
+  record Outcome(long ok, double seconds, Histogram latencyMicros, Map<String, Long> errors,
+      long serverCpuNanos, long clientCpuNanos) {}
+
+  /** The process whose CPU time phases report; none until the benchmark names its server. */
+  private static volatile ProcessHandle server;
 
   private ClosedLoop() {}
+
+  /** Names the server process whose CPU time each phase reports from now on. */
+  static void measureCpuOf(ProcessHandle serverProcess) {
+    server = serverProcess;
+  }
+
+  private static long cpuNanos(ProcessHandle process) {
+    return process == null ? 0 : process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+  }
 
   /**
    * @param call starts one call; returns null when there is nothing left to do (e.g. no
@@ -38,6 +55,9 @@ final class ClosedLoop {
     LongAdder ok = new LongAdder();
     Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     CountDownLatch finished = new CountDownLatch(inFlight);
+    ProcessHandle measured = server;
+    long serverCpuStart = cpuNanos(measured);
+    long clientCpuStart = cpuNanos(ProcessHandle.current());
     long start = System.nanoTime();
     long end = start + duration.toNanos();
     AtomicLong lastCompletion = new AtomicLong(start);
@@ -48,9 +68,11 @@ final class ClosedLoop {
       throw new IllegalStateException("calls did not finish within a minute of the phase's end");
     }
     double seconds = (lastCompletion.get() - start) / 1e9;
+    long serverCpu = cpuNanos(measured) - serverCpuStart;
+    long clientCpu = cpuNanos(ProcessHandle.current()) - clientCpuStart;
     Map<String, Long> errorCounts = new java.util.TreeMap<>();
     errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
-    return new Outcome(ok.sum(), seconds, recorder.getIntervalHistogram(), errorCounts);
+    return new Outcome(ok.sum(), seconds, recorder.getIntervalHistogram(), errorCounts, serverCpu, clientCpu);
   }
 
   private static final class Runner implements FutureCallback<Object> {

@@ -140,8 +140,9 @@ public final class LoadBenchmark implements Callable<Integer> {
   public Integer call() throws Exception {
     List<Map<String, Object>> results = new ArrayList<>();
     List<String> table = new ArrayList<>();
-    table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6s %8s %8s %9s %7s  %s",
-        "store", "outstanding", "workload", "calls/s", "ratio", "p50 ms", "p99 ms", "p99.9 ms", "RSS MiB", "errors"));
+    table.add(String.format(Locale.ROOT, "%-7s %11s %-12s %9s %6s %8s %8s %9s %7s %9s %9s  %s",
+        "store", "outstanding", "workload", "calls/s", "ratio", "p50 ms", "p99 ms", "p99.9 ms", "RSS MiB",
+        "srv µs/c", "cli µs/c", "errors"));
     try (BenchPostgres postgres = new BenchPostgres(postgresUrl)) {
       for (String store : stores) {
         for (int preload : outstanding) {
@@ -223,6 +224,7 @@ public final class LoadBenchmark implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
     try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs);
         HttpLoad httpLoad = http ? new HttpLoad(server.httpPort()) : null) {
+      ClosedLoop.measureCpuOf(server.process());
       var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
       String key = admin.createApiKey(CreateApiKeyRequest.newBuilder().setName("bench")
           .addScopes("sessions:mint").addScopes("sessions:redeem").build()).getSecret();
@@ -279,9 +281,10 @@ public final class LoadBenchmark implements Callable<Integer> {
       for (Map.Entry<Workload, Aggregate> e : totals.entrySet()) {
         Aggregate a = e.getValue();
         double ratio = a.rate() / baseline;
-        table.add(String.format(Locale.ROOT, "%-7s %,11d %-12s %,9.0f %6.2f %8.2f %8.2f %9.2f %7d  %s",
+        table.add(String.format(Locale.ROOT, "%-7s %,11d %-12s %,9.0f %6.2f %8.2f %8.2f %9.2f %7d %9.1f %9.1f  %s",
             store, preload, e.getKey(), a.rate(), ratio, a.percentileMs(50), a.percentileMs(99),
-            a.percentileMs(99.9), rss, a.errors.isEmpty() ? "-" : a.errors));
+            a.percentileMs(99.9), rss, a.serverCpuMicrosPerCall(), a.clientCpuMicrosPerCall(),
+            a.errors.isEmpty() ? "-" : a.errors));
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("store", store);
         r.put("outstandingSessions", preload);
@@ -294,6 +297,8 @@ public final class LoadBenchmark implements Callable<Integer> {
         r.put("calls", a.ok);
         r.put("errors", a.errors);
         r.put("serverResidentMiB", rss);
+        r.put("serverCpuMicrosPerCall", Math.round(a.serverCpuMicrosPerCall() * 10) / 10.0);
+        r.put("clientCpuMicrosPerCall", Math.round(a.clientCpuMicrosPerCall() * 10) / 10.0);
         Workload grpc = grpcTwin(e.getKey());
         if (grpc != null && totals.containsKey(grpc)) {
           double toGrpc = a.rate() / totals.get(grpc).rate();
@@ -490,12 +495,26 @@ public final class LoadBenchmark implements Callable<Integer> {
     final Map<String, Long> errors = new TreeMap<>();
     long ok;
     double seconds;
+    long serverCpuNanos;
+    long clientCpuNanos;
 
     void add(ClosedLoop.Outcome o) {
       histogram.add(o.latencyMicros());
       o.errors().forEach((k, v) -> errors.merge(k, v, Long::sum));
       ok += o.ok();
       seconds += o.seconds();
+      serverCpuNanos += o.serverCpuNanos();
+      clientCpuNanos += o.clientCpuNanos();
+    }
+
+    /** The server's CPU time per successful call, user and system, in microseconds. */
+    double serverCpuMicrosPerCall() {
+      return ok == 0 ? 0 : serverCpuNanos / 1e3 / ok;
+    }
+
+    /** This generator's CPU time per successful call, in microseconds. */
+    double clientCpuMicrosPerCall() {
+      return ok == 0 ? 0 : clientCpuNanos / 1e3 / ok;
     }
 
     double rate() {

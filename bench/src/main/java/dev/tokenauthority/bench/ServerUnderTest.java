@@ -134,6 +134,11 @@ final class ServerUnderTest implements AutoCloseable {
     return -1;
   }
 
+  /** The server's process, e.g. to read its CPU time. */
+  ProcessHandle process() {
+    return process.toHandle();
+  }
+
   long pid() {
     return process.pid();
   }

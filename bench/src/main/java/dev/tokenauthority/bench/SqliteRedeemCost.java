@@ -56,6 +56,11 @@ public final class SqliteRedeemCost implements Callable<Integer> {
   @Option(names = "--group", defaultValue = "64", description = "Redemptions per commit (default: ${DEFAULT-VALUE}).")
   int group;
 
+  @Option(names = "--order", defaultValue = "random",
+      description = "random: ids random and redeemed in random order (every redeem its own page);"
+          + " minted: time-ordered ids, as the server makes, redeemed in the order they were minted (default: ${DEFAULT-VALUE}).")
+  String order;
+
   @Option(names = "--pragma", description = "Extra PRAGMA for the connection (repeatable), e.g. --pragma cache_size=-65536.")
   List<String> pragmas = new ArrayList<>();
 
@@ -88,9 +93,11 @@ public final class SqliteRedeemCost implements Callable<Integer> {
       c.setAutoCommit(false);
       long now = System.currentTimeMillis();
       List<String> ids = fill(c, now);
-      Collections.shuffle(ids, new Random(1));
+      if (!order.equals("minted")) {
+        Collections.shuffle(ids, new Random(1));
+      }
       int half = ids.size() / 2;
-      System.out.printf("%,d sessions, groups of %d, synchronous=FULL, WAL%s%n", sessions, group,
+      System.out.printf("%,d sessions, %s order, groups of %d, synchronous=FULL, WAL%s%n", sessions, order, group,
           pragmas.isEmpty() ? "" : ", PRAGMA " + String.join(", ", pragmas));
       report("statement per session", redeem(c, ids.subList(0, half), now, false), half);
       report("statement per group  ", redeem(c, ids.subList(half, ids.size()), now, true), ids.size() - half);
@@ -106,7 +113,8 @@ public final class SqliteRedeemCost implements Callable<Integer> {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
       byte[] hash = new byte[32];
       for (int i = 0; i < sessions; i++) {
-        String id = "ses_" + UUID.randomUUID().toString().replace("-", "");
+        String random = UUID.randomUUID().toString().replace("-", "");
+        String id = order.equals("minted") ? String.format("ses_%08x%s", i, random.substring(8)) : "ses_" + random;
         ids.add(id);
         ps.setString(1, id);
         ps.setString(2, "tenant");
