@@ -112,6 +112,6 @@ public class PrimitivesBenchmark {
 
   @Benchmark
   public Object storeFindSessionForToken() {
-    return backing.sessions().findSessionForToken(template.id(), template.tokenHash()).join();
+    return backing.sessions().findSessionForToken(template.id(), template.tokenHash(), dev.tokenauthority.server.session.SessionStore.Purpose.INSPECT).join();
   }
 }

@@ -225,8 +225,8 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
-      return timeAsync(findForToken, () -> delegate.findSessionForToken(id, tokenHash));
+    public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
+      return timeAsync(findForToken, () -> delegate.findSessionForToken(id, tokenHash, purpose));
     }
 
     @Override

@@ -179,7 +179,8 @@ public final class SessionService {
    * refusal).
    */
   public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
-    return findByTokenAsync(token).thenCompose(found -> redeemFound(caller, token, found, origin, audience));
+    return findByTokenAsync(token, SessionStore.Purpose.REDEEM)
+        .thenCompose(found -> redeemFound(caller, token, found, origin, audience));
   }
 
   private CompletableFuture<Session> redeemFound(
@@ -367,14 +368,14 @@ public final class SessionService {
   }
 
   private Optional<Session> findByToken(String token) {
-    return Completions.join(findByTokenAsync(token));
+    return Completions.join(findByTokenAsync(token, SessionStore.Purpose.INSPECT));
   }
 
-  private CompletableFuture<Optional<Session>> findByTokenAsync(String token) {
+  private CompletableFuture<Optional<Session>> findByTokenAsync(String token, SessionStore.Purpose purpose) {
     Optional<String> id = SessionTokenCodec.peekSessionId(token);
     return id.isEmpty()
         ? CompletableFuture.completedFuture(Optional.empty())
-        : sessions.findSessionForToken(id.get(), SecretHash.of(token));
+        : sessions.findSessionForToken(id.get(), SecretHash.of(token), purpose);
   }
 
   /**

@@ -22,8 +22,21 @@ public interface SessionStore {
    * (compared in constant time); empty otherwise. The future completes once the store has
    * answered (a store on another host never holds the calling thread; a local one returns a
    * completed future) and fails, rather than throws, when it cannot.
+   *
+   * <p>{@code purpose} says what the caller will do with the session. For
+   * {@link Purpose#REDEEM} a store may answer where the consume that follows will run (SQLite:
+   * on its one writer, whose page cache already holds the row, rather than on a reader whose
+   * cache every commit empties); the answer is the same either way.
    */
-  CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash);
+  CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose);
+
+  /** What a session is looked up for. */
+  enum Purpose {
+    /** To read it (introspect, revoke, Envoy's verify mode). */
+    INSPECT,
+    /** To consume a use of it next. */
+    REDEEM
+  }
 
   /** The session with this id. */
   Optional<Session> findSession(String id);

@@ -11,6 +11,7 @@ import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
+import dev.tokenauthority.server.session.SessionStore.Purpose;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
 import dev.tokenauthority.server.ratelimit.Gcra;
 import dev.tokenauthority.server.signing.SigningKey;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -428,8 +430,9 @@ public abstract class StoreContractTest {
     assertThat(store.sessions().findSession(session.id())).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
-  @Test
-  void findSessionForToken_equalDigest_roundTripsEveryField() {
+  @ParameterizedTest
+  @EnumSource(Purpose.class)
+  void findSessionForToken_equalDigest_roundTripsEveryField(Purpose purpose) {
     insertKey("key-1");
     Session session = fullSession("key-1");
     insertSession(session);
@@ -437,29 +440,50 @@ public abstract class StoreContractTest {
 
     SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
 
-    assertThat(store.sessions().findSessionForToken(session.id(), presented).join()).hasValueSatisfying(found -> assertSameSession(found, session));
+    assertThat(store.sessions().findSessionForToken(session.id(), presented, purpose).join())
+        .hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
-  @Test
-  void findSessionForToken_otherDigest_isEmpty() {
+  @ParameterizedTest
+  @EnumSource(Purpose.class)
+  void findSessionForToken_otherDigest_isEmpty(Purpose purpose) {
     insertKey("key-1");
     Session session = session("ses-1", "key-1", 1, LATER);
     insertSession(session);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token")).join()).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash()).join()).isPresent();
+    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token"), purpose).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join()).isPresent();
   }
 
-  @Test
-  void findSessionForToken_digestOfAnotherSession_isEmpty() {
+  @ParameterizedTest
+  @EnumSource(Purpose.class)
+  void findSessionForToken_digestOfAnotherSession_isEmpty(Purpose purpose) {
     insertKey("key-1");
     Session one = session("ses-1", "key-1", 1, LATER);
     Session two = session("ses-2", "key-1", 1, LATER);
     insertSession(one);
     insertSession(two);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash()).join()).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash()).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash(), purpose).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash(), purpose).join()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Purpose.class)
+  void findSessionForToken_afterAConsumeAndARevoke_seesBoth(Purpose purpose) {
+    // A redeem's lookup may be answered elsewhere than an inspection's (SQLite: on the writer),
+    // and must show the same committed state: the use taken, then the revocation.
+    insertKey("key-1");
+    Session session = session("ses-1", "key-1", 2, LATER);
+    insertSession(session);
+
+    assertThat(store.sessions().consumeSessionUse("ses-1", T0, null).join()).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join())
+        .hasValueSatisfying(found -> assertThat(found.usesRemaining()).isEqualTo(1));
+
+    store.sessions().revokeSession("ses-1", T0);
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join())
+        .hasValueSatisfying(found -> assertThat(found.revokeTime()).isEqualTo(T0));
   }
 
   @Test
@@ -653,13 +677,14 @@ public abstract class StoreContractTest {
     assertThat(all).hasSize(THREADS * perThread);
     for (Session s : all) {
       assertThat(store.sessions().findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
-      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash()).join()).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash(), Purpose.INSPECT).join()).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
     }
   }
 
-  @Test
+  @ParameterizedTest
+  @EnumSource(Purpose.class)
   @Timeout(60)
-  void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther() throws Exception {
+  void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther(Purpose purpose) throws Exception {
     insertKey("key-1");
     List<Session> sessions = new ArrayList<>();
     for (int i = 0; i < THREADS; i++) {
@@ -676,8 +701,8 @@ public abstract class StoreContractTest {
             thread -> {
               Session mine = sessions.get(thread);
               Session other = sessions.get((thread + 1) % THREADS);
-              var own = store.sessions().findSessionForToken(mine.id(), mine.tokenHash());
-              var wrong = store.sessions().findSessionForToken(mine.id(), other.tokenHash());
+              var own = store.sessions().findSessionForToken(mine.id(), mine.tokenHash(), purpose);
+              var wrong = store.sessions().findSessionForToken(mine.id(), other.tokenHash(), purpose);
               return List.of(own.join(), wrong.join());
             });
 
@@ -831,7 +856,7 @@ public abstract class StoreContractTest {
 
     assertThat(store.sessions().findSession("ses-long-gone")).isEmpty();
     assertThat(store.sessions().findSession("ses-just-gone")).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone")).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"), Purpose.INSPECT).join()).isEmpty();
     assertThat(consume("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
     assertThat(store.sessions().findSession("ses-at-cutoff")).isPresent();
     assertThat(store.sessions().findSession("ses-live")).isPresent();
@@ -1041,7 +1066,7 @@ public abstract class StoreContractTest {
     assertSameKey(store.apiKeys().findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
     assertThat(store.apiKeys().listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
     assertSameSession(store.sessions().findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
-    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash()).join()).isPresent();
+    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash(), Purpose.INSPECT).join()).isPresent();
     assertThat(store.sessions().findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
     assertThat(consume("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
     assertThat(consume("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);

@@ -97,6 +97,16 @@ public interface Database extends AutoCloseable {
   }
 
   /**
+   * A {@link #readBatch} whose rows the caller is about to write: a database whose writes all go
+   * through one connection (SQLite) may read them there, where the pages are hot and every
+   * committed write is seen, instead of on a reader whose cache each commit empties. Others
+   * read as {@link #readBatch} does. Nothing is written either way.
+   */
+  default <I, R> Batch<I, R> readBeforeWriteBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return readBatch(one, many);
+  }
+
+  /**
    * Inside a {@link #write}, takes a lock held until the transaction ends, that one process at
    * a time can hold (PostgreSQL: an advisory lock); false when another holds it. A database
    * that only one process opens (SQLite) always grants it.

@@ -32,8 +32,8 @@ final class JdbcSessionStore implements SessionStore {
   }
 
   @Override
-  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
-    return batches.find(id).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
+    return batches.find(id, purpose).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.tokenauthority.server.store.jdbc;
 
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
@@ -67,20 +68,22 @@ final class SessionBatches {
   record Consume(String id, Instant now, QuotaCharge quota) {}
 
   private final Database.Batch<String, Optional<Session>> finds;
+  private final Database.Batch<String, Optional<Session>> findsToConsume;
   private final Database.Batch<Session, Void> inserts;
   private final Database.Batch<Consume, ConsumeResult> consumes;
   private final Database.Batch<Consume, ConsumeResult> chargedConsumes;
 
   SessionBatches(Database db) {
     this.finds = db.readBatch(SessionBatches::findOne, SessionBatches::findMany);
+    this.findsToConsume = db.readBeforeWriteBatch(SessionBatches::findOne, SessionBatches::findMany);
     this.inserts = db.batch(true, SessionBatches::insertOne, SessionBatches::insertMany);
     // Without a quota a use alone is one statement; with one, the charge joins it in a transaction.
     this.consumes = db.batch(true, SessionBatches::consumeOne, SessionBatches::consumeMany);
     this.chargedConsumes = db.batch(false, SessionBatches::consumeOne, SessionBatches::consumeMany);
   }
 
-  CompletableFuture<Optional<Session>> find(String id) {
-    return finds.submit(id);
+  CompletableFuture<Optional<Session>> find(String id, SessionStore.Purpose purpose) {
+    return (purpose == SessionStore.Purpose.REDEEM ? findsToConsume : finds).submit(id);
   }
 
   static Optional<Session> findOne(Database.Statements s, String id) throws SQLException {

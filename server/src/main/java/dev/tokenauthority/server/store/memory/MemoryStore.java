@@ -254,7 +254,7 @@ public final class MemoryStore
   }
 
   @Override
-  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
     StoredSession s = sessions.get(id);
     return CompletableFuture.completedFuture(
         s != null && tokenHash.matches(s.hash0(), s.hash1(), s.hash2(), s.hash3()) ? Optional.of(s.toSession()) : Optional.empty());
