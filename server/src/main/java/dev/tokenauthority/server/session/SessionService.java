@@ -179,14 +179,18 @@ public final class SessionService {
    * refusal).
    */
   public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
+    // The tenant is looked up here, on the caller's thread: the rest may run on the thread that
+    // completes the store's lookup (SQLite: the one that acknowledges every commit), which must
+    // not wait for a read of its own when the tenant cache has expired.
+    Optional<Tenant> tenant = tenants.find(caller.tenantId());
     return findByTokenAsync(token, SessionStore.Purpose.REDEEM)
-        .thenCompose(found -> redeemFound(caller, token, found, origin, audience));
+        .thenCompose(found -> redeemFound(caller, token, found, tenant, origin, audience));
   }
 
   private CompletableFuture<Session> redeemFound(
-      Caller caller, String token, Optional<Session> found, String origin, String audience) {
+      Caller caller, String token, Optional<Session> found, Optional<Tenant> foundTenant, String origin, String audience) {
     Session session = lookedUp(caller, token, found);
-    Tenant tenant = tenantOf(caller);
+    Tenant tenant = existing(foundTenant);
     // A suspended (or cancelled) tenant's outstanding tokens stop working at once.
     TenantPolicy.check(tenant, TenantPolicy.Operation.REDEEM);
     // Refusals the stored row already shows need no write; the minting key's revocation is
@@ -403,9 +407,11 @@ public final class SessionService {
   }
 
   private Tenant tenantOf(Caller caller) {
-    return tenants
-        .find(caller.tenantId())
-        .orElseThrow(() -> AuthorityException.of(ErrorReason.TENANT_INACTIVE, "the tenant of this API key does not exist"));
+    return existing(tenants.find(caller.tenantId()));
+  }
+
+  private static Tenant existing(Optional<Tenant> tenant) {
+    return tenant.orElseThrow(() -> AuthorityException.of(ErrorReason.TENANT_INACTIVE, "the tenant of this API key does not exist"));
   }
 
   private static AuthorityException invalid() {
