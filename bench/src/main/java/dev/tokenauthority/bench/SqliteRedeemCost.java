@@ -56,10 +56,18 @@ public final class SqliteRedeemCost implements Callable<Integer> {
   @Option(names = "--group", defaultValue = "64", description = "Redemptions per commit (default: ${DEFAULT-VALUE}).")
   int group;
 
+  /** Which ids the store holds and in what order they are redeemed. */
+  enum Order {
+    /** Random ids redeemed in random order: every redeem its own page. */
+    random,
+    /** Time-ordered ids, as the server makes them, redeemed in the order they were minted. */
+    minted
+  }
+
   @Option(names = "--order", defaultValue = "random",
       description = "random: ids random and redeemed in random order (every redeem its own page);"
           + " minted: time-ordered ids, as the server makes, redeemed in the order they were minted (default: ${DEFAULT-VALUE}).")
-  String order;
+  Order order;
 
   @Option(names = "--pragma", description = "Extra PRAGMA for the connection (repeatable), e.g. --pragma cache_size=-65536.")
   List<String> pragmas = new ArrayList<>();
@@ -93,7 +101,7 @@ public final class SqliteRedeemCost implements Callable<Integer> {
       c.setAutoCommit(false);
       long now = System.currentTimeMillis();
       List<String> ids = fill(c, now);
-      if (!order.equals("minted")) {
+      if (order == Order.random) {
         Collections.shuffle(ids, new Random(1));
       }
       int half = ids.size() / 2;
@@ -114,7 +122,7 @@ public final class SqliteRedeemCost implements Callable<Integer> {
       byte[] hash = new byte[32];
       for (int i = 0; i < sessions; i++) {
         String random = UUID.randomUUID().toString().replace("-", "");
-        String id = order.equals("minted") ? String.format("ses_%08x%s", i, random.substring(8)) : "ses_" + random;
+        String id = order == Order.minted ? String.format("ses_%08x%s", i, random.substring(8)) : "ses_" + random;
         ids.add(id);
         ps.setString(1, id);
         ps.setString(2, "tenant");
