@@ -5,7 +5,6 @@ import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionService;
-import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SessionClaims;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
@@ -113,6 +112,6 @@ public class PrimitivesBenchmark {
 
   @Benchmark
   public Object storeFindSessionForToken() {
-    return backing.sessions().findSessionForToken(template.id(), template.tokenHash(), SessionStore.Purpose.INSPECT).join();
+    return backing.sessions().findSessionForToken(template.id(), template.tokenHash()).join();
   }
 }

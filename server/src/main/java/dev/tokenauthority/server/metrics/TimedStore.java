@@ -202,6 +202,7 @@ public final class TimedStore implements Store {
     private final Timer findForToken;
     private final Timer find;
     private final Timer consumeUse;
+    private final Timer redeemUse;
     private final Timer countRedemptions;
     private final Timer revoke;
     private final Timer purgeExpired;
@@ -213,6 +214,7 @@ public final class TimedStore implements Store {
       findForToken = metrics.storeTimer("findSessionForToken");
       find = metrics.storeTimer("findSession");
       consumeUse = metrics.storeTimer("consumeSessionUse");
+      redeemUse = metrics.storeTimer("redeemSessionUse");
       countRedemptions = metrics.storeTimer("countRedemptions");
       revoke = metrics.storeTimer("revokeSession");
       purgeExpired = metrics.storeTimer("purgeExpiredSessions");
@@ -225,8 +227,14 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
-      return timeAsync(findForToken, () -> delegate.findSessionForToken(id, tokenHash, purpose));
+    public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
+      return timeAsync(findForToken, () -> delegate.findSessionForToken(id, tokenHash));
+    }
+
+    @Override
+    public CompletableFuture<Redemption> redeemSessionUse(
+        String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+      return timeAsync(redeemUse, () -> delegate.redeemSessionUse(id, tokenHash, check, now, quota));
     }
 
     @Override

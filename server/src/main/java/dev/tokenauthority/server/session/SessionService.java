@@ -12,6 +12,7 @@ import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.signing.SessionClaims;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
 import dev.tokenauthority.server.tenant.Tenant;
@@ -179,47 +180,63 @@ public final class SessionService {
    * refusal).
    */
   public CompletableFuture<Session> redeemAsync(Caller caller, String token, String origin, String audience) {
-    // The tenant is looked up here, on the caller's thread: the rest may run on the thread that
-    // completes the store's lookup (SQLite: the one that acknowledges every commit), which must
-    // not wait for a read of its own when the tenant cache has expired.
+    Optional<String> id = SessionTokenCodec.peekSessionId(token);
+    if (id.isEmpty()) {
+      return CompletableFuture.failedFuture(notFound(caller, token));
+    }
+    // The tenant, the instant and the quota are settled here, on the caller's thread: the check
+    // may run on the store's writer, and the rest on the thread that acknowledges its commits,
+    // neither of which may wait for a read of the tenant when its cache has expired.
     Optional<Tenant> tenant = tenants.find(caller.tenantId());
-    return findByTokenAsync(token, SessionStore.Purpose.REDEEM)
-        .thenCompose(found -> redeemFound(caller, token, found, tenant, origin, audience));
+    Instant now = clock.instant();
+    QuotaCharge charge = tenant.map(t -> quotas.chargeFor(t, now)).orElse(null);
+    SessionStore.RedeemCheck check = session -> checkRedeemable(caller, session, tenant, origin, audience, now);
+    return sessions
+        .redeemSessionUse(id.get(), SecretHash.of(token), check, now, charge)
+        .thenApply(redemption -> redeemed(redemption, caller, token, tenant, charge, now));
   }
 
-  private CompletableFuture<Session> redeemFound(
-      Caller caller, String token, Optional<Session> found, Optional<Tenant> foundTenant, String origin, String audience) {
-    Session session = lookedUp(caller, token, found);
+  /**
+   * Throws the reason the caller may not take a use of this session. Quick and without effects
+   * (no log): the store may run it on its writer.
+   */
+  private void checkRedeemable(
+      Caller caller, Session session, Optional<Tenant> foundTenant, String origin, String audience, Instant now) {
+    checkOwnTenant(caller, session);
     Tenant tenant = existing(foundTenant);
     // A suspended (or cancelled) tenant's outstanding tokens stop working at once.
     TenantPolicy.check(tenant, TenantPolicy.Operation.REDEEM);
     // Refusals the stored row already shows need no write; the minting key's revocation is
     // checked inside the atomic consume, so it costs no extra read here.
-    ErrorReason state = stateOf(session, clock.instant(), false);
+    ErrorReason state = stateOf(session, now, false);
     if (state != null) {
-      throw refusal(state, session, caller);
+      throw stateRefusal(state);
     }
     checkBinding(session, origin, audience);
     if (!TenantPolicy.allowsAudience(tenant, session.audience())) {
       throw moduleDisabled();
     }
-    Instant now = clock.instant();
-    QuotaCharge charge = quotas.chargeFor(tenant, now);
-    return sessions
-        .consumeSessionUse(session.id(), now, charge)
-        .thenApply(result -> consumed(result, session, caller, tenant, charge, now));
   }
 
-  private Session consumed(
-      ConsumeResult result, Session session, Caller caller, Tenant tenant, QuotaCharge charge, Instant now) {
+  /** The redeemed session, or the refusal of what the store found or did. */
+  private Session redeemed(
+      Redemption redemption, Caller caller, String token, Optional<Tenant> tenant, QuotaCharge charge, Instant now) {
+    Session session = redemption.session();
+    if (session == null) {
+      throw notFound(caller, token);
+    }
+    if (redemption.refusal() != null) {
+      throw logged(redemption.refusal(), session, caller);
+    }
+    ConsumeResult result = redemption.consumed();
     switch (result.outcome()) {
       case CONSUMED:
         return session.withUsesRemaining(result.usesRemaining());
       case QUOTA_EXCEEDED:
         quotas.exhausted(charge);
-        throw QuotaMeter.exceeded(tenant, now);
+        throw QuotaMeter.exceeded(existing(tenant), now);
       case ALREADY_USED:
-        throw refusal(ErrorReason.TOKEN_ALREADY_USED, session, caller);
+        throw logged(stateRefusal(ErrorReason.TOKEN_ALREADY_USED), session, caller);
       case EXPIRED:
         throw expired();
       case REVOKED:
@@ -229,12 +246,12 @@ public final class SessionService {
     }
   }
 
-  private static AuthorityException refusal(ErrorReason reason, Session session, Caller caller) {
-    if (reason == ErrorReason.TOKEN_ALREADY_USED) {
-      // A replayed single-use token is worth a log line (never the token itself).
+  /** A refusal, logged when it is a replay: a replayed single-use token is worth a log line (never the token). */
+  private static RuntimeException logged(RuntimeException refusal, Session session, Caller caller) {
+    if (refusal instanceof AuthorityException e && e.reason() == ErrorReason.TOKEN_ALREADY_USED) {
       log.info("redeem refused: session {} already used (tenant {}, redeemer {})", session.id(), session.tenantId(), caller.apiKeyId());
     }
-    return stateRefusal(reason);
+    return refusal;
   }
 
   /** The refusal for a reason of {@link #stateOf}. */
@@ -353,33 +370,42 @@ public final class SessionService {
   /** The caller's session of the token, given what the store found for it; throws when none. */
   private Session lookedUp(Caller caller, String token, Optional<Session> found) {
     if (found.isEmpty()) {
-      // Not stored: a forgery, or a genuine token whose session was purged after it expired.
-      // Only the latter, and only for the caller's own tenant, deserves the precise reason:
-      // full verification throws TOKEN_EXPIRED for it and TOKEN_INVALID for anything else.
-      boolean ownTenant =
-          SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(caller.tenantId()::equals).orElse(false);
-      if (ownTenant) {
-        codec.verify(token);
-      }
-      throw invalid();
+      throw notFound(caller, token);
     }
     Session session = found.get();
-    if (!session.tenantId().equals(caller.tenantId())) {
-      // Another tenant's token is treated exactly as an unknown one.
-      throw invalid();
-    }
+    checkOwnTenant(caller, session);
     return session;
   }
 
-  private Optional<Session> findByToken(String token) {
-    return Completions.join(findByTokenAsync(token, SessionStore.Purpose.INSPECT));
+  /** Another tenant's token is treated exactly as an unknown one. */
+  private static void checkOwnTenant(Caller caller, Session session) {
+    if (!session.tenantId().equals(caller.tenantId())) {
+      throw invalid();
+    }
   }
 
-  private CompletableFuture<Optional<Session>> findByTokenAsync(String token, SessionStore.Purpose purpose) {
+  /**
+   * The refusal of a token whose session is not stored: a forgery, or a genuine token whose
+   * session was purged after it expired. Only the latter, and only for the caller's own tenant,
+   * deserves the precise reason: full verification finds TOKEN_EXPIRED for it and TOKEN_INVALID
+   * for anything else.
+   */
+  private AuthorityException notFound(Caller caller, String token) {
+    boolean ownTenant =
+        SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(caller.tenantId()::equals).orElse(false);
+    if (ownTenant) {
+      try {
+        codec.verify(token);
+      } catch (AuthorityException e) {
+        return e;
+      }
+    }
+    return invalid();
+  }
+
+  private Optional<Session> findByToken(String token) {
     Optional<String> id = SessionTokenCodec.peekSessionId(token);
-    return id.isEmpty()
-        ? CompletableFuture.completedFuture(Optional.empty())
-        : sessions.findSessionForToken(id.get(), SecretHash.of(token), purpose);
+    return id.isEmpty() ? Optional.empty() : Completions.join(sessions.findSessionForToken(id.get(), SecretHash.of(token)));
   }
 
   /**

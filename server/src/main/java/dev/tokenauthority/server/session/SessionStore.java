@@ -22,20 +22,72 @@ public interface SessionStore {
    * (compared in constant time); empty otherwise. The future completes once the store has
    * answered (a store on another host never holds the calling thread; a local one returns a
    * completed future) and fails, rather than throws, when it cannot.
-   *
-   * <p>{@code purpose} says what the caller will do with the session. For
-   * {@link Purpose#REDEEM} a store may answer where the consume that follows will run (SQLite:
-   * on its one writer, whose page cache already holds the row, rather than on a reader whose
-   * cache every commit empties); the answer is the same either way.
    */
-  CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose);
+  CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash);
 
-  /** What a session is looked up for. */
-  enum Purpose {
-    /** To read it (introspect, revoke, Envoy's verify mode). */
-    INSPECT,
-    /** To consume a use of it next. */
-    REDEEM
+  /**
+   * A redeem's store work: finds the session as {@link #findSessionForToken} does and, when
+   * {@code check} lets it be redeemed, consumes one use of it as {@link #consumeSessionUse} does,
+   * with the outcomes of those two calls made in turn. A store may do both in one visit (SQLite:
+   * one turn of its writer, reading the row where it then writes it, in the transaction that
+   * commits the use); others may make the two calls ({@link #lookUpThenConsume}). The future
+   * completes once the use is committed, or the session was found missing or refused, and fails
+   * rather than throws when the store cannot answer.
+   *
+   * @param check runs where the store runs it, possibly on the thread every write waits for: it
+   *     must be quick, wait for nothing, and have no effect but its answer
+   * @param quota null when the tenant has no quota
+   */
+  CompletableFuture<Redemption> redeemSessionUse(
+      String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota);
+
+  /** Whether a found session may have a use taken, before the store tries to take it. */
+  @FunctionalInterface
+  interface RedeemCheck {
+    /** Returns when the session may be redeemed; throws the refusal when not. */
+    void check(Session session);
+  }
+
+  /**
+   * The outcome of {@link #redeemSessionUse}: no session (null {@code session}); a session its
+   * check refused ({@code refusal}, nothing written); or a session and what its consume did.
+   */
+  record Redemption(Session session, RuntimeException refusal, ConsumeResult consumed) {
+    public static Redemption notFound() {
+      return new Redemption(null, null, null);
+    }
+
+    public static Redemption refused(Session session, RuntimeException refusal) {
+      return new Redemption(session, refusal, null);
+    }
+
+    public static Redemption consumed(Session session, ConsumeResult consumed) {
+      return new Redemption(session, null, consumed);
+    }
+  }
+
+  /**
+   * {@link #redeemSessionUse} as the lookup, the check on the thread that completes it, then the
+   * consume: for a store whose lookups and consumes are cheapest apart (in memory; PostgreSQL,
+   * which groups each kind across concurrent calls).
+   */
+  static CompletableFuture<Redemption> lookUpThenConsume(
+      SessionStore store, String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return store
+        .findSessionForToken(id, tokenHash)
+        .thenCompose(
+            found -> {
+              if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(Redemption.notFound());
+              }
+              Session session = found.get();
+              try {
+                check.check(session);
+              } catch (RuntimeException refusal) {
+                return CompletableFuture.completedFuture(Redemption.refused(session, refusal));
+              }
+              return store.consumeSessionUse(id, now, quota).thenApply(result -> Redemption.consumed(session, result));
+            });
   }
 
   /** The session with this id. */

@@ -99,7 +99,7 @@ class MetricsTest {
 
     assertThat(value(scrape, "token_authority_store_operation_duration_seconds_count", "operation", "insertSession"))
         .isEqualTo(2);
-    assertThat(value(scrape, "token_authority_store_operation_duration_seconds_count", "operation", "consumeSessionUse"))
+    assertThat(value(scrape, "token_authority_store_operation_duration_seconds_count", "operation", "redeemSessionUse"))
         .isGreaterThanOrEqualTo(1);
     assertThat(scrape.find("jvm_memory_used_bytes")).isNotEmpty();
   }

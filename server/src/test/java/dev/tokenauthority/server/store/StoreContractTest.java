@@ -11,8 +11,9 @@ import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
-import dev.tokenauthority.server.session.SessionStore.Purpose;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
+import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.ratelimit.Gcra;
 import dev.tokenauthority.server.signing.SigningKey;
 import dev.tokenauthority.server.tenant.Tenant;
@@ -40,7 +41,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -94,6 +94,11 @@ public abstract class StoreContractTest {
   /** Consumes a use, charging {@code quota}, waiting until it is committed. */
   protected final ConsumeResult consume(String id, Instant now, QuotaCharge quota) {
     return Completions.join(store.sessions().consumeSessionUse(id, now, quota));
+  }
+
+  /** A redeem's lookup, check and consume, waiting until it is committed. */
+  protected final Redemption redeem(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return Completions.join(store.sessions().redeemSessionUse(id, tokenHash, check, now, quota));
   }
 
   /** Records a key's use, waiting until it is committed. */
@@ -430,9 +435,8 @@ public abstract class StoreContractTest {
     assertThat(store.sessions().findSession(session.id())).hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
-  @ParameterizedTest
-  @EnumSource(Purpose.class)
-  void findSessionForToken_equalDigest_roundTripsEveryField(Purpose purpose) {
+  @Test
+  void findSessionForToken_equalDigest_roundTripsEveryField() {
     insertKey("key-1");
     Session session = fullSession("key-1");
     insertSession(session);
@@ -440,50 +444,176 @@ public abstract class StoreContractTest {
 
     SecretHash presented = SecretHash.fromDigest(SecretHash.of("token-of-full-session").digest());
 
-    assertThat(store.sessions().findSessionForToken(session.id(), presented, purpose).join())
+    assertThat(store.sessions().findSessionForToken(session.id(), presented).join())
         .hasValueSatisfying(found -> assertSameSession(found, session));
   }
 
-  @ParameterizedTest
-  @EnumSource(Purpose.class)
-  void findSessionForToken_otherDigest_isEmpty(Purpose purpose) {
+  @Test
+  void findSessionForToken_otherDigest_isEmpty() {
     insertKey("key-1");
     Session session = session("ses-1", "key-1", 1, LATER);
     insertSession(session);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token"), purpose).join()).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join()).isPresent();
+    assertThat(store.sessions().findSessionForToken("ses-1", SecretHash.of("not-a-token")).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash()).join()).isPresent();
   }
 
-  @ParameterizedTest
-  @EnumSource(Purpose.class)
-  void findSessionForToken_digestOfAnotherSession_isEmpty(Purpose purpose) {
+  @Test
+  void findSessionForToken_digestOfAnotherSession_isEmpty() {
     insertKey("key-1");
     Session one = session("ses-1", "key-1", 1, LATER);
     Session two = session("ses-2", "key-1", 1, LATER);
     insertSession(one);
     insertSession(two);
 
-    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash(), purpose).join()).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash(), purpose).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-1", two.tokenHash()).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-unknown", one.tokenHash()).join()).isEmpty();
   }
 
-  @ParameterizedTest
-  @EnumSource(Purpose.class)
-  void findSessionForToken_afterAConsumeAndARevoke_seesBoth(Purpose purpose) {
-    // A redeem's lookup may be answered elsewhere than an inspection's (SQLite: on the writer),
-    // and must show the same committed state: the use taken, then the revocation.
+  // ---------------------------------------------------------------------------------------
+  // A redeem's lookup, check and consume together
+
+  @Test
+  void redeemSessionUse_checkAccepts_takesAUseAndReturnsTheStoredSession() {
     insertKey("key-1");
-    Session session = session("ses-1", "key-1", 2, LATER);
+    Session session = fullSession("key-1");
     insertSession(session);
+    List<Session> checked = new ArrayList<>();
 
-    assertThat(store.sessions().consumeSessionUse("ses-1", T0, null).join()).isEqualTo(ConsumeResult.consumed(1));
-    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join())
-        .hasValueSatisfying(found -> assertThat(found.usesRemaining()).isEqualTo(1));
+    Redemption r = redeem(session.id(), session.tokenHash(), checked::add, T0, null);
 
+    assertThat(r.refusal()).isNull();
+    assertSameSession(r.session(), session);
+    assertThat(checked).singleElement().satisfies(s -> assertSameSession(s, session));
+    assertThat(r.consumed()).isEqualTo(ConsumeResult.consumed(session.maxUses() - 1));
+    assertThat(store.sessions().findSession(session.id()).orElseThrow().usesRemaining()).isEqualTo(session.maxUses() - 1);
+  }
+
+  @Test
+  void redeemSessionUse_otherDigestOrUnknownId_isNotFound_withoutRunningTheCheck() {
+    insertKey("key-1");
+    Session one = session("ses-1", "key-1", 1, LATER);
+    Session two = session("ses-2", "key-1", 1, LATER);
+    insertSession(one);
+    insertSession(two);
+    List<Session> checked = new ArrayList<>();
+
+    assertThat(redeem("ses-1", two.tokenHash(), checked::add, T0, null)).isEqualTo(Redemption.notFound());
+    assertThat(redeem("ses-unknown", one.tokenHash(), checked::add, T0, null)).isEqualTo(Redemption.notFound());
+
+    assertThat(checked).isEmpty();
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(1);
+  }
+
+  @Test
+  void redeemSessionUse_checkRefuses_reportsItsRefusalAndTakesNoUse() {
+    insertKey("key-1");
+    Session session = session("ses-1", "key-1", 1, LATER);
+    insertSession(session);
+    IllegalStateException no = new IllegalStateException("not this one");
+
+    Redemption r =
+        redeem(
+            "ses-1", session.tokenHash(), s -> {
+              throw no;
+            }, T0, new QuotaCharge(TENANT, "2026-01", 5));
+
+    assertThat(r.refusal()).isSameAs(no);
+    assertThat(r.consumed()).isNull();
+    assertThat(r.session().id()).isEqualTo("ses-1");
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(1);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isZero();
+  }
+
+  @Test
+  void redeemSessionUse_seesTheLastConsumeAndRevoke_andRefusesAsTheConsumeDoes() {
+    // The lookup may run elsewhere than an inspection's (SQLite: on the writer) and must show
+    // the same committed state: the use taken, then the revocation.
+    insertKey("key-1");
+    Session session = session("ses-1", "key-1", 3, LATER);
+    insertSession(session);
+    assertThat(consume("ses-1", T0)).isEqualTo(ConsumeResult.consumed(2));
+    List<Session> checked = new ArrayList<>();
+
+    Redemption second = redeem("ses-1", session.tokenHash(), checked::add, T0, null);
     store.sessions().revokeSession("ses-1", T0);
-    assertThat(store.sessions().findSessionForToken("ses-1", session.tokenHash(), purpose).join())
-        .hasValueSatisfying(found -> assertThat(found.revokeTime()).isEqualTo(T0));
+    Redemption afterRevoke = redeem("ses-1", session.tokenHash(), checked::add, T0, null);
+
+    assertThat(checked).extracting(Session::usesRemaining).containsExactly(2, 1);
+    assertThat(checked).extracting(Session::revokeTime).containsExactly(null, T0);
+    assertThat(second.consumed()).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(afterRevoke.consumed().outcome()).isEqualTo(Outcome.REVOKED);
+    assertThat(store.sessions().findSession("ses-1").orElseThrow().usesRemaining()).isEqualTo(1);
+  }
+
+  @Test
+  void redeemSessionUse_withQuota_chargesTheQuotaAndRefusesBeyondIt() {
+    insertKey("key-1");
+    insertSession(session("ses-1", "key-1", 1, LATER));
+    insertSession(session("ses-2", "key-1", 1, LATER));
+    QuotaCharge quota = new QuotaCharge(TENANT, "2026-01", 1);
+
+    Redemption first = redeem("ses-1", tokenHashOf("ses-1"), s -> {}, T0, quota);
+    Redemption second = redeem("ses-2", tokenHashOf("ses-2"), s -> {}, T0, quota);
+
+    assertThat(first.consumed()).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(second.consumed().outcome()).isEqualTo(Outcome.QUOTA_EXCEEDED);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(1);
+    assertThat(store.sessions().findSession("ses-2").orElseThrow().usesRemaining()).isEqualTo(1);
+  }
+
+  @Test
+  @Timeout(60)
+  void redeemSessionUse_64ThreadsAtOnce_refusalsUndoNoneOfTheUsesTakenBesideThem() throws Exception {
+    // A store that runs many redeems in one transaction (SQLite's writer) must not let one
+    // call's refusal roll back the others: odd threads are refused, even ones redeem, each its
+    // own session twice; exactly one use of each even session is taken.
+    insertKey("key-1");
+    for (int i = 0; i < THREADS; i++) {
+      insertSession(session("ses-" + i, "key-1", 1, LATER));
+    }
+
+    List<List<Redemption>> perThread =
+        runAtOnce(
+            THREADS,
+            thread -> {
+              String id = "ses-" + thread;
+              RedeemCheck check =
+                  s -> {
+                    if (thread % 2 == 1) {
+                      throw new IllegalStateException("refused " + thread);
+                    }
+                  };
+              return List.of(redeem(id, tokenHashOf(id), check, T0, null), redeem(id, tokenHashOf(id), check, T0, null));
+            });
+
+    for (int i = 0; i < THREADS; i++) {
+      List<Redemption> mine = perThread.get(i);
+      int remaining = store.sessions().findSession("ses-" + i).orElseThrow().usesRemaining();
+      if (i % 2 == 1) {
+        String refusal = "refused " + i;
+        assertThat(mine).allSatisfy(r -> assertThat(r.refusal()).hasMessage(refusal));
+        assertThat(remaining).isEqualTo(1);
+      } else {
+        assertThat(mine).extracting(r -> r.consumed().outcome()).containsExactly(Outcome.CONSUMED, Outcome.ALREADY_USED);
+        assertThat(remaining).isZero();
+      }
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void redeemSessionUse_64ThreadsOnOneSession_redeemExactlyMaxUses() throws Exception {
+    insertKey("key-1");
+    Session hot = session("ses-hot", "key-1", 5, LATER);
+    insertSession(hot);
+
+    List<Redemption> all = runAtOnce(THREADS, thread -> redeem("ses-hot", hot.tokenHash(), s -> {}, T0, null));
+
+    assertThat(all.stream().filter(r -> r.consumed().outcome() == Outcome.CONSUMED).map(r -> r.consumed().usesRemaining()))
+        .containsExactlyInAnyOrder(0, 1, 2, 3, 4);
+    assertThat(all).filteredOn(r -> r.consumed().outcome() == Outcome.ALREADY_USED).hasSize(THREADS - 5);
+    assertThat(store.sessions().findSession("ses-hot").orElseThrow().usesRemaining()).isZero();
   }
 
   @Test
@@ -677,14 +807,13 @@ public abstract class StoreContractTest {
     assertThat(all).hasSize(THREADS * perThread);
     for (Session s : all) {
       assertThat(store.sessions().findSession(s.id())).hasValueSatisfying(found -> assertSameSession(found, s));
-      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash(), Purpose.INSPECT).join()).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
+      assertThat(store.sessions().findSessionForToken(s.id(), s.tokenHash()).join()).hasValueSatisfying(found -> assertThat(found.id()).isEqualTo(s.id()));
     }
   }
 
-  @ParameterizedTest
-  @EnumSource(Purpose.class)
+  @Test
   @Timeout(60)
-  void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther(Purpose purpose) throws Exception {
+  void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther() throws Exception {
     insertKey("key-1");
     List<Session> sessions = new ArrayList<>();
     for (int i = 0; i < THREADS; i++) {
@@ -701,8 +830,8 @@ public abstract class StoreContractTest {
             thread -> {
               Session mine = sessions.get(thread);
               Session other = sessions.get((thread + 1) % THREADS);
-              var own = store.sessions().findSessionForToken(mine.id(), mine.tokenHash(), purpose);
-              var wrong = store.sessions().findSessionForToken(mine.id(), other.tokenHash(), purpose);
+              var own = store.sessions().findSessionForToken(mine.id(), mine.tokenHash());
+              var wrong = store.sessions().findSessionForToken(mine.id(), other.tokenHash());
               return List.of(own.join(), wrong.join());
             });
 
@@ -856,7 +985,7 @@ public abstract class StoreContractTest {
 
     assertThat(store.sessions().findSession("ses-long-gone")).isEmpty();
     assertThat(store.sessions().findSession("ses-just-gone")).isEmpty();
-    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone"), Purpose.INSPECT).join()).isEmpty();
+    assertThat(store.sessions().findSessionForToken("ses-just-gone", tokenHashOf("ses-just-gone")).join()).isEmpty();
     assertThat(consume("ses-just-gone", T0).outcome()).isEqualTo(Outcome.NOT_FOUND);
     assertThat(store.sessions().findSession("ses-at-cutoff")).isPresent();
     assertThat(store.sessions().findSession("ses-live")).isPresent();
@@ -1066,7 +1195,7 @@ public abstract class StoreContractTest {
     assertSameKey(store.apiKeys().findApiKey("key-revoked").orElseThrow(), revoked.withRevokeTime(T0.plusSeconds(8)));
     assertThat(store.apiKeys().listApiKeys(TENANT, null, 10)).extracting(ApiKey::id).containsExactly("key-live");
     assertSameSession(store.sessions().findSession(used.id()).orElseThrow(), used.withUsesRemaining(used.maxUses() - 1));
-    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash(), Purpose.INSPECT).join()).isPresent();
+    assertThat(store.sessions().findSessionForToken(used.id(), used.tokenHash()).join()).isPresent();
     assertThat(store.sessions().findSession("ses-revoked").orElseThrow().revokeTime()).isEqualTo(T0.plusSeconds(9));
     assertThat(consume("ses-revoked", T0).outcome()).isEqualTo(Outcome.REVOKED);
     assertThat(consume("ses-of-revoked-key", T0).outcome()).isEqualTo(Outcome.REVOKED);

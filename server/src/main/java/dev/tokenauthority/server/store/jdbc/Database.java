@@ -97,13 +97,13 @@ public interface Database extends AutoCloseable {
   }
 
   /**
-   * A {@link #readBatch} whose rows the caller is about to write: a database whose writes all go
-   * through one connection (SQLite) may read them there, where the pages are hot and every
-   * committed write is seen, instead of on a reader whose cache each commit empties. Others
-   * read as {@link #readBatch} does. Nothing is written either way.
+   * Whether a read whose rows are then written costs least as part of the write (SQLite: every
+   * write goes through one connection, whose pages are hot, while a reader's cache is emptied by
+   * each commit), rather than as a {@link #readBatch} and a {@link #batch} apart (PostgreSQL
+   * groups each of those across concurrent calls).
    */
-  default <I, R> Batch<I, R> readBeforeWriteBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
-    return readBatch(one, many);
+  default boolean readsBestInsideWrites() {
+    return false;
   }
 
   /**

@@ -32,8 +32,16 @@ final class JdbcSessionStore implements SessionStore {
   }
 
   @Override
-  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
-    return batches.find(id, purpose).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
+    return batches.find(id).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
+  }
+
+  @Override
+  public CompletableFuture<Redemption> redeemSessionUse(
+      String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return db.readsBestInsideWrites()
+        ? batches.redeemInOneWrite(id, tokenHash, check, now, quota)
+        : SessionStore.lookUpThenConsume(this, id, tokenHash, check, now, quota);
   }
 
   @Override

@@ -2,10 +2,11 @@ package dev.tokenauthority.server.store.jdbc;
 
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
-import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
+import dev.tokenauthority.server.session.SessionStore.Redemption;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -67,23 +68,45 @@ final class SessionBatches {
   /** One use of a session to take at an instant, charged to a quota when not null. */
   record Consume(String id, Instant now, QuotaCharge quota) {}
 
+  private final Database db;
   private final Database.Batch<String, Optional<Session>> finds;
-  private final Database.Batch<String, Optional<Session>> findsToConsume;
   private final Database.Batch<Session, Void> inserts;
   private final Database.Batch<Consume, ConsumeResult> consumes;
   private final Database.Batch<Consume, ConsumeResult> chargedConsumes;
 
   SessionBatches(Database db) {
     this.finds = db.readBatch(SessionBatches::findOne, SessionBatches::findMany);
-    this.findsToConsume = db.readBeforeWriteBatch(SessionBatches::findOne, SessionBatches::findMany);
+    this.db = db;
     this.inserts = db.batch(true, SessionBatches::insertOne, SessionBatches::insertMany);
     // Without a quota a use alone is one statement; with one, the charge joins it in a transaction.
     this.consumes = db.batch(true, SessionBatches::consumeOne, SessionBatches::consumeMany);
     this.chargedConsumes = db.batch(false, SessionBatches::consumeOne, SessionBatches::consumeMany);
   }
 
-  CompletableFuture<Optional<Session>> find(String id, SessionStore.Purpose purpose) {
-    return (purpose == SessionStore.Purpose.REDEEM ? findsToConsume : finds).submit(id);
+  CompletableFuture<Optional<Session>> find(String id) {
+    return finds.submit(id);
+  }
+
+  /**
+   * A redeem as one write ({@link Database#readsBestInsideWrites}): the row is read, checked and
+   * its use taken in the transaction that commits it. A refusal of the check is this write's
+   * result, not a failure, so that it never rolls back the writes committed with it.
+   */
+  CompletableFuture<Redemption> redeemInOneWrite(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return db.writeAsync(
+        s -> {
+          Optional<Session> found = findOne(s, id).filter(session -> session.tokenHash().equals(tokenHash));
+          if (found.isEmpty()) {
+            return Redemption.notFound();
+          }
+          Session session = found.get();
+          try {
+            check.check(session);
+          } catch (RuntimeException refusal) {
+            return Redemption.refused(session, refusal);
+          }
+          return Redemption.consumed(session, consumeOne(s, new Consume(id, now, quota)));
+        });
   }
 
   static Optional<Session> findOne(Database.Statements s, String id) throws SQLException {

@@ -254,10 +254,16 @@ public final class MemoryStore
   }
 
   @Override
-  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash, Purpose purpose) {
+  public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
     StoredSession s = sessions.get(id);
     return CompletableFuture.completedFuture(
         s != null && tokenHash.matches(s.hash0(), s.hash1(), s.hash2(), s.hash3()) ? Optional.of(s.toSession()) : Optional.empty());
+  }
+
+  @Override
+  public CompletableFuture<Redemption> redeemSessionUse(
+      String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return SessionStore.lookUpThenConsume(this, id, tokenHash, check, now, quota);
   }
 
   @Override
