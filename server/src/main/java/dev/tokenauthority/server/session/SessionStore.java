@@ -64,6 +64,23 @@ public interface SessionStore {
     public static Redemption consumed(Session session, ConsumeResult consumed) {
       return new Redemption(session, null, consumed);
     }
+
+    /**
+     * Where a redeem ends before its consume, given what the lookup found: not found, or its
+     * check's refusal (a result, not a failure: a store that runs it inside a write must not
+     * roll back the writes beside it); null when the consume should follow.
+     */
+    public static Redemption stoppedBeforeConsume(Optional<Session> found, RedeemCheck check) {
+      if (found.isEmpty()) {
+        return notFound();
+      }
+      try {
+        check.check(found.get());
+        return null;
+      } catch (RuntimeException refusal) {
+        return refused(found.get(), refusal);
+      }
+    }
   }
 
   /**
@@ -77,16 +94,10 @@ public interface SessionStore {
         .findSessionForToken(id, tokenHash)
         .thenCompose(
             found -> {
-              if (found.isEmpty()) {
-                return CompletableFuture.completedFuture(Redemption.notFound());
-              }
-              Session session = found.get();
-              try {
-                check.check(session);
-              } catch (RuntimeException refusal) {
-                return CompletableFuture.completedFuture(Redemption.refused(session, refusal));
-              }
-              return store.consumeSessionUse(id, now, quota).thenApply(result -> Redemption.consumed(session, result));
+              Redemption stopped = Redemption.stoppedBeforeConsume(found, check);
+              return stopped != null
+                  ? CompletableFuture.completedFuture(stopped)
+                  : store.consumeSessionUse(id, now, quota).thenApply(result -> Redemption.consumed(found.get(), result));
             });
   }
 

@@ -33,7 +33,7 @@ final class JdbcSessionStore implements SessionStore {
 
   @Override
   public CompletableFuture<Optional<Session>> findSessionForToken(String id, SecretHash tokenHash) {
-    return batches.find(id).thenApply(found -> found.filter(session -> session.tokenHash().equals(tokenHash)));
+    return batches.find(id).thenApply(found -> SessionBatches.ifTokenMatches(found, tokenHash));
   }
 
   @Override

@@ -95,18 +95,15 @@ final class SessionBatches {
   CompletableFuture<Redemption> redeemInOneWrite(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
     return db.writeAsync(
         s -> {
-          Optional<Session> found = findOne(s, id).filter(session -> session.tokenHash().equals(tokenHash));
-          if (found.isEmpty()) {
-            return Redemption.notFound();
-          }
-          Session session = found.get();
-          try {
-            check.check(session);
-          } catch (RuntimeException refusal) {
-            return Redemption.refused(session, refusal);
-          }
-          return Redemption.consumed(session, consumeOne(s, new Consume(id, now, quota)));
+          Optional<Session> found = ifTokenMatches(findOne(s, id), tokenHash);
+          Redemption stopped = Redemption.stoppedBeforeConsume(found, check);
+          return stopped != null ? stopped : Redemption.consumed(found.get(), consumeOne(s, new Consume(id, now, quota)));
         });
+  }
+
+  /** The session found, if the token presented hashes to its stored digest (compared in constant time). */
+  static Optional<Session> ifTokenMatches(Optional<Session> found, SecretHash tokenHash) {
+    return found.filter(session -> session.tokenHash().equals(tokenHash));
   }
 
   static Optional<Session> findOne(Database.Statements s, String id) throws SQLException {
