@@ -96,6 +96,18 @@ public abstract class StoreContractTest {
     return Completions.join(store.sessions().consumeSessionUse(id, now, quota));
   }
 
+  /** Inserts key {@code key-1} and, minted by it, a session {@code ses-<thread>} for each of the {@link #THREADS}. */
+  protected final List<Session> insertSessionPerThread(int maxUses) {
+    insertKey("key-1");
+    List<Session> sessions = new ArrayList<>();
+    for (int i = 0; i < THREADS; i++) {
+      Session s = session("ses-" + i, "key-1", maxUses, LATER);
+      insertSession(s);
+      sessions.add(s);
+    }
+    return sessions;
+  }
+
   /** A redeem's lookup, check and consume, waiting until it is committed. */
   protected final Redemption redeem(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
     return Completions.join(store.sessions().redeemSessionUse(id, tokenHash, check, now, quota));
@@ -568,10 +580,7 @@ public abstract class StoreContractTest {
     // A store that runs many redeems in one transaction (SQLite's writer) must not let one
     // call's refusal roll back the others: odd threads are refused, even ones redeem, each its
     // own session twice; exactly one use of each even session is taken.
-    insertKey("key-1");
-    for (int i = 0; i < THREADS; i++) {
-      insertSession(session("ses-" + i, "key-1", 1, LATER));
-    }
+    insertSessionPerThread(1);
 
     List<List<Redemption>> perThread =
         runAtOnce(
@@ -814,13 +823,7 @@ public abstract class StoreContractTest {
   @Test
   @Timeout(60)
   void findSessionForToken_64ThreadsAtOnce_eachFindsItsOwnSessionAndNoOther() throws Exception {
-    insertKey("key-1");
-    List<Session> sessions = new ArrayList<>();
-    for (int i = 0; i < THREADS; i++) {
-      Session s = session("ses-" + i, "key-1", 1, LATER);
-      insertSession(s);
-      sessions.add(s);
-    }
+    List<Session> sessions = insertSessionPerThread(1);
 
     // Concurrent lookups, which a grouping store answers together: each by its own digest, and
     // each by its neighbour's digest, which must find nothing.
@@ -848,10 +851,7 @@ public abstract class StoreContractTest {
   @Test
   @Timeout(60)
   void consumeSessionUse_withQuota_64ThreadsOnManySessions_chargeExactlyTheQuota() throws Exception {
-    insertKey("key-1");
-    for (int i = 0; i < THREADS; i++) {
-      insertSession(session("ses-" + i, "key-1", 2, LATER));
-    }
+    insertSessionPerThread(2);
     QuotaCharge quota = new QuotaCharge(TENANT, "2026-01", 37);
 
     List<ConsumeResult> all =
