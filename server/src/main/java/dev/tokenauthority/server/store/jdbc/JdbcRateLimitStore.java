@@ -98,37 +98,20 @@ final class JdbcRateLimitStore implements RateLimitStore {
   /**
    * The group's admissions: each bucket's calls in the order they came, at the latest of their
    * instants. Buckets without a row get one, then go again; a call whose bucket is asked with
-   * another limit in the same group (its policy just changed) goes in the next statement. Once a
-   * statement has committed its calls' results stand: any later failure sends only the calls
-   * still open through the single upsert.
+   * another limit in the same group (its policy just changed) goes in the next statement
+   * ({@link KeyedRowGroups}).
    */
   private static List<Long> admitMany(Database.Statements s, List<Admission> items) throws SQLException {
-    Long[] results = new Long[items.size()];
-    List<Integer> open = new ArrayList<>(items.size());
-    for (int i = 0; i < items.size(); i++) {
-      open.add(i);
-    }
-    // Nothing is committed until the first statement is: a failure there re-runs the group alone.
-    open = admitPass(s, items, open, results);
-    if (!open.isEmpty()) {
-      try {
-        // Rows for the buckets seen for the first time (a tat of 0 is full, as no row is), then again.
-        Object[] buckets = open.stream().map(i -> items.get(i).bucket()).distinct().toArray();
-        PreparedStatement create = s.prepare(CREATE_MANY);
-        create.setArray(1, s.array("text", buckets));
-        create.executeUpdate();
-        admitPass(s, items, open, results);
-      } catch (SQLException e) {
-        // The first statement's calls stand; the calls still open go alone, below.
-      }
-    }
-    // Left after that (a bucket purged again meanwhile, a limit that just changed): one at a time.
-    for (int i = 0; i < results.length; i++) {
-      if (results[i] == null) {
-        results[i] = admitOne(s, items.get(i));
-      }
-    }
-    return List.of(results);
+    return KeyedRowGroups.run(
+        new Long[items.size()],
+        (open, results) -> admitPass(s, items, open, results),
+        open -> {
+          // A tat of 0 is full, as no row is.
+          PreparedStatement create = s.prepare(CREATE_MANY);
+          create.setArray(1, s.array("text", open.stream().map(i -> items.get(i).bucket()).distinct().toArray()));
+          create.executeUpdate();
+        },
+        i -> admitOne(s, items.get(i)));
   }
 
   /**
