@@ -107,10 +107,11 @@ public interface SessionStore {
   /**
    * Consumes one use of a session if, at {@code now}, it is unexpired, unrevoked, has a use
    * left, and the API key that minted it is not revoked (revoking a key revokes its sessions).
-   * With a quota, the same atomic write also charges it: when the use could be consumed but the
-   * tenant's count for the month has reached {@code quota.limit()}, nothing changes and the
-   * outcome is QUOTA_EXCEEDED. The future completes once the write is committed, and fails
-   * rather than throws.
+   * With a quota, the use is also counted for the tenant's month: when the use could be
+   * consumed but the count has reached {@code quota.limit()}, the session keeps its use and the
+   * outcome is QUOTA_EXCEEDED. A store counts in the use's own transaction or, on PostgreSQL,
+   * beside it in a write that a crash of the database may forget (docs/design.md). The
+   * future completes once the use is committed and counted, and fails rather than throws.
    *
    * @param quota null when the tenant has no quota
    */

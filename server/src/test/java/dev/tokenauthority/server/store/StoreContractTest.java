@@ -50,7 +50,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 public abstract class StoreContractTest {
   protected static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final Instant LATER = T0.plus(Duration.ofHours(1));
-  private static final String TENANT = "tenant-a";
+  protected static final String TENANT = "tenant-a";
   protected static final int THREADS = 64;
 
   /** The store under test; replaced by {@link #reopenStore()}. */
@@ -866,6 +866,26 @@ public abstract class StoreContractTest {
     // A refused use stays unused: every session still has the uses the quota did not take.
     long left = IntStream.range(0, THREADS).mapToLong(i -> store.sessions().findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
     assertThat(left).isEqualTo(2L * THREADS - 37);
+  }
+
+  @Test
+  @Timeout(60)
+  void consumeSessionUse_quotaChangesWhileUsesWait_neverCountsBeyondEachCallsQuota() throws Exception {
+    insertSessionPerThread(1);
+    QuotaCharge before = new QuotaCharge(TENANT, "2026-01", 10);
+    QuotaCharge after = new QuotaCharge(TENANT, "2026-01", 20);
+
+    List<ConsumeResult> all = runAtOnce(THREADS, thread -> consume("ses-" + thread, T0, thread % 2 == 0 ? before : after));
+
+    // Whatever the order, a use under the quota of 20 is counted while the month is below 20,
+    // so 20 in all; those under the old quota of 10 only while it was below 10.
+    long consumed = all.stream().filter(r -> r.outcome() == Outcome.CONSUMED).count();
+    long underOld = IntStream.range(0, THREADS).filter(t -> t % 2 == 0 && all.get(t).outcome() == Outcome.CONSUMED).count();
+    assertThat(consumed).isEqualTo(20);
+    assertThat(underOld).isLessThanOrEqualTo(10);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(20);
+    long left = IntStream.range(0, THREADS).mapToLong(i -> store.sessions().findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
+    assertThat(left).isEqualTo(THREADS - 20);
   }
 
   @Test

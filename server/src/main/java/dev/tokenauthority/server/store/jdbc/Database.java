@@ -97,12 +97,13 @@ public interface Database extends AutoCloseable {
   }
 
   /**
-   * Whether a read whose rows are then written costs least as part of the write (SQLite: every
-   * write goes through one connection, whose pages are hot, while a reader's cache is emptied by
-   * each commit), rather than as a {@link #readBatch} and a {@link #batch} apart (PostgreSQL
-   * groups each of those across concurrent calls).
+   * Whether every write goes through one connection, one transaction at a time (SQLite's writer).
+   * Then a read whose rows are then written costs least as part of the write (the writer's pages
+   * are hot, while a reader's cache is emptied by each commit), and so does a second row the
+   * write changes (no other transaction can be waiting on its lock); otherwise (PostgreSQL) each
+   * is a {@link #readBatch} or a {@link #batch} apart, grouped across concurrent calls.
    */
-  default boolean readsBestInsideWrites() {
+  default boolean writesThroughOneConnection() {
     return false;
   }
 

@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Sessions in the {@code sessions} table, and the monthly redemption counts of {@code tenant_usage}
- * that a redeem charges in the same transaction. Single use rests on one conditional UPDATE per
+ * that a redeem charges ({@link QuotaCharges}). Single use rests on one conditional UPDATE per
  * redeem, never a read then a write. The statements of mint and redeem are {@link SessionBatches},
  * grouped across concurrent calls where the database does that.
  */
@@ -39,7 +39,7 @@ final class JdbcSessionStore implements SessionStore {
   @Override
   public CompletableFuture<Redemption> redeemSessionUse(
       String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
-    return db.readsBestInsideWrites()
+    return db.writesThroughOneConnection()
         ? batches.redeemInOneWrite(id, tokenHash, check, now, quota)
         : SessionStore.lookUpThenConsume(this, id, tokenHash, check, now, quota);
   }

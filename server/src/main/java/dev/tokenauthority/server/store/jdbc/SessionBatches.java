@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * The statements on a mint's and a redeem's path: inserting a session, finding one by id, and
@@ -27,8 +28,8 @@ import java.util.concurrent.CompletableFuture;
  * {@link Database#readBatch}: alone, the portable statement of one row; on PostgreSQL under
  * load, one statement over the rows of many calls (arrays through {@code unnest} or
  * {@code = ANY}), so that a round trip, and for writes a WAL flush, carry them all. Single use
- * stays one conditional UPDATE per row, and a quota is charged under its row's lock for a
- * whole group at once instead of once per redeem.
+ * stays one conditional UPDATE per row; a quota is counted beside the use, by
+ * {@link QuotaCharges}, except in SQLite's redeem in one write, where it joins the use.
  */
 final class SessionBatches {
   static final String SESSION_COLUMNS =
@@ -65,22 +66,21 @@ final class SessionBatches {
   private static final String FIND_ONE = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ?";
   private static final String FIND_MANY = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ANY(?)";
 
-  /** One use of a session to take at an instant, charged to a quota when not null. */
-  record Consume(String id, Instant now, QuotaCharge quota) {}
+  /** One use of a session to take at an instant. */
+  record Consume(String id, Instant now) {}
 
   private final Database db;
   private final Database.Batch<String, Optional<Session>> finds;
   private final Database.Batch<Session, Void> inserts;
   private final Database.Batch<Consume, ConsumeResult> consumes;
-  private final Database.Batch<Consume, ConsumeResult> chargedConsumes;
+  private final QuotaCharges quotas;
 
   SessionBatches(Database db) {
     this.finds = db.readBatch(SessionBatches::findOne, SessionBatches::findMany);
     this.db = db;
     this.inserts = db.batch(true, SessionBatches::insertOne, SessionBatches::insertMany);
-    // Without a quota a use alone is one statement; with one, the charge joins it in a transaction.
     this.consumes = db.batch(true, SessionBatches::consumeOne, SessionBatches::consumeMany);
-    this.chargedConsumes = db.batch(false, SessionBatches::consumeOne, SessionBatches::consumeMany);
+    this.quotas = new QuotaCharges(db);
   }
 
   CompletableFuture<Optional<Session>> find(String id) {
@@ -88,16 +88,16 @@ final class SessionBatches {
   }
 
   /**
-   * A redeem as one write ({@link Database#readsBestInsideWrites}): the row is read, checked and
-   * its use taken in the transaction that commits it. A refusal of the check is this write's
-   * result, not a failure, so that it never rolls back the writes committed with it.
+   * A redeem as one write ({@link Database#writesThroughOneConnection}): the row is read,
+   * checked and its use taken in the transaction that commits it. A refusal of the check is this
+   * write's result, not a failure, so that it never rolls back the writes committed with it.
    */
   CompletableFuture<Redemption> redeemInOneWrite(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
     return db.writeAsync(
         s -> {
           Optional<Session> found = ifTokenMatches(findOne(s, id), tokenHash);
           Redemption stopped = Redemption.stoppedBeforeConsume(found, check);
-          return stopped != null ? stopped : Redemption.consumed(found.get(), consumeOne(s, new Consume(id, now, quota)));
+          return stopped != null ? stopped : Redemption.consumed(found.get(), consumeAndCharge(s, new Consume(id, now), quota));
         });
   }
 
@@ -156,8 +156,51 @@ final class SessionBatches {
     return inserts.submit(session);
   }
 
+  /**
+   * Takes one use (a durable commit) and, with a quota, counts it at the same time
+   * ({@link QuotaCharges}, not waiting for a flush), so that the count adds no round trip to a
+   * redeem and a tenant's redeems never queue on its month's row across a WAL flush. Whichever
+   * half did not hold is undone before the call is answered: a use the month had no room for is
+   * given back, the count of a use that could not be taken is taken back. An undo lost in a
+   * crash leaves a session one use short or a month one redeem over, never the other way. With
+   * one writer ({@link Database#writesThroughOneConnection}) the two are one write.
+   */
   CompletableFuture<ConsumeResult> consume(String id, Instant now, QuotaCharge quota) {
-    return (quota == null ? consumes : chargedConsumes).submit(new Consume(id, now, quota));
+    if (quota != null && db.writesThroughOneConnection()) {
+      return db.writeAsync(s -> consumeAndCharge(s, new Consume(id, now), quota));
+    }
+    CompletableFuture<ConsumeResult> taking = consumes.submit(new Consume(id, now));
+    if (quota == null) {
+      return taking;
+    }
+    CompletableFuture<Boolean> counting = quotas.charge(quota);
+    return taking
+        .handle((taken, notTaken) -> counting.handle((counted, notCounted) -> settle(id, quota, taken, notTaken, counted, notCounted)))
+        .thenCompose(settling -> settling)
+        .thenCompose(answer -> answer);
+  }
+
+  /** The answer to a use and its count made side by side, once the half that did not hold is undone. */
+  private CompletableFuture<ConsumeResult> settle(
+      String id, QuotaCharge quota, ConsumeResult taken, Throwable notTaken, Boolean counted, Throwable notCounted) {
+    boolean used = notTaken == null && taken.outcome() == Outcome.CONSUMED;
+    boolean wasCounted = notCounted == null && counted;
+    if (used && wasCounted) {
+      return CompletableFuture.completedFuture(taken);
+    }
+    CompletableFuture<Void> undo =
+        used ? db.writeUnflushedStatementAsync(s -> giveBack(s, id))
+            : wasCounted ? quotas.uncharge(quota)
+            : CompletableFuture.completedFuture(null);
+    Throwable failure = notTaken != null ? notTaken : used ? notCounted : null;
+    // An undo that fails leaves the conservative state (a use short, a count over): the answer stands.
+    return undo.handle(
+        (v, e) -> {
+          if (failure != null) {
+            throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+          }
+          return used ? ConsumeResult.refused(Outcome.QUOTA_EXCEEDED) : taken;
+        });
   }
 
   private static Void insertOne(Database.Statements s, Session x) throws SQLException {
@@ -228,24 +271,26 @@ final class SessionBatches {
     return Arrays.asList(new Void[n]);
   }
 
-  /** A use alone: the conditional UPDATE, then, with a quota, its charge (in the same transaction). */
+  /** A use alone: the conditional UPDATE. */
   private static ConsumeResult consumeOne(Database.Statements s, Consume c) throws SQLException {
     int remaining = takeUse(s, c.id(), c.now());
-    if (remaining < 0) {
-      return ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
-    }
-    if (c.quota() != null && charge(s, c.quota(), 1) < 1) {
+    return remaining < 0 ? ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now())) : ConsumeResult.consumed(remaining);
+  }
+
+  /** A use and, with a quota, its count, in the caller's transaction (one writer: SQLite). */
+  private static ConsumeResult consumeAndCharge(Database.Statements s, Consume c, QuotaCharge quota) throws SQLException {
+    ConsumeResult taken = consumeOne(s, c);
+    if (quota != null && taken.outcome() == Outcome.CONSUMED && !QuotaCharges.chargeOne(s, quota)) {
       giveBack(s, c.id());
       return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
     }
-    return ConsumeResult.consumed(remaining);
+    return taken;
   }
 
   /**
    * Uses of many sessions in one transaction: one UPDATE over the distinct ids (in id order, so
-   * that concurrent groups lock rows in the same order), the rare second use of an id in the
-   * group on its own, then one charge per tenant and month for the uses taken; the uses that
-   * no longer fit the quota are given back.
+   * that concurrent groups lock rows in the same order), then the rare second use of an id in
+   * the group on its own.
    */
   private static List<ConsumeResult> consumeMany(Database.Statements s, List<Consume> items) throws SQLException {
     ConsumeResult[] results = new ConsumeResult[items.size()];
@@ -286,28 +331,7 @@ final class SessionBatches {
       int remaining = takeUse(s, c.id(), c.now());
       results[i] = remaining >= 0 ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
     }
-    chargeQuotas(s, items, results);
     return Arrays.asList(results);
-  }
-
-  /** Charges each tenant's month once for the uses taken; gives back the uses beyond its quota. */
-  private static void chargeQuotas(Database.Statements s, List<Consume> items, ConsumeResult[] results) throws SQLException {
-    Map<List<String>, List<Integer>> byQuota = new LinkedHashMap<>();
-    for (int i = 0; i < items.size(); i++) {
-      QuotaCharge q = items.get(i).quota();
-      if (q != null && results[i].outcome() == Outcome.CONSUMED) {
-        byQuota.computeIfAbsent(List.of(q.tenantId(), q.month()), k -> new ArrayList<>()).add(i);
-      }
-    }
-    for (List<Integer> uses : byQuota.values()) {
-      QuotaCharge q = items.get(uses.get(0)).quota();
-      long charged = charge(s, q, uses.size());
-      for (int k = (int) charged; k < uses.size(); k++) {
-        int i = uses.get(k);
-        giveBack(s, items.get(i).id());
-        results[i] = ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
-      }
-    }
   }
 
   /** Takes one use; returns the uses left after it, or -1 when none was taken. */
@@ -320,10 +344,11 @@ final class SessionBatches {
     }
   }
 
-  private static void giveBack(Database.Statements s, String id) throws SQLException {
+  private static Void giveBack(Database.Statements s, String id) throws SQLException {
     PreparedStatement undo = s.prepare("UPDATE sessions SET uses_remaining = uses_remaining + 1 WHERE id = ?");
     undo.setString(1, id);
     undo.executeUpdate();
+    return null;
   }
 
   /** Why a session's use was not taken. */
@@ -351,49 +376,5 @@ final class SessionBatches {
       }
       return Outcome.ALREADY_USED;
     }
-  }
-
-  /**
-   * Counts up to {@code uses} redemptions, as many as the month's quota still allows, under the
-   * row's lock until the transaction ends; returns how many were counted.
-   */
-  private static long charge(Database.Statements s, QuotaCharge quota, int uses) throws SQLException {
-    if (uses == 1) {
-      PreparedStatement ensure =
-          s.prepare("INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT DO NOTHING");
-      ensure.setString(1, quota.tenantId());
-      ensure.setString(2, quota.month());
-      ensure.executeUpdate();
-      PreparedStatement count =
-          s.prepare(
-              "UPDATE tenant_usage SET redemptions = redemptions + 1 WHERE tenant_id = ? AND month = ? AND redemptions < ?");
-      count.setString(1, quota.tenantId());
-      count.setString(2, quota.month());
-      count.setLong(3, quota.limit());
-      return count.executeUpdate();
-    }
-    // Several uses (PostgreSQL only): one statement makes sure the row exists, locks it and
-    // reads the latest count (ON CONFLICT DO UPDATE acts on the newest version of the row).
-    PreparedStatement read =
-        s.prepare(
-            "INSERT INTO tenant_usage (tenant_id, month, redemptions) VALUES (?, ?, 0) ON CONFLICT (tenant_id, month)"
-                + " DO UPDATE SET redemptions = tenant_usage.redemptions RETURNING redemptions");
-    read.setString(1, quota.tenantId());
-    read.setString(2, quota.month());
-    long used;
-    try (ResultSet rs = read.executeQuery()) {
-      rs.next();
-      used = rs.getLong(1);
-    }
-    long charged = Math.max(0, Math.min(uses, quota.limit() - used));
-    if (charged > 0) {
-      PreparedStatement count =
-          s.prepare("UPDATE tenant_usage SET redemptions = redemptions + ? WHERE tenant_id = ? AND month = ?");
-      count.setLong(1, charged);
-      count.setString(2, quota.tenantId());
-      count.setString(3, quota.month());
-      count.executeUpdate();
-    }
-    return charged;
   }
 }

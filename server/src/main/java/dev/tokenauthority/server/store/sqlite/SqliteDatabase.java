@@ -410,7 +410,7 @@ public final class SqliteDatabase implements Database {
    * again; the writer's cache keeps them, and a read inside the write costs no turn of its own.
    */
   @Override
-  public boolean readsBestInsideWrites() {
+  public boolean writesThroughOneConnection() {
     return true;
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
 import dev.tokenauthority.server.testing.TestPostgres;
@@ -73,6 +74,26 @@ class PostgresStoreTest extends StoreContractTest {
         assertThat(admitted).as("bucket %d", bucket)
             .isEqualTo(java.util.stream.LongStream.rangeClosed(1, 10).map(i -> now + i * interval).boxed().toList());
       }
+    }
+  }
+
+  @Test
+  void consumeSessionUse_withQuota_twoReplicasAtOnce_countExactlyTheQuotaBetweenThem() throws Exception {
+    insertSessionPerThread(2);
+    var quota = new dev.tokenauthority.server.session.SessionStore.QuotaCharge(TENANT, "2026-01", 37);
+    try (Store other = PostgresStores.open(url, null, TIMEOUT)) {
+      // Both uses of every session, half the sessions through each replica, the same month's row.
+      List<List<Outcome>> results = runAtOnce(THREADS, thread -> {
+        Store replica = thread % 2 == 0 ? store : other;
+        return java.util.stream.Stream.of(0, 1)
+            .map(use -> replica.sessions().consumeSessionUse("ses-" + thread, T0, quota).join().outcome()).toList();
+      });
+
+      assertThat(results.stream().flatMap(List::stream).filter(o -> o == Outcome.CONSUMED).count()).isEqualTo(37);
+      assertThat(other.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(37);
+      long left = java.util.stream.IntStream.range(0, THREADS)
+          .mapToLong(i -> store.sessions().findSession("ses-" + i).orElseThrow().usesRemaining()).sum();
+      assertThat(left).isEqualTo(2L * THREADS - 37);
     }
   }
 
