@@ -7,6 +7,7 @@ import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
 import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
 import dev.tokenauthority.server.session.SessionStore.Redemption;
+import dev.tokenauthority.server.error.Completions;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,12 +16,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The statements on a mint's and a redeem's path: inserting a session, finding one by id, and
@@ -32,6 +34,7 @@ import java.util.concurrent.CompletionException;
  * {@link QuotaCharges}, except in SQLite's redeem in one write, where it joins the use.
  */
 final class SessionBatches {
+  private static final Logger log = LoggerFactory.getLogger(SessionBatches.class);
   static final String SESSION_COLUMNS =
       "id, tenant_id, api_key_id, external_user_id, external_group_id, audience, scopes, origin, context,"
           + " token_hash, issue_time, expire_time, max_uses, uses_remaining, revoke_time";
@@ -196,6 +199,11 @@ final class SessionBatches {
     // An undo that fails leaves the conservative state (a use short, a count over): the answer stands.
     return undo.handle(
         (v, e) -> {
+          if (e != null) {
+            log.warn("undoing a quota redeem's {} failed, left {} (tenant {}, month {}): {}",
+                used ? "use" : "count", used ? "a session one use short" : "the month one count over",
+                quota.tenantId(), quota.month(), Completions.unwrap(e).getMessage());
+          }
           if (failure != null) {
             throw failure instanceof CompletionException c ? c : new CompletionException(failure);
           }
