@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /**
  * The training run of the class-data sharing (AppCDS) archive: started with
@@ -50,6 +51,10 @@ public final class ClassDataTraining {
     }
     PrintStream out = System.out;
     System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+    // SLF4J is set up here, before the server's thread and this one's health checks both log
+    // (Netty's first lines) while it is still being set up: SLF4J would then queue those lines
+    // and print a warning about replaying them into the build's output.
+    LoggerFactory.getILoggerFactory();
     Thread server =
         new Thread(
             () -> Main.run(serverArgs.toArray(String[]::new), Map.of(), System.out, System.err),
