@@ -1,14 +1,11 @@
 package dev.tokenauthority.bench;
 
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -78,17 +75,7 @@ public final class SqliteRedeemCost implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Files.createDirectories(dir);
-    Path file = dir.resolve("store.db");
-    for (String suffix : new String[] {"", "-wal", "-shm"}) {
-      Files.deleteIfExists(Path.of(file + suffix));
-    }
-    try (InputStream template = SqliteRedeemCost.class.getClassLoader().getResourceAsStream("db/sqlite-template.db")) {
-      if (template == null) {
-        throw new IllegalStateException("no db/sqlite-template.db on the class path: build the server module first");
-      }
-      Files.copy(template, file);
-    }
+    Path file = SqliteScratchStore.create(dir);
     SQLiteConfig config = new SQLiteConfig();
     config.setJournalMode(SQLiteConfig.JournalMode.WAL);
     config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
@@ -114,34 +101,12 @@ public final class SqliteRedeemCost implements Callable<Integer> {
   }
 
   private List<String> fill(Connection c, long now) throws SQLException {
-    try (Statement s = c.createStatement()) {
-      s.executeUpdate("INSERT INTO api_keys VALUES ('key', 'tenant', 'bench', 'sessions:mint', '', x'01', 'hint', 0, NULL, NULL, NULL)");
-    }
     List<String> ids = new ArrayList<>(sessions);
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
-      byte[] hash = new byte[32];
-      for (int i = 0; i < sessions; i++) {
-        String random = UUID.randomUUID().toString().replace("-", "");
-        String id = order == Order.minted ? String.format("ses_%08x%s", i, random.substring(8)) : "ses_" + random;
-        ids.add(id);
-        ps.setString(1, id);
-        ps.setString(2, "tenant");
-        ps.setString(3, "key");
-        ps.setString(4, "user-" + i);
-        ps.setString(5, "");
-        ps.setString(6, "bench-audience");
-        ps.setString(7, "orders:read");
-        ps.setString(8, "");
-        ps.setNull(9, Types.BINARY);
-        ps.setBytes(10, hash);
-        ps.setLong(11, now);
-        ps.setLong(12, now + 3_600_000);
-        ps.setInt(13, 1);
-        ps.setInt(14, 1);
-        ps.setNull(15, Types.INTEGER);
-        ps.executeUpdate();
-      }
+    for (int i = 0; i < sessions; i++) {
+      String random = UUID.randomUUID().toString().replace("-", "");
+      ids.add(order == Order.minted ? String.format("ses_%08x%s", i, random.substring(8)) : "ses_" + random);
     }
+    SqliteScratchStore.insertSessions(c, ids, now);
     c.commit();
     return ids;
   }
