@@ -81,6 +81,17 @@ public interface Database extends AutoCloseable {
   }
 
   /**
+   * A kind of write that a database with one writer ({@link #writesThroughOneConnection}) runs
+   * together when several of its items fall into one of its transactions: {@code many}, at the
+   * first item's turn, returning one result per item in order. An item alone, and every item on
+   * a database without one writer, runs as {@code one}. {@code many} may use SQLite's SQL, and
+   * may be run again on each item alone (as {@code one}) after it failed and was rolled back.
+   */
+  default <I, R> Batch<I, R> writerGroup(ItemWork<I, R> one, BatchWork<I, R> many) {
+    return item -> writeAsync(s -> one.run(s, item));
+  }
+
+  /**
    * A kind of read that concurrent calls may share, as {@link #batch} does for writes: a
    * database that groups (PostgreSQL) answers the items waiting at that moment with one
    * statement, {@code many}, and none of them holds the caller's thread; others answer each

@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * load, one statement over the rows of many calls (arrays through {@code unnest} or
  * {@code = ANY}), so that a round trip, and for writes a WAL flush, carry them all. Single use
  * stays one conditional UPDATE per row; a quota is counted beside the use, by
- * {@link QuotaCharges}, except in SQLite's redeem in one write, where it joins the use.
+ * {@link QuotaCharges}, except in SQLite's redeem in one write, where it joins the use. SQLite's
+ * redeems that fall into one of its writer's transactions read their rows with one statement
+ * ({@link Database#writerGroup}).
  */
 final class SessionBatches {
   private static final Logger log = LoggerFactory.getLogger(SessionBatches.class);
@@ -69,13 +71,22 @@ final class SessionBatches {
   private static final String FIND_ONE = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ?";
   private static final String FIND_MANY = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ANY(?)";
 
+  /** The sessions of several ids, for SQLite's grouped redeems: the same SQL for each number of ids. */
+  private static final String FIND_GROUP_PREFIX = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id IN (";
+  /** Ids per grouped lookup at most, so that a few dozen statements cover every group size. */
+  private static final int MAX_FIND_GROUP = 32;
+
   /** One use of a session to take at an instant. */
   record Consume(String id, Instant now) {}
+
+  /** A redeem made in one write: the session, the token's digest, the check, and what to charge. */
+  private record Redeem(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {}
 
   private final Database db;
   private final Database.Batch<String, Optional<Session>> finds;
   private final Database.Batch<Session, Void> inserts;
   private final Database.Batch<Consume, ConsumeResult> consumes;
+  private final Database.Batch<Redeem, Redemption> redeems;
   private final QuotaCharges quotas;
 
   SessionBatches(Database db) {
@@ -83,6 +94,7 @@ final class SessionBatches {
     this.db = db;
     this.inserts = db.batch(true, SessionBatches::insertOne, SessionBatches::insertMany);
     this.consumes = db.batch(true, SessionBatches::consumeOne, SessionBatches::consumeMany);
+    this.redeems = db.writerGroup(SessionBatches::redeemOne, SessionBatches::redeemMany);
     this.quotas = new QuotaCharges(db);
   }
 
@@ -96,12 +108,51 @@ final class SessionBatches {
    * write's result, not a failure, so that it never rolls back the writes committed with it.
    */
   CompletableFuture<Redemption> redeemInOneWrite(String id, SecretHash tokenHash, RedeemCheck check, Instant now, QuotaCharge quota) {
-    return db.writeAsync(
-        s -> {
-          Optional<Session> found = ifTokenMatches(findOne(s, id), tokenHash);
-          Redemption stopped = Redemption.stoppedBeforeConsume(found, check);
-          return stopped != null ? stopped : Redemption.consumed(found.get(), consumeAndCharge(s, new Consume(id, now), quota));
-        });
+    return redeems.submit(new Redeem(id, tokenHash, check, now, quota));
+  }
+
+  /** A redeem alone, in its write. */
+  private static Redemption redeemOne(Database.Statements s, Redeem r) throws SQLException {
+    return redeemFound(s, r, findOne(s, r.id()));
+  }
+
+  /**
+   * The redeems that fell into one write: their rows read by one statement, then each checked
+   * and its use taken in turn, as {@link #redeemOne} would. A row is read before any of the
+   * group's uses is taken; a second redeem of a session in the group is then checked against the
+   * row as it was, and its use refused by the conditional UPDATE as it would have been alone.
+   */
+  private static List<Redemption> redeemMany(Database.Statements s, List<Redeem> items) throws SQLException {
+    Map<String, Session> rows = new HashMap<>();
+    List<String> ids = new ArrayList<>(items.size());
+    for (Redeem r : items) {
+      ids.add(r.id());
+    }
+    for (int from = 0; from < ids.size(); from += MAX_FIND_GROUP) {
+      List<String> chunk = ids.subList(from, Math.min(ids.size(), from + MAX_FIND_GROUP));
+      PreparedStatement ps = s.prepare(FIND_GROUP_PREFIX + "?,".repeat(chunk.size() - 1) + "?)");
+      for (int i = 0; i < chunk.size(); i++) {
+        ps.setString(i + 1, chunk.get(i));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          Session session = session(rs);
+          rows.put(session.id(), session);
+        }
+      }
+    }
+    List<Redemption> out = new ArrayList<>(items.size());
+    for (Redeem r : items) {
+      out.add(redeemFound(s, r, Optional.ofNullable(rows.get(r.id()))));
+    }
+    return out;
+  }
+
+  /** A redeem once its row is read: the token's digest, the check, then the use and its count. */
+  private static Redemption redeemFound(Database.Statements s, Redeem r, Optional<Session> row) throws SQLException {
+    Optional<Session> found = ifTokenMatches(row, r.tokenHash());
+    Redemption stopped = Redemption.stoppedBeforeConsume(found, r.check());
+    return stopped != null ? stopped : Redemption.consumed(found.get(), consumeAndCharge(s, new Consume(r.id(), r.now()), r.quota()));
   }
 
   /** The session found, if the token presented hashes to its stored digest (compared in constant time). */

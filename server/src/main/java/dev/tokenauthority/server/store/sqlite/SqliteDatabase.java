@@ -152,6 +152,11 @@ public final class SqliteDatabase implements Database {
       result = work.run(statements);
     }
 
+    @SuppressWarnings("unchecked")
+    void setResult(Object value) {
+      result = (T) value;
+    }
+
     void complete() {
       done.complete(result);
     }
@@ -405,6 +410,72 @@ public final class SqliteDatabase implements Database {
   }
 
   /**
+   * The items of one kind of {@link #writerGroup} that fall into one transaction run as one
+   * {@code many}, at the first one's turn (see {@link #runAll}).
+   */
+  @Override
+  public <I, R> Batch<I, R> writerGroup(ItemWork<I, R> one, BatchWork<I, R> many) {
+    WriterGroup<I, R> group = new WriterGroup<>(many);
+    return item -> writeAsync(new GroupItem<>(group, one, item));
+  }
+
+  /** One kind of {@link #writerGroup}: what runs its items together. */
+  private record WriterGroup<I, R>(BatchWork<I, R> many) {
+    @SuppressWarnings("unchecked")
+    void runTogether(Statements statements, List<PendingWrite<?>> members) throws SQLException {
+      List<I> items = new ArrayList<>(members.size());
+      for (PendingWrite<?> member : members) {
+        items.add(((GroupItem<I, R>) member.work).item());
+      }
+      List<R> results = many.run(statements, items);
+      if (results.size() != items.size()) {
+        throw new IllegalStateException("a writer group returned " + results.size() + " results for " + items.size() + " items");
+      }
+      for (int i = 0; i < members.size(); i++) {
+        members.get(i).setResult(results.get(i));
+      }
+    }
+  }
+
+  /** An item of a {@link #writerGroup}: run alone as {@code one}. */
+  private record GroupItem<I, R>(WriterGroup<I, R> group, ItemWork<I, R> one, I item) implements Work<R> {
+    @Override
+    public R run(Statements statements) throws SQLException {
+      return one.run(statements, item);
+    }
+  }
+
+  /**
+   * Runs a transaction's writes in order, except that the items of one {@link #writerGroup} run
+   * together at the first one's turn.
+   */
+  private static void runAll(List<PendingWrite<?>> batch, Statements statements) throws SQLException {
+    boolean[] ran = new boolean[batch.size()];
+    for (int i = 0; i < batch.size(); i++) {
+      if (ran[i]) {
+        continue;
+      }
+      PendingWrite<?> p = batch.get(i);
+      if (!(p.work instanceof GroupItem<?, ?> first)) {
+        p.run(statements);
+        continue;
+      }
+      List<PendingWrite<?>> members = new ArrayList<>();
+      for (int j = i; j < batch.size(); j++) {
+        if (batch.get(j).work instanceof GroupItem<?, ?> g && g.group() == first.group()) {
+          members.add(batch.get(j));
+          ran[j] = true;
+        }
+      }
+      if (members.size() == 1) {
+        p.run(statements);
+      } else {
+        first.group().runTogether(statements, members);
+      }
+    }
+  }
+
+  /**
    * True: a reader connection empties its page cache whenever the writer has committed since its
    * last read, which under load is every read, so each lookup there fetches the table's pages
    * again; the writer's cache keeps them, and a read inside the write costs no turn of its own.
@@ -496,9 +567,7 @@ public final class SqliteDatabase implements Database {
       if (writer == null) {
         writer = openWriter();
       }
-      for (PendingWrite<?> p : batch) {
-        p.run(writer);
-      }
+      runAll(batch, writer);
     } catch (SQLException | RuntimeException e) {
       return failed(batch, e);
     }

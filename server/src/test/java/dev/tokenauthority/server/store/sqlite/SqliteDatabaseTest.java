@@ -4,17 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.jdbc.Database;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The SQLite writer's promises about time limits: a write its caller gave up on never commits. */
+/**
+ * The SQLite writer's promises: a write its caller gave up on never commits, and a writer group's
+ * items in one transaction run together, or each alone when that fails.
+ */
 class SqliteDatabaseTest {
   @TempDir Path dir;
   private SqliteDatabase db;
@@ -72,6 +79,72 @@ class SqliteDatabaseTest {
             });
 
     assertThat(result).isEqualTo(1);
+  }
+
+  @Test
+  void writerGroup_itemsInOneTransaction_runTogetherInOrder_andAloneAsOne() throws Exception {
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofSeconds(5));
+    List<List<String>> together = new CopyOnWriteArrayList<>();
+    Database.Batch<String, String> group =
+        db.writerGroup(
+            (s, item) -> "one:" + item,
+            (s, items) -> {
+              together.add(List.copyOf(items));
+              return items.stream().map(item -> "many:" + item).toList();
+            });
+    CountDownLatch release = holdTheWriter();
+    // Queued behind the blocker, so the writer takes them in one transaction, a plain write between them.
+    CompletableFuture<String> a = group.submit("a");
+    CompletableFuture<Integer> between = db.writeAsync(s -> 7);
+    CompletableFuture<String> b = group.submit("b");
+    CompletableFuture<String> c = group.submit("c");
+    release.countDown();
+
+    assertThat(List.of(a.join(), b.join(), c.join())).containsExactly("many:a", "many:b", "many:c");
+    assertThat(between.join()).isEqualTo(7);
+    assertThat(together).containsExactly(List.of("a", "b", "c"));
+    assertThat(group.submit("d").join()).isEqualTo("one:d");
+  }
+
+  @Test
+  void writerGroup_whoseManyFails_runsEachItemAloneAsOne() throws Exception {
+    db = SqliteDatabase.open(dir.resolve("t.db"), Duration.ofSeconds(5));
+    Database.Batch<String, String> group =
+        db.writerGroup(
+            (s, item) -> {
+              if (item.equals("bad")) {
+                throw new IllegalArgumentException("refused: " + item);
+              }
+              return "one:" + item;
+            },
+            (s, items) -> {
+              throw new IllegalArgumentException("a group with a bad item");
+            });
+    CountDownLatch release = holdTheWriter();
+    CompletableFuture<String> good = group.submit("good");
+    CompletableFuture<String> bad = group.submit("bad");
+    release.countDown();
+
+    assertThat(good.join()).isEqualTo("one:good");
+    assertThatThrownBy(bad::join).hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("refused: bad");
+  }
+
+  /** Keeps the writer busy until the latch returned is counted down, so that writes queue behind it. */
+  private CountDownLatch holdTheWriter() throws InterruptedException {
+    CountDownLatch busy = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    db.writeAsync(
+        s -> {
+          busy.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return null;
+        });
+    assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+    return release;
   }
 
   private static void sleep(long millis) {
