@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * stays one conditional UPDATE per row; a quota is counted beside the use, by
  * {@link QuotaCharges}, except in SQLite's redeem in one write, where it joins the use. SQLite's
  * redeems that fall into one of its writer's transactions read their rows with one statement
- * ({@link Database#writerGroup}).
+ * and take their uses with another ({@link Database#writerGroup}).
  */
 final class SessionBatches {
   private static final Logger log = LoggerFactory.getLogger(SessionBatches.class);
@@ -73,8 +74,21 @@ final class SessionBatches {
 
   /** The sessions of several ids, for SQLite's grouped redeems: the same SQL for each number of ids. */
   private static final String FIND_GROUP_PREFIX = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id IN (";
-  /** Ids per grouped lookup at most, so that a few dozen statements cover every group size. */
-  private static final int MAX_FIND_GROUP = 32;
+
+  /**
+   * {@link #CONSUME_ONE} for several distinct ids, each with its own instant, in SQLite's SQL:
+   * {@code (?, ?)} per id goes between the two halves.
+   */
+  private static final String TAKE_GROUP_PREFIX = "WITH v(id, at) AS (VALUES ";
+  private static final String TAKE_GROUP_SUFFIX =
+      ") UPDATE sessions SET uses_remaining = sessions.uses_remaining - 1 FROM v"
+          + " WHERE sessions.id = v.id AND sessions.uses_remaining > 0 AND sessions.revoke_time IS NULL"
+          + " AND sessions.expire_time > v.at"
+          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " RETURNING sessions.id, sessions.uses_remaining";
+
+  /** Ids per grouped SQLite statement at most, so that a few dozen statements cover every group size. */
+  private static final int MAX_GROUP = 32;
 
   /** One use of a session to take at an instant. */
   record Consume(String id, Instant now) {}
@@ -113,26 +127,58 @@ final class SessionBatches {
 
   /** A redeem alone, in its write. */
   private static Redemption redeemOne(Database.Statements s, Redeem r) throws SQLException {
-    return redeemFound(s, r, findOne(s, r.id()));
+    Optional<Session> found = ifTokenMatches(findOne(s, r.id()), r.tokenHash());
+    Redemption stopped = Redemption.stoppedBeforeConsume(found, r.check());
+    return stopped != null ? stopped : Redemption.consumed(found.get(), consumeAndCharge(s, new Consume(r.id(), r.now()), r.quota()));
   }
 
   /**
-   * The redeems that fell into one write: their rows read by one statement, then each checked
-   * and its use taken in turn, as {@link #redeemOne} would. A row is read before any of the
-   * group's uses is taken; a second redeem of a session in the group is then checked against the
-   * row as it was, and its use refused by the conditional UPDATE as it would have been alone.
+   * The redeems that fell into one write, as {@link #redeemOne} would make them one after the
+   * other, with a statement for the group where {@link #redeemOne} has one for each: their rows
+   * are read by one statement, each is checked, then the first redeem of each session that
+   * passed takes its use in one conditional UPDATE with the others', and a second redeem of a
+   * session in the group takes its use after them, alone. Rows are read before any use is
+   * taken, so such a second redeem is checked against the row as it was, and its use refused by
+   * the UPDATE as it would have been alone. Quotas are counted in the order of the redeems.
    */
   private static List<Redemption> redeemMany(Database.Statements s, List<Redeem> items) throws SQLException {
-    Map<String, Session> rows = new HashMap<>();
-    List<String> ids = new ArrayList<>(items.size());
-    for (Redeem r : items) {
-      ids.add(r.id());
+    Map<String, Session> rows = findGroup(s, items);
+    Redemption[] out = new Redemption[items.size()];
+    Map<String, Integer> first = new LinkedHashMap<>();
+    List<Integer> repeats = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Redeem r = items.get(i);
+      Optional<Session> found = ifTokenMatches(Optional.ofNullable(rows.get(r.id())), r.tokenHash());
+      Redemption stopped = Redemption.stoppedBeforeConsume(found, r.check());
+      if (stopped != null) {
+        out[i] = stopped;
+      } else if (first.putIfAbsent(r.id(), i) != null) {
+        repeats.add(i);
+      }
     }
-    for (int from = 0; from < ids.size(); from += MAX_FIND_GROUP) {
-      List<String> chunk = ids.subList(from, Math.min(ids.size(), from + MAX_FIND_GROUP));
+    Map<String, Integer> left = takeUses(s, first.values().stream().map(items::get).toList());
+    for (int i : first.values()) {
+      Redeem r = items.get(i);
+      Integer remaining = left.get(r.id());
+      ConsumeResult taken =
+          remaining != null ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, r.id(), r.now()));
+      out[i] = Redemption.consumed(rows.get(r.id()), charged(s, r.id(), taken, r.quota()));
+    }
+    for (int i : repeats) {
+      Redeem r = items.get(i);
+      out[i] = Redemption.consumed(rows.get(r.id()), consumeAndCharge(s, new Consume(r.id(), r.now()), r.quota()));
+    }
+    return Arrays.asList(out);
+  }
+
+  /** The rows of the redeems' sessions, by id, read by a statement per {@link #MAX_GROUP} of them. */
+  private static Map<String, Session> findGroup(Database.Statements s, List<Redeem> items) throws SQLException {
+    Map<String, Session> rows = new HashMap<>();
+    for (int from = 0; from < items.size(); from += MAX_GROUP) {
+      List<Redeem> chunk = items.subList(from, Math.min(items.size(), from + MAX_GROUP));
       PreparedStatement ps = s.prepare(FIND_GROUP_PREFIX + "?,".repeat(chunk.size() - 1) + "?)");
       for (int i = 0; i < chunk.size(); i++) {
-        ps.setString(i + 1, chunk.get(i));
+        ps.setString(i + 1, chunk.get(i).id());
       }
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -141,18 +187,29 @@ final class SessionBatches {
         }
       }
     }
-    List<Redemption> out = new ArrayList<>(items.size());
-    for (Redeem r : items) {
-      out.add(redeemFound(s, r, Optional.ofNullable(rows.get(r.id()))));
-    }
-    return out;
+    return rows;
   }
 
-  /** A redeem once its row is read: the token's digest, the check, then the use and its count. */
-  private static Redemption redeemFound(Database.Statements s, Redeem r, Optional<Session> row) throws SQLException {
-    Optional<Session> found = ifTokenMatches(row, r.tokenHash());
-    Redemption stopped = Redemption.stoppedBeforeConsume(found, r.check());
-    return stopped != null ? stopped : Redemption.consumed(found.get(), consumeAndCharge(s, new Consume(r.id(), r.now()), r.quota()));
+  /**
+   * Takes one use of each redeem's session (distinct ids), each at its own instant, by a
+   * conditional UPDATE per {@link #MAX_GROUP} of them; the uses left of those taken, by id.
+   */
+  private static Map<String, Integer> takeUses(Database.Statements s, List<Redeem> items) throws SQLException {
+    Map<String, Integer> left = new HashMap<>();
+    for (int from = 0; from < items.size(); from += MAX_GROUP) {
+      List<Redeem> chunk = items.subList(from, Math.min(items.size(), from + MAX_GROUP));
+      PreparedStatement ps = s.prepare(TAKE_GROUP_PREFIX + "(?, ?),".repeat(chunk.size() - 1) + "(?, ?)" + TAKE_GROUP_SUFFIX);
+      for (int i = 0; i < chunk.size(); i++) {
+        ps.setString(2 * i + 1, chunk.get(i).id());
+        ps.setLong(2 * i + 2, chunk.get(i).now().toEpochMilli());
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          left.put(rs.getString(1), rs.getInt(2));
+        }
+      }
+    }
+    return left;
   }
 
   /** The session found, if the token presented hashes to its stored digest (compared in constant time). */
@@ -338,9 +395,13 @@ final class SessionBatches {
 
   /** A use and, with a quota, its count, in the caller's transaction (one writer: SQLite). */
   private static ConsumeResult consumeAndCharge(Database.Statements s, Consume c, QuotaCharge quota) throws SQLException {
-    ConsumeResult taken = consumeOne(s, c);
+    return charged(s, c.id(), consumeOne(s, c), quota);
+  }
+
+  /** A use just taken, counted against the quota if there is one; given back when the month has no room. */
+  private static ConsumeResult charged(Database.Statements s, String id, ConsumeResult taken, QuotaCharge quota) throws SQLException {
     if (quota != null && taken.outcome() == Outcome.CONSUMED && !QuotaCharges.chargeOne(s, quota)) {
-      giveBack(s, c.id());
+      giveBack(s, id);
       return ConsumeResult.refused(Outcome.QUOTA_EXCEEDED);
     }
     return taken;
