@@ -1264,7 +1264,8 @@ public abstract class StoreContractTest {
         null);
   }
 
-  private void insertKey(String id) {
+  /** Stores API key {@code id} of {@link #TENANT}. */
+  protected final void insertKey(String id) {
     store.apiKeys().insertApiKey(apiKey(id, TENANT, T0));
   }
 

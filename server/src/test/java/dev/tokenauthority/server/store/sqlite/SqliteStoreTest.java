@@ -5,13 +5,26 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.secret.SecretHash;
+import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
+import dev.tokenauthority.server.session.SessionStore.Outcome;
+import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
+import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
+import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,9 +37,13 @@ class SqliteStoreTest extends StoreContractTest {
 
   @TempDir Path dataDir;
 
+  /** The database under {@link #store}, to hold its writer. */
+  private SqliteDatabase database;
+
   @Override
   protected Store newStore() {
-    return SqliteStores.open(dataDir, TIMEOUT);
+    database = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), TIMEOUT);
+    return new JdbcStore("sqlite", database);
   }
 
   @Override
@@ -58,6 +75,77 @@ class SqliteStoreTest extends StoreContractTest {
             .isEqualTo(PosixFilePermissions.fromString("rw-------"));
       }
     }
+  }
+
+  @Test
+  void redeemSessionUse_redeemsInOneWriterTransaction_eachAnsweredAsItWouldBeAlone() throws Exception {
+    insertKey("key-1");
+    Instant later = T0.plusSeconds(3600);
+    Session twice = session("ses-twice", "key-1", 2, later);
+    Session checked = session("ses-checked", "key-1", 1, later);
+    Session expired = session("ses-expired", "key-1", 1, T0.plusSeconds(1));
+    Session quotaFirst = session("ses-quota-1", "key-1", 1, later);
+    Session quotaSecond = session("ses-quota-2", "key-1", 1, later);
+    for (Session s : List.of(twice, checked, expired, quotaFirst, quotaSecond)) {
+      insertSession(s);
+    }
+    RedeemCheck pass = session -> {};
+    RedeemCheck refuse = session -> {
+      throw new IllegalStateException("refused by the check");
+    };
+    QuotaCharge oneLeft = new QuotaCharge(TENANT, "2026-01", 1);
+
+    // Queued behind a write that holds the writer, so that all of them fall into one transaction.
+    CountDownLatch release = holdTheWriter();
+    List<CompletableFuture<Redemption>> answers =
+        List.of(
+            redeemLater(twice, pass, T0, null),
+            redeemLater(checked, refuse, T0, null),
+            redeemLater(twice, pass, T0, null),
+            store.sessions().redeemSessionUse("ses-unknown", twice.tokenHash(), pass, T0, null),
+            store.sessions().redeemSessionUse("ses-checked", SecretHash.of("another token"), pass, T0, null),
+            redeemLater(expired, pass, T0.plusSeconds(2), null),
+            redeemLater(quotaFirst, pass, T0, oneLeft),
+            redeemLater(quotaSecond, pass, T0, oneLeft),
+            redeemLater(twice, pass, T0, null));
+    release.countDown();
+    List<Redemption> r = answers.stream().map(CompletableFuture::join).toList();
+
+    assertThat(r.get(0).consumed()).isEqualTo(ConsumeResult.consumed(1));
+    assertThat(r.get(1).refusal()).hasMessage("refused by the check");
+    assertThat(r.get(2).consumed()).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(r.get(3).session()).isNull();
+    assertThat(r.get(4).session()).isNull();
+    assertThat(r.get(5).consumed().outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(r.get(6).consumed()).isEqualTo(ConsumeResult.consumed(0));
+    assertThat(r.get(7).consumed().outcome()).isEqualTo(Outcome.QUOTA_EXCEEDED);
+    assertThat(r.get(8).consumed().outcome()).isEqualTo(Outcome.ALREADY_USED);
+    assertThat(store.sessions().findSession("ses-twice").orElseThrow().usesRemaining()).isZero();
+    assertThat(store.sessions().findSession("ses-checked").orElseThrow().usesRemaining()).isEqualTo(1);
+    assertThat(store.sessions().findSession("ses-quota-2").orElseThrow().usesRemaining()).isEqualTo(1);
+    assertThat(store.sessions().countRedemptions(TENANT, "2026-01")).isEqualTo(1);
+  }
+
+  private CompletableFuture<Redemption> redeemLater(Session session, RedeemCheck check, Instant now, QuotaCharge quota) {
+    return store.sessions().redeemSessionUse(session.id(), session.tokenHash(), check, now, quota);
+  }
+
+  /** Keeps the store's writer busy until the latch returned is counted down, so that writes queue behind it. */
+  private CountDownLatch holdTheWriter() throws InterruptedException {
+    CountDownLatch busy = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    database.writeAsync(
+        s -> {
+          busy.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return null;
+        });
+    assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+    return release;
   }
 
   @Test
