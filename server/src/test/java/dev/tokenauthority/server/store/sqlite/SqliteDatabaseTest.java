@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,7 +91,7 @@ class SqliteDatabaseTest {
               together.add(List.copyOf(items));
               return items.stream().map(item -> "many:" + item).toList();
             });
-    CountDownLatch release = holdTheWriter();
+    CountDownLatch release = WriterHold.hold(db);
     // Queued behind the blocker, so the writer takes them in one transaction, a plain write between them.
     CompletableFuture<String> a = group.submit("a");
     CompletableFuture<Integer> between = db.writeAsync(s -> 7);
@@ -120,31 +119,13 @@ class SqliteDatabaseTest {
             (s, items) -> {
               throw new IllegalArgumentException("a group with a bad item");
             });
-    CountDownLatch release = holdTheWriter();
+    CountDownLatch release = WriterHold.hold(db);
     CompletableFuture<String> good = group.submit("good");
     CompletableFuture<String> bad = group.submit("bad");
     release.countDown();
 
     assertThat(good.join()).isEqualTo("one:good");
     assertThatThrownBy(bad::join).hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("refused: bad");
-  }
-
-  /** Keeps the writer busy until the latch returned is counted down, so that writes queue behind it. */
-  private CountDownLatch holdTheWriter() throws InterruptedException {
-    CountDownLatch busy = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    db.writeAsync(
-        s -> {
-          busy.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return null;
-        });
-    assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
-    return release;
   }
 
   private static void sleep(long millis) {

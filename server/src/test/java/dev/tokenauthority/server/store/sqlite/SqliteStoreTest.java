@@ -24,7 +24,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,7 +95,7 @@ class SqliteStoreTest extends StoreContractTest {
     QuotaCharge oneLeft = new QuotaCharge(TENANT, "2026-01", 1);
 
     // Queued behind a write that holds the writer, so that all of them fall into one transaction.
-    CountDownLatch release = holdTheWriter();
+    CountDownLatch release = WriterHold.hold(database);
     List<CompletableFuture<Redemption>> answers =
         List.of(
             redeemLater(twice, pass, T0, null),
@@ -128,24 +127,6 @@ class SqliteStoreTest extends StoreContractTest {
 
   private CompletableFuture<Redemption> redeemLater(Session session, RedeemCheck check, Instant now, QuotaCharge quota) {
     return store.sessions().redeemSessionUse(session.id(), session.tokenHash(), check, now, quota);
-  }
-
-  /** Keeps the store's writer busy until the latch returned is counted down, so that writes queue behind it. */
-  private CountDownLatch holdTheWriter() throws InterruptedException {
-    CountDownLatch busy = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    database.writeAsync(
-        s -> {
-          busy.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return null;
-        });
-    assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
-    return release;
   }
 
   @Test

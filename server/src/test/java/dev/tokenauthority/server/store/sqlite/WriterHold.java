@@ -1,0 +1,32 @@
+package dev.tokenauthority.server.store.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps a SQLite store's writer busy in a write of its own, so that the writes submitted
+ * meanwhile queue behind it and, once it is let go, fall into one transaction.
+ */
+final class WriterHold {
+  private WriterHold() {}
+
+  /** Holds {@code db}'s writer until the latch returned is counted down. */
+  static CountDownLatch hold(SqliteDatabase db) throws InterruptedException {
+    CountDownLatch busy = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    db.writeAsync(
+        s -> {
+          busy.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return null;
+        });
+    assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+    return release;
+  }
+}
