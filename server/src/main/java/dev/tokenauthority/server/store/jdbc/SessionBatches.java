@@ -15,6 +15,7 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,40 +58,52 @@ final class SessionBatches {
 
   /** The one conditional write of a redeem, reporting what is left when it took a use. */
   private static final String CONSUME_ONE =
-      "UPDATE sessions SET uses_remaining = uses_remaining - 1"
-          + " WHERE id = ? AND uses_remaining > 0 AND revoke_time IS NULL AND expire_time > ?"
-          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
-          + " RETURNING uses_remaining";
+      "UPDATE sessions SET uses_remaining = uses_remaining - 1 WHERE id = ? AND " + takeable("?") + " RETURNING uses_remaining";
 
   /** The same conditions, for distinct ids each with its own instant. */
   private static final String CONSUME_MANY =
       "UPDATE sessions SET uses_remaining = sessions.uses_remaining - 1"
           + " FROM unnest(?::text[], ?::int8[]) AS v(id, now)"
-          + " WHERE sessions.id = v.id COLLATE \"C\" AND sessions.uses_remaining > 0 AND sessions.revoke_time IS NULL"
-          + " AND sessions.expire_time > v.now"
-          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
+          + " WHERE sessions.id = v.id COLLATE \"C\" AND " + takeable("v.now")
           + " RETURNING sessions.id, sessions.uses_remaining";
 
   private static final String FIND_ONE = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ?";
   private static final String FIND_MANY = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id = ANY(?)";
 
-  /** The sessions of several ids, for SQLite's grouped redeems: the same SQL for each number of ids. */
-  private static final String FIND_GROUP_PREFIX = "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id IN (";
-
-  /**
-   * {@link #CONSUME_ONE} for several distinct ids, each with its own instant, in SQLite's SQL:
-   * {@code (?, ?)} per id goes between the two halves.
-   */
-  private static final String TAKE_GROUP_PREFIX = "WITH v(id, at) AS (VALUES ";
-  private static final String TAKE_GROUP_SUFFIX =
-      ") UPDATE sessions SET uses_remaining = sessions.uses_remaining - 1 FROM v"
-          + " WHERE sessions.id = v.id AND sessions.uses_remaining > 0 AND sessions.revoke_time IS NULL"
-          + " AND sessions.expire_time > v.at"
-          + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)"
-          + " RETURNING sessions.id, sessions.uses_remaining";
-
   /** Ids per grouped SQLite statement at most, so that a few dozen statements cover every group size. */
   private static final int MAX_GROUP = 32;
+
+  /** The sessions of n ids, at n - 1, for SQLite's grouped redeems: one SQL text per size, so each stays prepared. */
+  private static final List<String> FIND_GROUP =
+      bySize(n -> "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE id IN (" + placeholders("?", n) + ")");
+
+  /** {@link #CONSUME_ONE} for n distinct ids, each with its own instant, at n - 1, in SQLite's SQL. */
+  private static final List<String> TAKE_GROUP =
+      bySize(
+          n -> "WITH v(id, at) AS (VALUES " + placeholders("(?, ?)", n) + ")"
+              + " UPDATE sessions SET uses_remaining = sessions.uses_remaining - 1 FROM v"
+              + " WHERE sessions.id = v.id AND " + takeable("v.at")
+              + " RETURNING sessions.id, sessions.uses_remaining");
+
+  /**
+   * Whether a use of a session may be taken at {@code now} (an SQL expression): it has a use
+   * left, is neither revoked nor expired, and the key that minted it is not revoked. Single use
+   * rests on this condition inside an UPDATE; every statement that takes a use states it here.
+   */
+  private static String takeable(String now) {
+    return "sessions.uses_remaining > 0 AND sessions.revoke_time IS NULL AND sessions.expire_time > " + now
+        + " AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = sessions.api_key_id AND k.revoke_time IS NULL)";
+  }
+
+  /** n {@code placeholder}s, comma separated. */
+  private static String placeholders(String placeholder, int n) {
+    return String.join(", ", Collections.nCopies(n, placeholder));
+  }
+
+  /** The SQL for each group size from 1 to {@link #MAX_GROUP}, at size - 1. */
+  private static List<String> bySize(IntFunction<String> sql) {
+    return IntStream.rangeClosed(1, MAX_GROUP).mapToObj(sql).toList();
+  }
 
   /** One use of a session to take at an instant. */
   record Consume(String id, Instant now) {}
@@ -176,7 +191,7 @@ final class SessionBatches {
     Map<String, Session> rows = new HashMap<>();
     for (int from = 0; from < items.size(); from += MAX_GROUP) {
       List<Redeem> chunk = items.subList(from, Math.min(items.size(), from + MAX_GROUP));
-      PreparedStatement ps = s.prepare(FIND_GROUP_PREFIX + "?,".repeat(chunk.size() - 1) + "?)");
+      PreparedStatement ps = s.prepare(FIND_GROUP.get(chunk.size() - 1));
       for (int i = 0; i < chunk.size(); i++) {
         ps.setString(i + 1, chunk.get(i).id());
       }
@@ -198,7 +213,7 @@ final class SessionBatches {
     Map<String, Integer> left = new HashMap<>();
     for (int from = 0; from < items.size(); from += MAX_GROUP) {
       List<Redeem> chunk = items.subList(from, Math.min(items.size(), from + MAX_GROUP));
-      PreparedStatement ps = s.prepare(TAKE_GROUP_PREFIX + "(?, ?),".repeat(chunk.size() - 1) + "(?, ?)" + TAKE_GROUP_SUFFIX);
+      PreparedStatement ps = s.prepare(TAKE_GROUP.get(chunk.size() - 1));
       for (int i = 0; i < chunk.size(); i++) {
         ps.setString(2 * i + 1, chunk.get(i).id());
         ps.setLong(2 * i + 2, chunk.get(i).now().toEpochMilli());
