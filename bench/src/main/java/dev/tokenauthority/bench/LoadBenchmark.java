@@ -439,6 +439,8 @@ public final class LoadBenchmark implements Callable<Integer> {
       AtomicLong users, ConcurrentLinkedQueue<String> tokens, double mintRate) throws InterruptedException {
     tokens.clear();
     mintInto(stub, users, tokens, (int) Math.min(2_000_000, mintRate * 1.6 * phase.toSeconds() + inFlight), 300);
+    // Printed so that a profiler or a thread sampler can be started on the redeems alone.
+    System.out.printf(Locale.ROOT, "   minted %,d tokens; redeeming them%n", tokens.size());
     return ClosedLoop.run(inFlight, phase, () -> {
       String token = tokens.poll();
       return token == null ? null : stub.redeem(RedeemRequest.newBuilder().setToken(token).build());

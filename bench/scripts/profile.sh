@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Samples a running server's CPU, Java, JVM, native and kernel frames, thread by thread, with
+# async-profiler (taken from Maven Central, tools.profiler:async-profiler, and attached with
+# jcmd), so that a bench phase can be profiled alone (docs/performance.md, "Where a SQLite
+# redeem waits").
+# Usage: bench/scripts/profile.sh SERVER_JAR SECONDS OUT.collapsed
+# Run it while the bench's phase runs (the bench prints "redeeming them" when a redeem phase
+# starts). OUT holds one line per distinct stack, thread first, samples last (the "collapsed"
+# format flame graph tools read); a sample is 200 µs of a thread's CPU. A summary by thread is
+# printed.
+set -euo pipefail
+jar=${1:?server jar}; seconds=${2:?seconds}; out=${3:?output file}
+version=4.2
+lib=${TMPDIR:-/tmp}/async-profiler-$version/linux-x64/libasyncProfiler.so
+if [ ! -f "$lib" ]; then
+  here=$(cd "$(dirname "$0")/../.." && pwd)
+  "$here/mvnw" -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$version:jar:linux-x64" >&2
+  mkdir -p "$(dirname "$(dirname "$lib")")"
+  (cd "$(dirname "$(dirname "$lib")")" && unzip -o -q \
+    "$HOME/.m2/repository/tools/profiler/async-profiler/$version/async-profiler-$version-linux-x64.jar" 'linux-x64/*')
+fi
+pid=""
+for p in $(pgrep java); do
+  cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true)
+  case "$cmd" in *token-authority-bench.jar*) ;; *"$jar"*) pid=$p ;; esac
+done
+[ -n "$pid" ] || { echo "no server running $jar" >&2; exit 1; }
+out=$(realpath -m "$out")
+# jcmd reads name=value pairs itself: the profiler's options go through as one quoted argument.
+jcmd "$pid" JVMTI.agent_load "$lib" '"start,event=cpu,interval=200us,threads"' > /dev/null
+sleep "$seconds"
+jcmd "$pid" JVMTI.agent_load "$lib" "\"stop,threads,collapsed,file=$out\"" > /dev/null
+awk '{n = $NF; t = substr($0, 2, index($0, ";") - 2); sub(/ tid=[0-9]*\]$/, "", t); s[t] += n; all += n}
+     END {for (t in s) printf "%7d  %5.1f%%  %s\n", s[t], 100 * s[t] / all, t}' "$out" | sort -rn | head -15
