@@ -19,12 +19,8 @@ if [ ! -f "$lib" ]; then
   (cd "$(dirname "$(dirname "$lib")")" && unzip -o -q \
     "$HOME/.m2/repository/tools/profiler/async-profiler/$version/async-profiler-$version-linux-x64.jar" 'linux-x64/*')
 fi
-pid=""
-for p in $(pgrep java); do
-  cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true)
-  case "$cmd" in *token-authority-bench.jar*) ;; *"$jar"*) pid=$p ;; esac
-done
-[ -n "$pid" ] || { echo "no server running $jar" >&2; exit 1; }
+. "$(dirname "$0")/server-pid.sh"
+pid=$(server_pid "$jar")
 out=$(realpath -m "$out")
 # jcmd reads name=value pairs itself: the profiler's options go through as one quoted argument.
 jcmd "$pid" JVMTI.agent_load "$lib" '"start,event=cpu,interval=200us,threads"' > /dev/null

@@ -8,12 +8,8 @@
 # calls/s times SECONDS).
 set -euo pipefail
 jar=${1:?server jar}; seconds=${2:?seconds}
-pid=""
-for p in $(pgrep java); do
-  cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true)
-  case "$cmd" in *token-authority-bench.jar*) ;; *"$jar"*) pid=$p ;; esac
-done
-[ -n "$pid" ] || { echo "no server running $jar" >&2; exit 1; }
+. "$(dirname "$0")/server-pid.sh"
+pid=$(server_pid "$jar")
 snapshot() {  # "thread name<TAB>cpu ns<TAB>run-queue wait ns<TAB>switches" per thread, threads of one name summed
   for d in /proc/"$pid"/task/*; do
     printf '%s\t%s\n' "$(cat "$d/comm" 2>/dev/null)" "$(tr ' ' '\t' < "$d/schedstat" 2>/dev/null)"
