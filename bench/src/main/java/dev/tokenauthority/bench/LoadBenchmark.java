@@ -99,7 +99,9 @@ public final class LoadBenchmark implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds of all workloads (default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds per workload (default: ${DEFAULT-VALUE}).")
+  // 10 s: on 2 cores, 3 s of warm-up left C2 compiling the HTTP port's path through round 1
+  // (docs/performance.md, "HTTP mint in steady state").
+  @Option(names = "--warmup", defaultValue = "10", description = "Warm-up seconds per workload (default: ${DEFAULT-VALUE}).")
   int warmupSeconds;
 
   @Option(names = "--server-heap", defaultValue = "2g",
