@@ -7,17 +7,19 @@
 # Run it while the bench's phase runs (the bench prints "redeeming them" when a redeem phase
 # starts). OUT holds one line per distinct stack, thread first, samples last (the "collapsed"
 # format flame graph tools read); a sample is 200 µs of a thread's CPU. A summary by thread is
-# printed.
+# printed. The first use fetches the profiler with Maven (about 15 s): run it once before the
+# phase, e.g. against an idle server, so that it attaches at once when it matters.
 set -euo pipefail
 jar=${1:?server jar}; seconds=${2:?seconds}; out=${3:?output file}
 version=4.2
-lib=${TMPDIR:-/tmp}/async-profiler-$version/linux-x64/libasyncProfiler.so
+case "$(uname -m)" in x86_64) platform=linux-x64 ;; aarch64) platform=linux-arm64 ;; *) echo "no async-profiler for $(uname -m)" >&2; exit 1 ;; esac
+lib=${TMPDIR:-/tmp}/async-profiler-$version/$platform/libasyncProfiler.so
 if [ ! -f "$lib" ]; then
   here=$(cd "$(dirname "$0")/../.." && pwd)
-  "$here/mvnw" -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$version:jar:linux-x64" >&2
+  "$here/mvnw" -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$version:jar:$platform" >&2
   mkdir -p "$(dirname "$(dirname "$lib")")"
   (cd "$(dirname "$(dirname "$lib")")" && unzip -o -q \
-    "$HOME/.m2/repository/tools/profiler/async-profiler/$version/async-profiler-$version-linux-x64.jar" 'linux-x64/*')
+    "$HOME/.m2/repository/tools/profiler/async-profiler/$version/async-profiler-$version-$platform.jar" "$platform/*")
 fi
 . "$(dirname "$0")/server-pid.sh"
 pid=$(server_pid "$jar")
