@@ -174,9 +174,7 @@ final class SessionBatches {
     Map<String, Integer> left = takeUses(s, first.values().stream().map(items::get).toList());
     for (int i : first.values()) {
       Redeem r = items.get(i);
-      Integer remaining = left.get(r.id());
-      ConsumeResult taken =
-          remaining != null ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, r.id(), r.now()));
+      ConsumeResult taken = takenOrWhyNot(s, r.id(), r.now(), left.get(r.id()));
       out[i] = Redemption.consumed(rows.get(r.id()), charged(s, r.id(), taken, r.quota()));
     }
     for (int i : repeats) {
@@ -405,7 +403,12 @@ final class SessionBatches {
   /** A use alone: the conditional UPDATE. */
   private static ConsumeResult consumeOne(Database.Statements s, Consume c) throws SQLException {
     int remaining = takeUse(s, c.id(), c.now());
-    return remaining < 0 ? ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now())) : ConsumeResult.consumed(remaining);
+    return takenOrWhyNot(s, c.id(), c.now(), remaining < 0 ? null : remaining);
+  }
+
+  /** A use taken, with the uses left after it, or (remaining null) the reason none was taken. */
+  private static ConsumeResult takenOrWhyNot(Database.Statements s, String id, Instant now, Integer remaining) throws SQLException {
+    return remaining != null ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, id, now));
   }
 
   /** A use and, with a quota, its count, in the caller's transaction (one writer: SQLite). */
@@ -456,15 +459,10 @@ final class SessionBatches {
     }
     for (int i : distinct) {
       Consume c = items.get(i);
-      Integer remaining = left.get(c.id());
-      results[i] = remaining != null
-          ? ConsumeResult.consumed(remaining)
-          : ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
+      results[i] = takenOrWhyNot(s, c.id(), c.now(), left.get(c.id()));
     }
     for (int i : repeats) {
-      Consume c = items.get(i);
-      int remaining = takeUse(s, c.id(), c.now());
-      results[i] = remaining >= 0 ? ConsumeResult.consumed(remaining) : ConsumeResult.refused(whyNotConsumed(s, c.id(), c.now()));
+      results[i] = consumeOne(s, items.get(i));
     }
     return Arrays.asList(results);
   }
