@@ -10,6 +10,7 @@ import com.linecorp.armeria.server.RequestTimeoutException;
 import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.grpc.ErrorMapper;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -25,7 +26,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       return tooLarge().toHttpResponse();
     }
     if (t instanceof RequestTimeoutException) {
-      return timeout(ctx.request().isComplete()).toHttpResponse();
+      return timeout(receivedWhole(ctx)).toHttpResponse();
     }
     if (t instanceof HttpStatusException e) {
       return forStatus(e.httpStatus(), null).toHttpResponse();
@@ -44,7 +45,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   public AggregatedHttpResponse renderStatus(
       ServiceRequestContext ctx, ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
     if (cause instanceof RequestTimeoutException && ctx != null) {
-      return timeout(ctx.request().isComplete());
+      return timeout(receivedWhole(ctx));
     }
     return forStatus(status, description);
   }
@@ -64,6 +65,16 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   private static AggregatedHttpResponse tooLarge() {
     return HttpReplies.envelope(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "INVALID_REQUEST",
         "the body is larger than " + HttpGateway.MAX_BODY_BYTES + " bytes");
+  }
+
+  /**
+   * Whether the whole request had arrived. A request still arriving, or one that Armeria aborted
+   * because it did not arrive in time (what it does while it collects a unary service's body),
+   * had not.
+   */
+  private static boolean receivedWhole(ServiceRequestContext ctx) {
+    CompletableFuture<Void> ended = ctx.request().whenComplete();
+    return ended.isDone() && !ended.isCompletedExceptionally();
   }
 
   /** 408 while the request was still arriving (a slow client), 504 when the call was slow. */

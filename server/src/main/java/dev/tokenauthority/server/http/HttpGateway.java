@@ -3,6 +3,7 @@ package dev.tokenauthority.server.http;
 import com.google.protobuf.Message;
 import com.linecorp.armeria.common.AggregatedHttpRequest;
 import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.ExchangeType;
 import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpHeaderNames;
 import com.linecorp.armeria.common.HttpRequest;
@@ -13,6 +14,8 @@ import com.linecorp.armeria.common.QueryParams;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.metric.NoopMeterRegistry;
+import com.linecorp.armeria.server.HttpService;
+import com.linecorp.armeria.server.RoutingContext;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
@@ -165,7 +168,7 @@ public final class HttpGateway {
         // response where grpc's transport batches several responses into one. Consolidating
         // flushes (up to 256, and at the end of each read) gives the HTTP port the same batching.
         .childChannelPipelineCustomizer(p -> p.addFirst(new FlushConsolidationHandler(256, true)))
-        .serviceUnder("/", this::serve)
+        .serviceUnder("/", new UnaryService())
         .build();
   }
 
@@ -187,6 +190,23 @@ public final class HttpGateway {
   /** The OpenAPI document served at {@code /openapi.json}. */
   String openApi() {
     return openApi;
+  }
+
+  /**
+   * Every route takes one whole request and gives one whole response. Saying so lets Armeria
+   * collect the body in its decoder and write the reply in one go, instead of passing each
+   * through its reactive streams (about a quarter of its event loop's work per call).
+   */
+  private final class UnaryService implements HttpService {
+    @Override
+    public HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
+      return HttpGateway.this.serve(ctx, req);
+    }
+
+    @Override
+    public ExchangeType exchangeType(RoutingContext routingContext) {
+      return ExchangeType.UNARY;
+    }
   }
 
   private HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {

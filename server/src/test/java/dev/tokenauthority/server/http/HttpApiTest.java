@@ -7,20 +7,27 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.store.jdbc.JdbcStore;
+import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The HTTP/JSON port against an authority on a memory store: every route of the contract's
@@ -333,6 +340,36 @@ class HttpApiTest {
       String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(reply).startsWith("HTTP/1.1 408");
       assertThat(reply).contains("\"code\":\"DEADLINE_EXCEEDED\"");
+    }
+  }
+
+  @Test
+  void wholeRequestButSlowCall_timesOutWith504(@TempDir Path dataDir) throws Exception {
+    SqliteDatabase db = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10));
+    try (InProcessAuthority slow = InProcessAuthority.builder()
+        .store(new JdbcStore("sqlite", db))
+        .directExecutor(false)
+        .http(HttpGateway.Settings.plain(0).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)))
+        .start()) {
+      String key = slow.createKey(Scopes.SESSIONS_MINT);
+      CountDownLatch release = new CountDownLatch(1);
+      // The store's one writer is kept busy, so the mint's insert waits past the request timeout.
+      db.writeAsync(s -> {
+        try {
+          release.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return null;
+      });
+      try {
+        HttpTestClient.Reply reply = HttpTestClient.local(slow.httpPort()).post("/v1/sessions", key, "{\"externalUserId\":\"u1\"}");
+        assertThat(reply.status()).isEqualTo(504);
+        assertThat(reply.json().getAsJsonObject("error").get("code").getAsString()).isEqualTo("DEADLINE_EXCEEDED");
+        assertThat(reply.json().getAsJsonObject("error").get("message").getAsString()).isEqualTo("the call did not finish in time");
+      } finally {
+        release.countDown();
+      }
     }
   }
 
