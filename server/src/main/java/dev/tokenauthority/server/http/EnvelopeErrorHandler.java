@@ -1,22 +1,26 @@
 package dev.tokenauthority.server.http;
 
 import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.ClosedSessionException;
 import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.stream.ClosedStreamException;
 import com.linecorp.armeria.server.HttpStatusException;
 import com.linecorp.armeria.server.RequestTimeoutException;
 import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.grpc.ErrorMapper;
+import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
  * Every answer the HTTP server itself gives (a body too large, a request too slow, a malformed
  * request line, an exception nobody expected) in the error envelope: never an HTML page, never
- * a stack trace. An unexpected exception goes to the log with a reference the client is given.
+ * a stack trace. An unexpected exception goes to the log with a reference the client is given;
+ * a client that went away is not one.
  */
 final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerErrorHandler {
   @Override
@@ -30,6 +34,11 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     }
     if (t instanceof HttpStatusException e) {
       return forStatus(e.httpStatus(), null).toHttpResponse();
+    }
+    if (t instanceof ClosedStreamException || t instanceof ClosedSessionException) {
+      // The client reset its stream or closed its connection: its call is cancelled (HttpCall),
+      // nothing can reach it, and nothing went wrong on the server, so nothing is logged.
+      return HttpReplies.failure(Status.CANCELLED.withDescription("the HTTP client went away"), null, null).toHttpResponse();
     }
     var status = ErrorMapper.toStatusException(t);
     return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();

@@ -2,6 +2,12 @@ package dev.tokenauthority.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenauthority.server.apikey.Scopes;
@@ -9,13 +15,29 @@ import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.server.testing.PrometheusText;
+import com.linecorp.armeria.client.WebClient;
+import com.linecorp.armeria.common.HttpMethod;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.RequestHeaders;
+import dev.tokenauthority.server.store.jdbc.JdbcStore;
+import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import java.io.ByteArrayOutputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalDouble;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Calls over HTTP go through the gRPC port's interceptors: they are measured by the same
@@ -72,5 +94,95 @@ class HttpInterceptorsTest {
     assertThat(mint.path("session_id").asText()).isEqualTo(minted.field("sessionId"));
     assertThat(mint.path("peer").asText()).startsWith("127.0.0.1:");
     assertThat(lines).anySatisfy(l -> assertThat(l.path("reason").asText()).isEqualTo("API_KEY_INVALID"));
+  }
+
+  @Test
+  void h2cClientThatResetsItsStreamMidCall_cancelsTheCall_asMeteredAndAudited_withoutAnErrorLogged(@TempDir Path dataDir)
+      throws Exception {
+    assertGoingAwayMidCallCancelsIt(dataDir, (port, key) -> {
+      HttpResponse response = WebClient.of("h2c://127.0.0.1:" + port).execute(
+          RequestHeaders.builder(HttpMethod.POST, "/v1/sessions").contentType(MediaType.JSON)
+              .add("authorization", "Bearer " + key).build(),
+          MINT_BODY);
+      // Long enough for the call to reach the service, which then waits on the writer.
+      Thread.sleep(1_000);
+      response.abort();
+    });
+  }
+
+  @Test
+  void http1ClientThatClosesItsConnectionMidCall_cancelsTheCall_asMeteredAndAudited_withoutAnErrorLogged(@TempDir Path dataDir)
+      throws Exception {
+    assertGoingAwayMidCallCancelsIt(dataDir, (port, key) -> {
+      try (Socket socket = new Socket("127.0.0.1", port)) {
+        socket.getOutputStream().write(("POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Authorization: Bearer " + key + "\r\nContent-Length: " + MINT_BODY.length() + "\r\n\r\n" + MINT_BODY)
+            .getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        Thread.sleep(1_000);
+      }
+    });
+  }
+
+  private static final String MINT_BODY = "{\"externalUserId\":\"u1\"}";
+
+  /** What a client does: sends one mint to the HTTP port with this key, then goes away before the answer. */
+  private interface GoingAway {
+    void run(int port, String key) throws Exception;
+  }
+
+  /**
+   * Runs a mint that cannot finish (the SQLite store's one writer is kept busy) while the client
+   * goes away, then checks that the call ended as cancelled in the metrics and the audit log, and
+   * that nothing was logged at WARN or above: a client leaving is not a server fault.
+   */
+  private static void assertGoingAwayMidCallCancelsIt(Path dataDir, GoingAway client) throws Exception {
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    Logger root = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    SqliteDatabase db = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10));
+    ByteArrayOutputStream auditOut = new ByteArrayOutputStream();
+    AuditLog audit = new AuditLog(auditOut, true, 1024);
+    Metrics metrics = new Metrics();
+    int metricsPort = metrics.serve(0);
+    CountDownLatch release = new CountDownLatch(1);
+    try (InProcessAuthority slow = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).directExecutor(false)
+        .metrics(metrics).audit(audit).http(HttpGateway.Settings.plain(0)).start()) {
+      String key = slow.createKey(Scopes.SESSIONS_MINT);
+      // From here on: what a second server started in this JVM logs at start is not this call's.
+      logged.start();
+      root.addAppender(logged);
+      db.writeAsync(s -> {
+        try {
+          release.await(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return null;
+      });
+      client.run(slow.httpPort(), key);
+
+      OptionalDouble cancelled = OptionalDouble.empty();
+      for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); System.nanoTime() < deadline && cancelled.isEmpty(); ) {
+        cancelled = PrometheusText.scrape(metricsPort)
+            .value("token_authority_rpc_duration_seconds_count", "method", "MintSession", "code", "CANCELLED");
+        Thread.sleep(50);
+      }
+      assertThat(cancelled).as("the mint is measured as cancelled once its client went away").hasValue(1);
+      release.countDown();
+    } finally {
+      release.countDown();
+      audit.close();
+      metrics.close();
+      root.detachAppender(logged);
+    }
+    assertThat(logged.list).as("a client going away is not a server error")
+        .noneMatch(ev -> ev.getLevel().isGreaterOrEqual(Level.WARN));
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : auditOut.toString(StandardCharsets.UTF_8).split("\n")) {
+      lines.add(JSON.readTree(line));
+    }
+    assertThat(lines).filteredOn(l -> l.path("rpc").asText().endsWith("/MintSession"))
+        .singleElement()
+        .satisfies(l -> assertThat(l.path("outcome").asText()).isEqualTo("cancelled"));
   }
 }
