@@ -1,7 +1,6 @@
 package dev.tokenauthority.server.grpc;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Struct;
 import com.google.protobuf.util.JsonFormat;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.error.AuthorityException;
@@ -184,10 +183,10 @@ public final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBa
       return "";
     }
     try {
-      String json = CONTEXT_JSON.print(Struct.parseFrom(context));
+      String json = CONTEXT_JSON.print(ProtoMapper.decodeContext(context));
       return Base64.getUrlEncoder().withoutPadding().encodeToString(json.getBytes(StandardCharsets.UTF_8));
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("a stored session context is not a Struct", e);
+      throw new IllegalStateException("a stored session context cannot be printed as JSON", e);
     }
   }
 

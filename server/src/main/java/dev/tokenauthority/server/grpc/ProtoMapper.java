@@ -1,11 +1,15 @@
 package dev.tokenauthority.server.grpc;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Timestamps;
 import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.session.MintRules;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SigningKeys;
 import dev.tokenauthority.v1.IntrospectResponse;
@@ -16,6 +20,9 @@ import java.util.Base64;
 
 /** Converts between the domain's types and the v1 protobuf messages. */
 final class ProtoMapper {
+  /** Three messages per level of JSON objects (Struct, its map entry, Value): room for 1,000 levels. */
+  private static final int STORED_CONTEXT_RECURSION_LIMIT = 3_000;
+
   private ProtoMapper() {}
 
   static Timestamp timestamp(Instant instant) {
@@ -61,10 +68,59 @@ final class ProtoMapper {
     return present ? context.toByteArray() : new byte[0];
   }
 
+  /**
+   * How deeply a context nests objects and lists: 1 for a flat object, 0 for none. Counting stops
+   * once it passes {@code MintRules.MAX_CONTEXT_DEPTH}, so a hostile context costs no more than that.
+   */
+  static int contextDepth(boolean present, Struct context) {
+    return present ? depth(context, 1) : 0;
+  }
+
+  private static int depth(Struct struct, int level) {
+    int deepest = level;
+    for (Value v : struct.getFieldsMap().values()) {
+      deepest = Math.max(deepest, depth(v, level));
+      if (deepest > MintRules.MAX_CONTEXT_DEPTH) {
+        break;
+      }
+    }
+    return deepest;
+  }
+
+  private static int depth(ListValue list, int level) {
+    int deepest = level;
+    for (Value v : list.getValuesList()) {
+      deepest = Math.max(deepest, depth(v, level));
+      if (deepest > MintRules.MAX_CONTEXT_DEPTH) {
+        break;
+      }
+    }
+    return deepest;
+  }
+
+  private static int depth(Value value, int level) {
+    if (level > MintRules.MAX_CONTEXT_DEPTH) {
+      return level;
+    }
+    return switch (value.getKindCase()) {
+      case STRUCT_VALUE -> depth(value.getStructValue(), level + 1);
+      case LIST_VALUE -> depth(value.getListValue(), level + 1);
+      default -> level;
+    };
+  }
+
+  /**
+   * A stored context. MintRules keeps new contexts within {@code MAX_CONTEXT_DEPTH}, which any
+   * protobuf parser reads inside a response; a session minted over HTTP/JSON before that rule may
+   * nest deeper than protobuf's default limit of 100 messages, so stored contexts are read with a
+   * higher one (they are at most {@code MAX_CONTEXT_BYTES}, written by this server).
+   */
   static Struct decodeContext(byte[] context) {
     try {
-      return Struct.parseFrom(context);
-    } catch (InvalidProtocolBufferException e) {
+      CodedInputStream in = CodedInputStream.newInstance(context);
+      in.setRecursionLimit(STORED_CONTEXT_RECURSION_LIMIT);
+      return Struct.parseFrom(in);
+    } catch (java.io.IOException e) {
       throw new IllegalStateException("a stored session context is not a Struct", e);
     }
   }

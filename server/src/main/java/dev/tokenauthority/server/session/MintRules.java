@@ -20,6 +20,13 @@ import java.util.List;
  */
 public final class MintRules {
   public static final int MAX_CONTEXT_BYTES = 8 * 1024;
+  /**
+   * Levels of objects and lists a context may nest, itself included. Each level of objects is
+   * three protobuf messages (Struct, map entry, Value), so 32 levels inside a RedeemResponse stay
+   * under the 100 that every protobuf parser allows by default: a context accepted at mint can
+   * always be read back, over gRPC as over HTTP/JSON.
+   */
+  public static final int MAX_CONTEXT_DEPTH = 32;
   public static final int MAX_USES = 1000;
 
   /** What the request asks for once admitted: de-duplicated scopes, normalised origin, TTL and uses resolved. */
@@ -46,6 +53,8 @@ public final class MintRules {
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     String origin = Origins.validateOptional(request.origin(), "origin", v);
     v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
+    v.check(request.contextDepth() <= MAX_CONTEXT_DEPTH, "context",
+        "must nest objects and lists at most " + MAX_CONTEXT_DEPTH + " levels deep");
     v.throwIfAny(badTtl ? ErrorReason.INVALID_TTL : ErrorReason.INVALID_REQUEST);
     caller.requireAll(scopes, "a session");
     if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {

@@ -55,7 +55,8 @@ public final class SessionService {
   /**
    * What a caller asks for when minting. Empty strings mean "not given". {@code browserOrigin}
    * is the call's own {@code origin} header, set when a browser (through a gRPC-Web proxy)
-   * made the call.
+   * made the call. {@code context} is the encoded context and {@code contextDepth} how deeply it
+   * nests objects and lists (0 for none, 1 for a flat object), both checked by {@link MintRules}.
    */
   public record MintRequest(
       String externalUserId,
@@ -66,6 +67,7 @@ public final class SessionService {
       List<String> scopes,
       String origin,
       byte[] context,
+      int contextDepth,
       String browserOrigin) {}
 
   /** A minted session, its token (which only the caller ever sees) and the caller's rate limit. */

@@ -6,17 +6,21 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import com.google.protobuf.util.JsonFormat;
 import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.session.MintRules;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.v1.RedeemRequest;
+import dev.tokenauthority.v1.RedeemResponse;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpClient;
-import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
@@ -62,6 +66,42 @@ class HttpApiTest {
 
   private HttpTestClient.Reply mint(String key, String body) {
     return http.post("/v1/sessions", key, body);
+  }
+
+  /** A context of {@code levels} nested objects, the context itself the first: {"n":{"n":...{"leaf":"x"}}}. */
+  private static String nestedContext(int levels) {
+    return "{\"n\":".repeat(levels - 1) + "{\"leaf\":\"x\"}" + "}".repeat(levels - 1);
+  }
+
+  @Test
+  void mintWithAContextNestedToTheDepthLimit_isRedeemedWithItsContext_overHttpAndGrpc() throws Exception {
+    String key = mintKey();
+    String body = "{\"externalUserId\":\"u1\",\"maxUses\":2,\"context\":" + nestedContext(MintRules.MAX_CONTEXT_DEPTH) + "}";
+    HttpTestClient.Reply minted = mint(key, body);
+    assertThat(minted.status()).isEqualTo(200);
+
+    HttpTestClient.Reply overHttp = http.post("/v1/sessions:redeem", key, "{\"token\":\"" + minted.field("token") + "\"}");
+    assertThat(overHttp.status()).isEqualTo(200);
+    assertThat(overHttp.json().get("context").toString()).isEqualTo(nestedContext(MintRules.MAX_CONTEXT_DEPTH));
+    // A gRPC client parses the answer with protobuf's default nesting limit.
+    RedeemResponse overGrpc = authority.stub(key).redeem(RedeemRequest.newBuilder().setToken(minted.field("token")).build());
+    assertThat(JsonFormat.printer().omittingInsignificantWhitespace().print(overGrpc.getContext()))
+        .isEqualTo(nestedContext(MintRules.MAX_CONTEXT_DEPTH));
+  }
+
+  @Test
+  void mintWithAContextNestedPastTheDepthLimit_is400OnContext_andNothingIsMinted() {
+    String key = mintKey();
+    HttpTestClient.Reply refused = mint(key,
+        "{\"externalUserId\":\"u1\",\"context\":" + nestedContext(MintRules.MAX_CONTEXT_DEPTH + 1) + "}");
+    assertThat(refused.status()).isEqualTo(400);
+    assertThat(refused.code()).isEqualTo("INVALID_REQUEST");
+    JsonObject violation = refused.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject();
+    assertThat(violation.get("path").getAsString()).isEqualTo("context");
+    assertThat(violation.get("message").getAsString()).contains("32 levels");
+    // Lists count as levels too: a list in a list... past the limit is refused the same way.
+    String lists = "[".repeat(MintRules.MAX_CONTEXT_DEPTH) + "1" + "]".repeat(MintRules.MAX_CONTEXT_DEPTH);
+    assertThat(mint(key, "{\"externalUserId\":\"u1\",\"context\":{\"l\":" + lists + "}}").status()).isEqualTo(400);
   }
 
   @Test

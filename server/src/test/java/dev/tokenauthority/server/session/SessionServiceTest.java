@@ -32,7 +32,7 @@ class SessionServiceTest {
   }
 
   private static SessionService.MintRequest request(String user) {
-    return new SessionService.MintRequest(user, "", "", 0, 0, List.of(), "", new byte[0], "");
+    return new SessionService.MintRequest(user, "", "", 0, 0, List.of(), "", new byte[0], 0, "");
   }
 
   private static Req with(String user) {
@@ -47,6 +47,7 @@ class SessionServiceTest {
     private List<String> scopes = List.of();
     private String origin = "";
     private byte[] context = new byte[0];
+    private int contextDepth;
     private String browserOrigin = "";
 
     Req(String user) {
@@ -75,6 +76,12 @@ class SessionServiceTest {
 
     Req context(byte[] c) {
       context = c;
+      contextDepth = c.length == 0 ? 0 : 1;
+      return this;
+    }
+
+    Req contextDepth(int depth) {
+      contextDepth = depth;
       return this;
     }
 
@@ -84,7 +91,7 @@ class SessionServiceTest {
     }
 
     SessionService.MintRequest build() {
-      return new SessionService.MintRequest(user, "", "", ttl, maxUses, scopes, origin, context, browserOrigin);
+      return new SessionService.MintRequest(user, "", "", ttl, maxUses, scopes, origin, context, contextDepth, browserOrigin);
     }
   }
 
@@ -119,6 +126,17 @@ class SessionServiceTest {
     AuthorityException e = refusal(with("u1").context(new byte[MintRules.MAX_CONTEXT_BYTES + 1]).build());
 
     assertThat(e.violations()).extracting(FieldViolation::field).containsExactly("context");
+  }
+
+  @Test
+  void mint_contextNestedPastTheDepthLimit_isInvalidRequestOnContext_alongsideOtherBadFields() {
+    AuthorityException e = refusal(
+        with("u1").context(new byte[] {1}).contextDepth(MintRules.MAX_CONTEXT_DEPTH + 1).maxUses(MintRules.MAX_USES + 1).build());
+
+    assertThat(e.reason()).isEqualTo(ErrorReason.INVALID_REQUEST);
+    assertThat(e.violations()).extracting(FieldViolation::field).containsExactlyInAnyOrder("context", "max_uses");
+    assertThat(e.violations()).filteredOn(v -> v.field().equals("context")).singleElement()
+        .extracting(FieldViolation::description).asString().contains("32 levels");
   }
 
   @Test
