@@ -163,6 +163,10 @@ public final class HttpGateway {
         // Armeria's own meters (not exported) stay out of the global registry.
         .meterRegistry(NoopMeterRegistry.get())
         .errorHandler(new EnvelopeErrorHandler())
+        // Armeria's reporter of "exceptions that didn't reach a LoggingService" would warn, every
+        // 10 s, with what clients did (a reset stream, a bad chunk): the error handler already
+        // logs the server's own failures, once each.
+        .unloggedExceptionsReportInterval(Duration.ZERO)
         .disableServerHeader()
         // Armeria flushes each response's frames as it writes them: three system calls per
         // response where grpc's transport batches several responses into one. Consolidating

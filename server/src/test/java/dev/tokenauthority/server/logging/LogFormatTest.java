@@ -6,36 +6,30 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.tokenauthority.server.testing.ServerLoggingSwitch;
 import java.util.logging.Level;
-import ch.qos.logback.classic.joran.JoranConfigurator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * The server's logging ({@link ServerLogging}) with java.util.logging bridged: one line per event,
  * and what a client does to its own streams below the default level.
  */
 class LogFormatTest {
-  private static final LoggerContext CONTEXT = (LoggerContext) LoggerFactory.getILoggerFactory();
+  private static final LoggerContext CONTEXT = ServerLoggingSwitch.context();
   private final ListAppender<ILoggingEvent> events = new ListAppender<>();
 
   @BeforeAll
   static void bridgeAndConfigureAsTheServer() throws Exception {
     JulBridge.install();
-    CONTEXT.reset();
-    ServerLogging.apply(CONTEXT);
+    ServerLoggingSwitch.toTheServers();
   }
 
-  /** Tests run with logback-test.xml; these check the server's own set-up, then put it back. */
   @AfterAll
   static void configureAsTheOtherTests() throws Exception {
-    CONTEXT.reset();
-    JoranConfigurator configurator = new JoranConfigurator();
-    configurator.setContext(CONTEXT);
-    configurator.doConfigure(LogFormatTest.class.getResource("/logback-test.xml"));
+    ServerLoggingSwitch.backToTheTests();
   }
 
   @AfterEach
