@@ -243,7 +243,7 @@ public final class HttpGateway {
   private CompletableFuture<AggregatedHttpResponse> call(ServiceRequestContext ctx, RouteTable.Found found, AggregatedHttpRequest body) {
     Message request;
     try {
-      request = JsonRequests.decode(found.route(), body.contentUtf8(), found.variables(), query(ctx));
+      request = JsonRequests.decode(found.route(), JsonRequests.text(body.content().array()), found.variables(), query(ctx));
     } catch (RuntimeException e) {
       StatusRuntimeException status = ErrorMapper.toStatusException(e);
       return CompletableFuture.completedFuture(HttpReplies.failure(status.getStatus(), null, status.getTrailers()));

@@ -19,6 +19,10 @@ import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.error.FieldViolation;
 import java.io.IOException;
 import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +73,26 @@ final class JsonRequests {
       throw invalid(culprit(json, route), "has a value of the wrong type for " + type.getName());
     }
     return builder.build();
+  }
+
+  /**
+   * The body's text. Bytes that are not UTF-8 are {@code INVALID_REQUEST}, as gRPC refuses a
+   * string field that is not, instead of becoming U+FFFD in what is stored.
+   */
+  static String text(byte[] body) {
+    String text = new String(body, StandardCharsets.UTF_8);
+    // Malformed input decodes to U+FFFD; only then is the strict (slower) decoder asked.
+    if (text.indexOf('\uFFFD') >= 0) {
+      try {
+        StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(body));
+      } catch (CharacterCodingException e) {
+        throw AuthorityException.of(ErrorReason.INVALID_REQUEST, "the body is not UTF-8");
+      }
+    }
+    return text;
   }
 
   private static JsonObject parseObject(String body) {

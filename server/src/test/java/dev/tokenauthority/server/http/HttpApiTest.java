@@ -329,6 +329,28 @@ class HttpApiTest {
   }
 
   @Test
+  void body_notUtf8_isInvalidRequest_whileAnEscapedOrLiteralReplacementCharacterIsAccepted() throws Exception {
+    String key = mintKey();
+    byte[] prefix = "{\"externalUserId\":\"u".getBytes(StandardCharsets.US_ASCII);
+    byte[] suffix = "\"}".getBytes(StandardCharsets.US_ASCII);
+    byte[] bad = new byte[prefix.length + 1 + suffix.length];
+    System.arraycopy(prefix, 0, bad, 0, prefix.length);
+    bad[prefix.length] = (byte) 0xFF;
+    System.arraycopy(suffix, 0, bad, prefix.length + 1, suffix.length);
+    java.net.http.HttpResponse<String> refused = HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + authority.httpPort() + "/v1/sessions"))
+            .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bad)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body()).contains("\"code\":\"INVALID_REQUEST\"").contains("not UTF-8");
+
+    // U+FFFD itself is a character like any other, written as is or escaped.
+    assertThat(mint(key, "{\"externalUserId\":\"u\uFFFD\"}").status()).isEqualTo(200);
+    assertThat(mint(key, "{\"externalUserId\":\"u\\uFFFD\"}").status()).isEqualTo(200);
+  }
+
+  @Test
   void body_over256KiB_is413InTheEnvelope() {
     String big = "{\"externalUserId\":\"" + "x".repeat(300 * 1024) + "\"}";
     HttpTestClient.Reply reply = mint(mintKey(), big);
