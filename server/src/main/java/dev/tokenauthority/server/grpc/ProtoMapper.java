@@ -20,8 +20,12 @@ import java.util.Base64;
 
 /** Converts between the domain's types and the v1 protobuf messages. */
 final class ProtoMapper {
-  /** Three messages per level of JSON objects (Struct, its map entry, Value): room for 1,000 levels. */
-  private static final int STORED_CONTEXT_RECURSION_LIMIT = 3_000;
+  /**
+   * Nesting limit for reading a stored context: the JSON parser let at most 100 levels of objects
+   * in (three messages each) before MintRules' limit. Not more: protobuf parses recursively, and a
+   * few thousand levels would overflow a thread's stack.
+   */
+  private static final int STORED_CONTEXT_RECURSION_LIMIT = 400;
 
   private ProtoMapper() {}
 

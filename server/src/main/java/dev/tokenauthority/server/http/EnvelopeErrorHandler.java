@@ -1,7 +1,6 @@
 package dev.tokenauthority.server.http;
 
 import com.linecorp.armeria.common.AggregatedHttpResponse;
-import com.linecorp.armeria.common.ClosedSessionException;
 import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
@@ -14,6 +13,8 @@ import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.grpc.ErrorMapper;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -23,6 +24,8 @@ import java.util.concurrent.CompletionException;
  * a client that went away is not one.
  */
 final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerErrorHandler {
+  private static final Logger log = LoggerFactory.getLogger(EnvelopeErrorHandler.class);
+
   @Override
   public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
     Throwable t = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
@@ -35,9 +38,11 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     if (t instanceof HttpStatusException e) {
       return forStatus(e.httpStatus(), null).toHttpResponse();
     }
-    if (t instanceof ClosedStreamException || t instanceof ClosedSessionException) {
-      // The client reset its stream or closed its connection: its call is cancelled (HttpCall),
-      // nothing can reach it, and nothing went wrong on the server, so nothing is logged.
+    if (t instanceof ClosedStreamException) {
+      // The client reset its stream or its connection closed (ClosedSessionException): its call
+      // is cancelled (HttpCall) and nothing can reach it. Not a server fault: one DEBUG line. A
+      // failure of the connection itself is logged where it happens (Armeria's handlers).
+      log.debug("the HTTP client went away: {}", t.toString());
       return HttpReplies.failure(Status.CANCELLED.withDescription("the HTTP client went away"), null, null).toHttpResponse();
     }
     var status = ErrorMapper.toStatusException(t);

@@ -38,10 +38,6 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
       "io.zonky", Level.WARN,
       // The HTTP port's server: its start-up lines repeat what Main logs.
       "com.linecorp.armeria", Level.WARN,
-      // Both warn, with a stack trace, about what a peer does wrong: an HTTP/2 connection error
-      // (a bad frame, a bad header block), an HTTP/1.1 request with an unknown Expect header.
-      "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler", Level.ERROR,
-      "com.linecorp.armeria.server.HttpServerHandler", Level.ERROR,
       "io.netty", Level.WARN);
 
   @Override
@@ -93,6 +89,10 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
     queue.start();
 
     LEVELS.forEach((name, level) -> context.getLogger(name).setLevel(level));
+    PeerTroubleFilter peerTrouble = new PeerTroubleFilter();
+    peerTrouble.setContext(context);
+    peerTrouble.start();
+    context.addTurboFilter(peerTrouble);
     ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.INFO);
     root.addAppender(queue);

@@ -90,6 +90,32 @@ class HttpApiTest {
   }
 
   @Test
+  void aSessionStoredWithAContextDeeperThanTheLimit_beforeTheLimit_stillRedeemsOverHttp(@TempDir Path dataDir) throws Exception {
+    Path file = dataDir.resolve(SqliteStores.FILE_NAME);
+    SqliteDatabase db = SqliteDatabase.open(file, Duration.ofSeconds(10));
+    try (InProcessAuthority sqlite = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).directExecutor(false)
+        .http(HttpGateway.Settings.plain(0)).start()) {
+      String key = sqlite.createKey(Scopes.SESSIONS_MINT, Scopes.SESSIONS_REDEEM);
+      HttpTestClient client = HttpTestClient.local(sqlite.httpPort());
+      HttpTestClient.Reply minted = client.post("/v1/sessions", key, "{\"externalUserId\":\"u1\",\"context\":{\"a\":1}}");
+      assertThat(minted.status()).isEqualTo(200);
+      // What an earlier build let an HTTP client store: 50 levels, past protobuf's default limit.
+      com.google.protobuf.Struct.Builder deep = com.google.protobuf.Struct.newBuilder();
+      com.google.protobuf.util.JsonFormat.parser().merge(nestedContext(50), deep);
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+          java.sql.PreparedStatement update = c.prepareStatement("UPDATE sessions SET context = ? WHERE id = ?")) {
+        update.setBytes(1, deep.build().toByteArray());
+        update.setString(2, minted.field("sessionId"));
+        assertThat(update.executeUpdate()).isEqualTo(1);
+      }
+
+      HttpTestClient.Reply redeemed = client.post("/v1/sessions:redeem", key, "{\"token\":\"" + minted.field("token") + "\"}");
+      assertThat(redeemed.status()).isEqualTo(200);
+      assertThat(redeemed.json().get("context").toString()).isEqualTo(nestedContext(50));
+    }
+  }
+
+  @Test
   void mintWithAContextNestedPastTheDepthLimit_is400OnContext_andNothingIsMinted() {
     String key = mintKey();
     HttpTestClient.Reply refused = mint(key,

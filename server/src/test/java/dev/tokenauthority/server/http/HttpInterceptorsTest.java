@@ -32,6 +32,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -99,13 +102,12 @@ class HttpInterceptorsTest {
   @Test
   void h2cClientThatResetsItsStreamMidCall_cancelsTheCall_asMeteredAndAudited_withoutAnErrorLogged(@TempDir Path dataDir)
       throws Exception {
-    assertGoingAwayMidCallCancelsIt(dataDir, (port, key) -> {
+    assertGoingAwayMidCallCancelsIt(dataDir, (port, key, callStarted) -> {
       HttpResponse response = WebClient.of("h2c://127.0.0.1:" + port).execute(
           RequestHeaders.builder(HttpMethod.POST, "/v1/sessions").contentType(MediaType.JSON)
               .add("authorization", "Bearer " + key).build(),
           MINT_BODY);
-      // Long enough for the call to reach the service, which then waits on the writer.
-      Thread.sleep(1_000);
+      assertThat(callStarted.await(20, TimeUnit.SECONDS)).as("the call reached the service").isTrue();
       response.abort();
     });
   }
@@ -113,22 +115,26 @@ class HttpInterceptorsTest {
   @Test
   void http1ClientThatClosesItsConnectionMidCall_cancelsTheCall_asMeteredAndAudited_withoutAnErrorLogged(@TempDir Path dataDir)
       throws Exception {
-    assertGoingAwayMidCallCancelsIt(dataDir, (port, key) -> {
+    assertGoingAwayMidCallCancelsIt(dataDir, (port, key, callStarted) -> {
       try (Socket socket = new Socket("127.0.0.1", port)) {
         socket.getOutputStream().write(("POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + "Authorization: Bearer " + key + "\r\nContent-Length: " + MINT_BODY.length() + "\r\n\r\n" + MINT_BODY)
             .getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
-        Thread.sleep(1_000);
+        assertThat(callStarted.await(20, TimeUnit.SECONDS)).as("the call reached the service").isTrue();
       }
     });
   }
 
   private static final String MINT_BODY = "{\"externalUserId\":\"u1\"}";
 
-  /** What a client does: sends one mint to the HTTP port with this key, then goes away before the answer. */
+  /**
+   * What a client does: sends one mint to the HTTP port with this key, then, once
+   * {@code callStarted} says the call has run into the service (where it waits on the store),
+   * goes away before the answer.
+   */
   private interface GoingAway {
-    void run(int port, String key) throws Exception;
+    void run(int port, String key, CountDownLatch callStarted) throws Exception;
   }
 
   /**
@@ -145,8 +151,16 @@ class HttpInterceptorsTest {
     Metrics metrics = new Metrics();
     int metricsPort = metrics.serve(0);
     CountDownLatch release = new CountDownLatch(1);
+    // The HTTP port starts each call with one task on its executor: the interceptors and the
+    // service run in it, up to the store's queue. Its end is the sign the call is under way.
+    CountDownLatch callStarted = new CountDownLatch(1);
+    ExecutorService calls = Executors.newCachedThreadPool();
+    Executor signalling = task -> calls.execute(() -> {
+      task.run();
+      callStarted.countDown();
+    });
     try (InProcessAuthority slow = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).directExecutor(false)
-        .metrics(metrics).audit(audit).http(HttpGateway.Settings.plain(0)).start()) {
+        .metrics(metrics).audit(audit).http(HttpGateway.Settings.plain(0).withExecutor(signalling)).start()) {
       String key = slow.createKey(Scopes.SESSIONS_MINT);
       // From here on: what a second server started in this JVM logs at start is not this call's.
       logged.start();
@@ -159,7 +173,7 @@ class HttpInterceptorsTest {
         }
         return null;
       });
-      client.run(slow.httpPort(), key);
+      client.run(slow.httpPort(), key, callStarted);
 
       OptionalDouble cancelled = OptionalDouble.empty();
       for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); System.nanoTime() < deadline && cancelled.isEmpty(); ) {
@@ -174,6 +188,7 @@ class HttpInterceptorsTest {
       audit.close();
       metrics.close();
       root.detachAppender(logged);
+      calls.shutdown();
     }
     assertThat(logged.list).as("a client going away is not a server error")
         .noneMatch(ev -> ev.getLevel().isGreaterOrEqual(Level.WARN));

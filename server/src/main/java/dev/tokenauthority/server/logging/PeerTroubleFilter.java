@@ -1,0 +1,47 @@
+package dev.tokenauthority.server.logging;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.turbo.TurboFilter;
+import ch.qos.logback.core.spi.FilterReply;
+import org.slf4j.Marker;
+
+/**
+ * Drops the warnings Armeria (the HTTP port's server) logs about what a peer did wrong: an HTTP/2
+ * connection error raised by the codec for a bad frame or header block, and an HTTP/1.1 request
+ * whose {@code Expect} header it cannot meet (answered 417). Anyone can send those, without a
+ * key, once per connection or request. Every other warning of the same loggers, which may be the
+ * server's own trouble, still reaches the log; grpc-java's peer trouble is {@link JulBridge}'s.
+ */
+final class PeerTroubleFilter extends TurboFilter {
+  static final String HTTP2_HANDLER = "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler";
+  static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
+
+  @Override
+  public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
+    if (level != Level.WARN || format == null || params == null) {
+      return FilterReply.NEUTRAL;
+    }
+    String name = logger.getName();
+    if (name.equals(HTTP2_HANDLER) && format.contains("HTTP/2 connection error") && any(params, "io.netty.handler.codec.http2.Http2Exception")) {
+      return FilterReply.DENY;
+    }
+    if (name.equals(SERVER_HANDLER) && format.contains("Unexpected user event")
+        && any(params, "io.netty.handler.codec.http.HttpExpectationFailedEvent")) {
+      return FilterReply.DENY;
+    }
+    return FilterReply.NEUTRAL;
+  }
+
+  /** Whether a parameter is of the named class or a subclass of it (by name: Netty is not on every class path). */
+  private static boolean any(Object[] params, String className) {
+    for (Object p : params) {
+      for (Class<?> c = p == null ? null : p.getClass(); c != null; c = c.getSuperclass()) {
+        if (c.getName().equals(className)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+}
