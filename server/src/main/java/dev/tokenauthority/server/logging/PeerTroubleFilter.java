@@ -12,8 +12,10 @@ import org.slf4j.Marker;
  * whose {@code Expect} header it cannot meet (answered 417). Anyone can send those, without a
  * key, once per connection or request. Every other warning of the same loggers, which may be the
  * server's own trouble, still reaches the log; grpc-java's peer trouble is {@link JulBridge}'s.
+ * The built-in set-up installs it; an operator's logback.xml can name it as a
+ * {@code <turboFilter class="dev.tokenauthority.server.logging.PeerTroubleFilter"/>}.
  */
-final class PeerTroubleFilter extends TurboFilter {
+public final class PeerTroubleFilter extends TurboFilter {
   static final String HTTP2_HANDLER = "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler";
   static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
 

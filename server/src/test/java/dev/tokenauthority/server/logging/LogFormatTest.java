@@ -85,6 +85,31 @@ class LogFormatTest {
   }
 
   @Test
+  void armeriasPeerWarnings_areDropped_itsOtherWarningsAreNot_andAnOperatorsFileCanNameTheFilter() throws Exception {
+    Object peer = io.netty.handler.codec.http2.Http2Exception.connectionError(io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR, "bad frame");
+    // As the operator's logback.xml of deployment.md would, on a context of its own.
+    LoggerContext operators = new LoggerContext();
+    ch.qos.logback.classic.joran.JoranConfigurator joran = new ch.qos.logback.classic.joran.JoranConfigurator();
+    joran.setContext(operators);
+    joran.doConfigure(new java.io.ByteArrayInputStream(
+        "<configuration><turboFilter class=\"dev.tokenauthority.server.logging.PeerTroubleFilter\"/></configuration>"
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    for (LoggerContext context : new LoggerContext[] {CONTEXT, operators}) {
+      ListAppender<ILoggingEvent> seen = new ListAppender<>();
+      seen.start();
+      context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(seen);
+      org.slf4j.Logger h2 = context.getLogger(PeerTroubleFilter.HTTP2_HANDLER);
+      h2.warn("{} HTTP/2 connection error:", "[id: 0x1]", peer);
+      h2.warn("{} HTTP/2 connection error:", "[id: 0x2]", new NullPointerException("a fault of the library"));
+      context.getLogger(PeerTroubleFilter.SERVER_HANDLER).warn("{} Unexpected exception:", "[id: 0x3]", new IllegalStateException("ours"));
+      context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(seen);
+
+      assertThat(seen.list).extracting(ILoggingEvent::getFormattedMessage)
+          .containsExactly("[id: 0x2] HTTP/2 connection error:", "[id: 0x3] Unexpected exception:");
+    }
+  }
+
+  @Test
   void anOperatorsLogbackFile_onTheClassPath_winsOverTheBuiltInSetUp() {
     // Tests have logback-test.xml on the class path, as an operator's logback.xml would be.
     LoggerContext fresh = new LoggerContext();
