@@ -1,11 +1,9 @@
 package dev.tokenauthority.server.grpc;
 
 import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import com.google.protobuf.Timestamp;
+import com.google.protobuf.Value;
 import com.google.protobuf.util.Timestamps;
 import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.error.AuthorityException;
@@ -77,40 +75,24 @@ final class ProtoMapper {
    * once it passes {@code MintRules.MAX_CONTEXT_DEPTH}, so a hostile context costs no more than that.
    */
   static int contextDepth(boolean present, Struct context) {
-    return present ? depth(context, 1) : 0;
+    return present ? depth(context.getFieldsMap().values(), 1) : 0;
   }
 
-  private static int depth(Struct struct, int level) {
+  /** The deepest level among {@code values}, which sit at {@code level}; stops once past the limit. */
+  private static int depth(Iterable<Value> values, int level) {
     int deepest = level;
-    for (Value v : struct.getFieldsMap().values()) {
-      deepest = Math.max(deepest, depth(v, level));
+    for (Value v : values) {
       if (deepest > MintRules.MAX_CONTEXT_DEPTH) {
         break;
       }
+      int inner = switch (v.getKindCase()) {
+        case STRUCT_VALUE -> depth(v.getStructValue().getFieldsMap().values(), level + 1);
+        case LIST_VALUE -> depth(v.getListValue().getValuesList(), level + 1);
+        default -> level;
+      };
+      deepest = Math.max(deepest, inner);
     }
     return deepest;
-  }
-
-  private static int depth(ListValue list, int level) {
-    int deepest = level;
-    for (Value v : list.getValuesList()) {
-      deepest = Math.max(deepest, depth(v, level));
-      if (deepest > MintRules.MAX_CONTEXT_DEPTH) {
-        break;
-      }
-    }
-    return deepest;
-  }
-
-  private static int depth(Value value, int level) {
-    if (level > MintRules.MAX_CONTEXT_DEPTH) {
-      return level;
-    }
-    return switch (value.getKindCase()) {
-      case STRUCT_VALUE -> depth(value.getStructValue(), level + 1);
-      case LIST_VALUE -> depth(value.getListValue(), level + 1);
-      default -> level;
-    };
   }
 
   /**

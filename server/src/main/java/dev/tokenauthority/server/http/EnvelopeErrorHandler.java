@@ -13,9 +13,9 @@ import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.grpc.ErrorMapper;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.concurrent.CompletionException;
 
 /**
  * Every answer the HTTP server itself gives (a body too large, a request too slow, a malformed
