@@ -13,6 +13,7 @@ import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.WriterHold;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.RedeemResponse;
 import java.io.InputStream;
@@ -440,16 +441,8 @@ class HttpApiTest {
         .http(HttpGateway.Settings.plain(0).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)))
         .start()) {
       String key = slow.createKey(Scopes.SESSIONS_MINT);
-      CountDownLatch release = new CountDownLatch(1);
       // The store's one writer is kept busy, so the mint's insert waits past the request timeout.
-      db.writeAsync(s -> {
-        try {
-          release.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return null;
-      });
+      CountDownLatch release = WriterHold.hold(db);
       try {
         HttpTestClient.Reply reply = HttpTestClient.local(slow.httpPort()).post("/v1/sessions", key, "{\"externalUserId\":\"u1\"}");
         assertThat(reply.status()).isEqualTo(504);

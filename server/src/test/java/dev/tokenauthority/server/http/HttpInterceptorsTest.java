@@ -7,22 +7,22 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tokenauthority.server.apikey.Scopes;
-import dev.tokenauthority.server.audit.AuditLog;
-import dev.tokenauthority.server.metrics.Metrics;
-import dev.tokenauthority.server.testing.InProcessAuthority;
-import dev.tokenauthority.server.testing.PrometheusText;
 import com.linecorp.armeria.client.WebClient;
 import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.RequestHeaders;
+import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.audit.AuditLog;
+import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
+import dev.tokenauthority.server.testing.InProcessAuthority;
+import dev.tokenauthority.server.testing.PrometheusText;
+import dev.tokenauthority.server.testing.WriterHold;
 import java.io.ByteArrayOutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -150,7 +150,7 @@ class HttpInterceptorsTest {
     AuditLog audit = new AuditLog(auditOut, true, 1024);
     Metrics metrics = new Metrics();
     int metricsPort = metrics.serve(0);
-    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch release = null;
     // The HTTP port starts each call with one task on its executor: the interceptors and the
     // service run in it, up to the store's queue. Its end is the sign the call is under way.
     CountDownLatch callStarted = new CountDownLatch(1);
@@ -165,14 +165,7 @@ class HttpInterceptorsTest {
       // From here on: what a second server started in this JVM logs at start is not this call's.
       logged.start();
       root.addAppender(logged);
-      db.writeAsync(s -> {
-        try {
-          release.await(20, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return null;
-      });
+      release = WriterHold.hold(db);
       client.run(slow.httpPort(), key, callStarted);
 
       OptionalDouble cancelled = OptionalDouble.empty();
@@ -184,7 +177,9 @@ class HttpInterceptorsTest {
       assertThat(cancelled).as("the mint is measured as cancelled once its client went away").hasValue(1);
       release.countDown();
     } finally {
-      release.countDown();
+      if (release != null) {
+        release.countDown();
+      }
       audit.close();
       metrics.close();
       root.detachAppender(logged);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.jdbc.Database;
+import dev.tokenauthority.server.testing.WriterHold;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.time.Duration;

@@ -15,6 +15,7 @@ import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
+import dev.tokenauthority.server.testing.WriterHold;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;

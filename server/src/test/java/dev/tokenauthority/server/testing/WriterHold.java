@@ -1,7 +1,8 @@
-package dev.tokenauthority.server.store.sqlite;
+package dev.tokenauthority.server.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -9,11 +10,11 @@ import java.util.concurrent.TimeUnit;
  * Keeps a SQLite store's writer busy in a write of its own, so that the writes submitted
  * meanwhile queue behind it and, once it is let go, fall into one transaction.
  */
-final class WriterHold {
+public final class WriterHold {
   private WriterHold() {}
 
   /** Holds {@code db}'s writer until the latch returned is counted down. */
-  static CountDownLatch hold(SqliteDatabase db) throws InterruptedException {
+  public static CountDownLatch hold(SqliteDatabase db) throws InterruptedException {
     CountDownLatch busy = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     db.writeAsync(
