@@ -45,7 +45,10 @@ public final class MethodTable {
               // Envoy's ext_authz, Redeem or Introspect for the service behind a sidecar. Whether
               // it changes state depends on the route's mode: the audit asks the Check itself
               // (ExtAuthzService.consumesUse). Not safe to retry: in redeem mode it spends a use.
-              new RpcMethod(EXT_AUTHZ_CHECK, new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, false, true),
+              // The tenant's status is not checked here: Redeem and Introspect check the session's
+              // tenant, and Envoy must get their refusal (a cancelled subscription included) as a
+              // denied response with its HTTP status, not as a failed Check.
+              new RpcMethod(EXT_AUTHZ_CHECK, new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, false, false),
               open("grpc.health.v1.Health/Check"),
               open("grpc.health.v1.Health/Watch"),
               open("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),

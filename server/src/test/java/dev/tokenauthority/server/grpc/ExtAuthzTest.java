@@ -16,6 +16,7 @@ import dev.tokenauthority.v1.IntrospectRequest;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.RevokeRequest;
+import dev.tokenauthority.v1.SubscriptionStatus;
 import dev.tokenauthority.v1.Tenant;
 import dev.tokenauthority.v1.TenantStatus;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
@@ -316,6 +317,17 @@ class ExtAuthzTest {
 
     assertDenied(verifyCheck(token), 403, Code.PERMISSION_DENIED, "TENANT_SUSPENDED");
     assertDenied(redeemCheck(token), 403, Code.PERMISSION_DENIED, "TENANT_SUSPENDED");
+  }
+
+  @Test
+  void check_cancelledSubscription_isDenied403SubscriptionCancelled_inBothModes_notAFailedCheck() throws Exception {
+    String token = mint();
+    ta.updateTenant(
+        Tenant.newBuilder().setId("acme").setSubscriptionStatus(SubscriptionStatus.SUBSCRIPTION_STATUS_CANCELLED).build(),
+        "subscription_status");
+
+    assertDenied(verifyCheck(token), 403, Code.PERMISSION_DENIED, "SUBSCRIPTION_CANCELLED");
+    assertDenied(redeemCheck(token), 403, Code.PERMISSION_DENIED, "SUBSCRIPTION_CANCELLED");
   }
 
   @Test
