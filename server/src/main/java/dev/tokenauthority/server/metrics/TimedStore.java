@@ -136,8 +136,8 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public boolean updateTenant(Tenant tenant) {
-      return time(update, () -> delegate.updateTenant(tenant));
+    public boolean updateTenant(Tenant current, Tenant updated) {
+      return time(update, () -> delegate.updateTenant(current, updated));
     }
 
     @Override

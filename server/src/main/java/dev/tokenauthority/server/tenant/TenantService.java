@@ -105,8 +105,6 @@ public final class TenantService {
         fields.add(path);
       }
     }
-    v.throwIfAny();
-    Tenant current = get(changes.id());
     if (fields.contains("status") && changes.status() == null) {
       v.add("tenant.status", "must be ACTIVE, INACTIVE or SUSPENDED");
     }
@@ -114,6 +112,27 @@ public final class TenantService {
       v.add("tenant.subscription_status", "must be ACTIVE, PAST_DUE or CANCELLED");
     }
     v.throwIfAny();
+    // Read, merge, check and write again when another update landed in between: each update
+    // changes only its fields, and a suspension is never undone by a concurrent rename.
+    while (true) {
+      Tenant current = get(changes.id());
+      Tenant updated = merged(current, changes, fields);
+      if (directory.store().updateTenant(current, updated)) {
+        directory.invalidate(updated.id());
+        log.info("tenant updated id={} fields={}", updated.id(), fields);
+        return updated;
+      }
+      log.debug("tenant changed while being updated, merging again id={}", current.id());
+    }
+  }
+
+  /**
+   * {@code current} with {@code fields} taken from {@code changes}, checked, and an update time
+   * after {@code current}'s even within its millisecond (the store's check of a concurrent update).
+   */
+  private Tenant merged(Tenant current, Tenant changes, Set<String> fields) {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    Instant after = current.updateTime().plusMillis(1);
     Tenant updated =
         new Tenant(
             current.id(),
@@ -127,13 +146,8 @@ public final class TenantService {
             fields.contains("mint_rate_per_user_per_hour") ? changes.mintRatePerUserPerHour() : current.mintRatePerUserPerHour(),
             fields.contains("monthly_session_quota") ? changes.monthlySessionQuota() : current.monthlySessionQuota(),
             current.createTime(),
-            clock.instant().truncatedTo(ChronoUnit.MILLIS));
-    validatePolicy(updated, v);
-    if (!directory.store().updateTenant(updated)) {
-      throw AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id");
-    }
-    directory.invalidate(updated.id());
-    log.info("tenant updated id={} fields={}", updated.id(), fields);
+            now.isBefore(after) ? after : now);
+    validatePolicy(updated, new Violations());
     return updated;
   }
 

@@ -4,6 +4,9 @@ import static dev.tokenauthority.server.testing.InProcessAuthority.violationFiel
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.FieldMask;
+import dev.tokenauthority.server.store.jdbc.JdbcStore;
+import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
+import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.v1.CreateTenantRequest;
 import dev.tokenauthority.v1.GetTenantRequest;
@@ -17,11 +20,19 @@ import dev.tokenauthority.v1.TenantStatus;
 import dev.tokenauthority.v1.UpdateTenantRequest;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -141,6 +152,42 @@ class TenantAdminTest {
     assertThat(after.getCreateTime()).isEqualTo(before.getCreateTime());
     assertThat(com.google.protobuf.util.Timestamps.compare(after.getUpdateTime(), before.getUpdateTime())).isPositive();
     assertThat(admin.getTenant(GetTenantRequest.newBuilder().setId("acme").build()).getTenant()).isEqualTo(after);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "sqlite"})
+  void updateTenant_concurrentUpdatesOfDifferentFields_bothLand(String storeKind, @TempDir Path dataDir) throws Exception {
+    // A suspension racing a rate change: each read the tenant, and the later write used to put
+    // back the status the earlier had changed, answering OK to both.
+    InProcessAuthority.Builder builder = InProcessAuthority.builder().directExecutor(false);
+    if (storeKind.equals("sqlite")) {
+      builder.store(new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10))));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try (InProcessAuthority racing = builder.start()) {
+      racing.tenantAdmin().createTenant(CreateTenantRequest.newBuilder().setTenant(Tenant.newBuilder().setId("race")).build());
+      for (int round = 1; round <= 40; round++) {
+        racing.updateTenant(Tenant.newBuilder().setId("race").setStatus(TenantStatus.TENANT_STATUS_ACTIVE).build(), "status");
+        int rate = round;
+        CyclicBarrier start = new CyclicBarrier(2);
+        Future<?> suspend = pool.submit(() -> {
+          start.await();
+          return racing.updateTenant(Tenant.newBuilder().setId("race").setStatus(TenantStatus.TENANT_STATUS_SUSPENDED).build(), "status");
+        });
+        Future<?> limit = pool.submit(() -> {
+          start.await();
+          return racing.updateTenant(Tenant.newBuilder().setId("race").setMintRatePerMinute(rate).build(), "mint_rate_per_minute");
+        });
+        suspend.get(10, TimeUnit.SECONDS);
+        limit.get(10, TimeUnit.SECONDS);
+
+        Tenant stored = racing.tenantAdmin().getTenant(GetTenantRequest.newBuilder().setId("race").build()).getTenant();
+        assertThat(stored.getStatus()).as("round %d", round).isEqualTo(TenantStatus.TENANT_STATUS_SUSPENDED);
+        assertThat(stored.getMintRatePerMinute()).as("round %d", round).isEqualTo(rate);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test

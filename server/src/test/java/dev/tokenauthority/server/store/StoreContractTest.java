@@ -162,20 +162,36 @@ public abstract class StoreContractTest {
 
   @Test
   void updateTenant_existing_replacesStoredTenant() {
-    store.tenants().insertTenant(tenant("acme"));
+    Tenant stored = tenant("acme");
+    store.tenants().insertTenant(stored);
     Tenant updated =
         new Tenant(
             "acme", "Acme Renamed", Tenant.Status.INACTIVE, Tenant.SubscriptionStatus.CANCELLED,
             List.of("audit"), 60, 120, 1, 2, 3, T0, T0.plusSeconds(10));
 
-    assertThat(store.tenants().updateTenant(updated)).isTrue();
+    assertThat(store.tenants().updateTenant(stored, updated)).isTrue();
 
     assertThat(store.tenants().findTenant("acme")).contains(updated);
   }
 
   @Test
+  void updateTenant_changedSinceRead_returnsFalseAndKeepsTheOtherUpdate() {
+    Tenant read = tenant("acme");
+    store.tenants().insertTenant(read);
+    Tenant suspended = new Tenant("acme", read.displayName(), Tenant.Status.SUSPENDED, read.subscriptionStatus(),
+        read.enabledModules(), 0, 0, 0, 0, 0, read.createTime(), read.updateTime().plusMillis(1));
+    assertThat(store.tenants().updateTenant(read, suspended)).isTrue();
+
+    Tenant renamedFromTheOldRead = renamed(read, "Acme Renamed");
+    assertThat(store.tenants().updateTenant(read, renamedFromTheOldRead)).isFalse();
+
+    assertThat(store.tenants().findTenant("acme")).contains(suspended);
+  }
+
+  @Test
   void updateTenant_missing_returnsFalseAndStoresNothing() {
-    assertThat(store.tenants().updateTenant(tenant("ghost"))).isFalse();
+    Tenant ghost = tenant("ghost");
+    assertThat(store.tenants().updateTenant(ghost, ghost)).isFalse();
 
     assertThat(store.tenants().findTenant("ghost")).isEmpty();
     assertThat(store.tenants().listTenants("", 10)).isEmpty();

@@ -52,7 +52,7 @@ final class JdbcTenantStore implements TenantStore {
   }
 
   @Override
-  public boolean updateTenant(Tenant t) {
+  public boolean updateTenant(Tenant current, Tenant updated) {
     return db.write(
         s -> {
           PreparedStatement ps =
@@ -60,9 +60,10 @@ final class JdbcTenantStore implements TenantStore {
                   "UPDATE tenants SET id = ?, display_name = ?, status = ?, subscription_status = ?,"
                       + " enabled_modules = ?, session_ttl_default_seconds = ?, session_ttl_max_seconds = ?,"
                       + " mint_rate_per_minute = ?, mint_rate_per_user_per_hour = ?, monthly_session_quota = ?,"
-                      + " create_time = ?, update_time = ? WHERE id = ?");
-          bindTenant(ps, t);
-          ps.setString(13, t.id());
+                      + " create_time = ?, update_time = ? WHERE id = ? AND update_time = ?");
+          bindTenant(ps, updated);
+          ps.setString(13, current.id());
+          ps.setLong(14, current.updateTime().toEpochMilli());
           return ps.executeUpdate() == 1;
         });
   }

@@ -117,8 +117,8 @@ public final class MemoryStore
   }
 
   @Override
-  public boolean updateTenant(Tenant tenant) {
-    return tenants.replace(tenant.id(), tenant) != null;
+  public boolean updateTenant(Tenant current, Tenant updated) {
+    return tenants.replace(current.id(), current, updated);
   }
 
   @Override
