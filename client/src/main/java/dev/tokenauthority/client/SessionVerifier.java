@@ -38,7 +38,10 @@ import org.slf4j.LoggerFactory;
  * stands for but not to consume a use of it (use {@link TokenAuthorityClient#redeem} for
  * that). It applies the server's checks: EdDSA only (no {@code none}, no HMAC), {@code typ}
  * {@code session+jwt}, the issuer, {@code exp} and {@code nbf} with a leeway, a known
- * {@code kid}, and the audience when one is expected. The JWK Set is fetched on first use and
+ * {@code kid}, the tenant, and the audience when one is expected. Every tenant's tokens are
+ * signed by the same keys, so the builder must be told whose tokens to accept
+ * ({@link Builder#tenant}), or told to accept any tenant's ({@link Builder#anyTenant}) by a
+ * caller that checks {@link VerifiedSession#tenantId} itself. The JWK Set is fetched on first use and
  * cached; an unknown {@code kid} (a rotation) fetches it again, at most once per refresh
  * interval, so forged kids cannot flood the authority. Thread-safe.
  *
@@ -59,6 +62,8 @@ public final class SessionVerifier {
   private final Supplier<JsonWebKeySet> source;
   private final String issuer;
   private final String audience;
+  /** The tenant whose tokens are accepted; null for any tenant's. */
+  private final String tenant;
   private final Clock clock;
   private final Duration refreshInterval;
   private final Duration maxKeyAge;
@@ -77,6 +82,7 @@ public final class SessionVerifier {
     this.source = b.source;
     this.issuer = b.issuer;
     this.audience = b.audience;
+    this.tenant = b.tenant;
     this.clock = b.clock;
     this.refreshInterval = b.refreshInterval;
     this.maxKeyAge = b.maxKeyAge;
@@ -106,7 +112,8 @@ public final class SessionVerifier {
    *
    * @throws TokenAuthorityException TOKEN_EXPIRED for a genuine token past its expiry and leeway,
    *     AUDIENCE_MISMATCH when it is for another audience than the expected one, TOKEN_INVALID for
-   *     anything else; or the failure of fetching the keys when none could ever be fetched
+   *     another tenant's token (as the server answers it) and anything else; or the failure of
+   *     fetching the keys when none could ever be fetched
    */
   public VerifiedSession verify(String token) {
     if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
@@ -134,24 +141,27 @@ public final class SessionVerifier {
       throw invalid("typ is not " + TYPE);
     }
     Claims c = jws.getPayload();
-    String tenant;
+    String tokenTenant;
     Set<String> aud;
     try {
-      tenant = c.get("tid", String.class);
+      tokenTenant = c.get("tid", String.class);
       aud = c.getAudience();
     } catch (JwtException | ClassCastException e) {
       throw invalid("malformed claims");
     }
-    if (c.getId() == null || c.getSubject() == null || tenant == null || c.getExpiration() == null
+    if (c.getId() == null || c.getSubject() == null || tokenTenant == null || c.getExpiration() == null
         || c.getIssuedAt() == null) {
       throw invalid("a required claim is missing");
+    }
+    if (tenant != null && !tenant.equals(tokenTenant)) {
+      throw invalid("another tenant's token");
     }
     String tokenAudience = aud == null || aud.isEmpty() ? "" : aud.iterator().next();
     if (audience != null && (aud == null || !aud.contains(audience))) {
       throw refused(Status.Code.PERMISSION_DENIED, ErrorReason.AUDIENCE_MISMATCH, "the session token is for another audience");
     }
     return new VerifiedSession(
-        header.getKeyId(), c.getId(), tenant, c.getSubject(), tokenAudience,
+        header.getKeyId(), c.getId(), tokenTenant, c.getSubject(), tokenAudience,
         c.getIssuedAt().toInstant(), c.getExpiration().toInstant());
   }
 
@@ -304,6 +314,8 @@ public final class SessionVerifier {
     private final Supplier<JsonWebKeySet> source;
     private String issuer = DEFAULT_ISSUER;
     private String audience;
+    private String tenant;
+    private boolean anyTenant;
     private Duration leeway = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
     private Duration refreshInterval = Duration.ofSeconds(5);
@@ -316,6 +328,30 @@ public final class SessionVerifier {
     /** The {@code iss} tokens must carry: the server's {@code --issuer} (default {@code token-authority}). */
     public Builder issuer(String issuer) {
       this.issuer = Objects.requireNonNull(issuer, "issuer");
+      return this;
+    }
+
+    /**
+     * Accept only tokens minted by this tenant's keys (the tenant of your API key); another
+     * tenant's token is TOKEN_INVALID, as the server answers it.
+     */
+    public Builder tenant(String tenantId) {
+      Objects.requireNonNull(tenantId, "tenantId");
+      if (tenantId.isEmpty()) {
+        throw new IllegalArgumentException("the tenant id must not be empty");
+      }
+      this.tenant = tenantId;
+      this.anyTenant = false;
+      return this;
+    }
+
+    /**
+     * Accept every tenant's tokens, for a service shared by tenants that reads
+     * {@link VerifiedSession#tenantId} and decides itself.
+     */
+    public Builder anyTenant() {
+      this.tenant = null;
+      this.anyTenant = true;
       return this;
     }
 
@@ -357,7 +393,17 @@ public final class SessionVerifier {
       return this;
     }
 
+    /**
+     * @throws IllegalStateException when neither {@link #tenant} nor {@link #anyTenant} was
+     *     chosen: all tenants' tokens verify against the same keys, so accepting any of them
+     *     must be a decision, not a default
+     */
     public SessionVerifier build() {
+      if (tenant == null && !anyTenant) {
+        throw new IllegalStateException(
+            "name the tenant whose tokens to accept, tenant(id), or accept any tenant's with anyTenant() and check"
+                + " VerifiedSession.tenantId() yourself: every tenant's tokens are signed by the same keys");
+      }
       return new SessionVerifier(this);
     }
   }

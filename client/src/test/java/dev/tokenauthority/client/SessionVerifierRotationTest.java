@@ -28,7 +28,7 @@ class SessionVerifierRotationTest {
   @Test
   void rotateSigningKeyRpc_verifierPicksUpTheNewKey_andKeepsTheOld() {
     TokenAuthorityClient admin = TokenAuthorityClient.builder().channel(ta.channel()).apiKey(ta.adminSecret()).build();
-    SessionVerifier verifier = SessionVerifier.builder(admin).clock(ta.clock()).build();
+    SessionVerifier verifier = SessionVerifier.builder(admin).tenant("default").clock(ta.clock()).build();
     String before = admin.mintSession("rep_8842").token();
     String oldKid = verifier.verify(before).kid();
 

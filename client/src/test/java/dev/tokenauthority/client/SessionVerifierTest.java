@@ -1,6 +1,7 @@
 package dev.tokenauthority.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.tokenauthority.server.signing.SigningKey;
@@ -67,6 +68,7 @@ class SessionVerifierTest {
               fetches.incrementAndGet();
               return backend.getJwks();
             })
+        .tenant("default")
         .clock(clock);
   }
 
@@ -249,6 +251,39 @@ class SessionVerifierTest {
   }
 
   @Test
+  void verify_anotherTenantsToken_isTokenInvalid_asTheServerAnswersIt() {
+    ta.createTenant("evil");
+    TokenAuthorityClient evil =
+        TokenAuthorityClient.builder().channel(ta.channel()).apiKey(ta.createKeyIn("evil", "sessions:mint")).build();
+    String evilToken = evil.mintSession("rep_8842").token();
+
+    TokenAuthorityException e = refusal(verifier(), evilToken);
+
+    assertThat(e.reason()).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(verifier().verify(mint().token()).tenantId()).isEqualTo("default");
+  }
+
+  @Test
+  void anyTenant_acceptsEveryTenantsToken_andSaysWhose() {
+    ta.createTenant("other");
+    TokenAuthorityClient other =
+        TokenAuthorityClient.builder().channel(ta.channel()).apiKey(ta.createKeyIn("other", "sessions:mint")).build();
+    SessionVerifier shared = verifierBuilder().anyTenant().build();
+
+    assertThat(shared.verify(other.mintSession("u").token()).tenantId()).isEqualTo("other");
+    assertThat(shared.verify(mint().token()).tenantId()).isEqualTo("default");
+  }
+
+  @Test
+  void build_withoutChoosingTheTenant_isRefused() {
+    assertThatThrownBy(() -> SessionVerifier.builder(() -> backend.getJwks()).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("tenant(id)")
+        .hasMessageContaining("anyTenant()");
+  }
+
+  @Test
   void verify_expectedAudience_refusesAnyOther() {
     SessionVerifier v = verifierBuilder().audience("roleplay").build();
     String forRoleplay = backend.mintSession(MintSessionParams.forUser("u").audience("roleplay").build()).token();
@@ -358,6 +393,7 @@ class SessionVerifierTest {
                   }
                   return backend.getJwks();
                 })
+            .tenant("default")
             .clock(clock)
             .maxKeyAge(Duration.ofMinutes(10))
             .build();
@@ -378,6 +414,7 @@ class SessionVerifierTest {
                   throw new TokenAuthorityException(
                       Status.Code.UNAVAILABLE, "STORE_UNAVAILABLE", "down", Map.of(), null, Map.of(), null);
                 })
+            .tenant("default")
             .clock(clock)
             .build();
     String token = mint().token();

@@ -13,12 +13,13 @@ import java.util.Optional;
 public final class DashboardGate {
   private final SessionVerifier verifier;
 
-  public DashboardGate(TokenAuthorityClient authority) {
+  public DashboardGate(TokenAuthorityClient authority, String tenantId) {
     // Fetches the public keys once, then again only when a token names a key it has not seen.
-    this.verifier = SessionVerifier.builder(authority).audience("dashboard").build();
+    // Every tenant's tokens are signed by the same keys: accept only your tenant's.
+    this.verifier = SessionVerifier.builder(authority).tenant(tenantId).audience("dashboard").build();
   }
 
-  /** The user a token stands for, or empty when it is forged, expired or for another audience. */
+  /** The user a token stands for, or empty when it is forged, expired, or for another tenant or audience. */
   public Optional<String> viewer(String token) {
     try {
       VerifiedSession session = verifier.verify(token);

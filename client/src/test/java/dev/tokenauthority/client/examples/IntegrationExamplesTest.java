@@ -126,15 +126,22 @@ class IntegrationExamplesTest {
 
   @Test
   void dashboard_verifiesItsOwnTokensOffline_andNothingElse() throws Exception {
-    DashboardGate gate = new DashboardGate(roleplayClient);
+    DashboardGate gate = new DashboardGate(roleplayClient, "default");
     String forDashboard = backendClient.mintSession(MintSessionParams.forUser("rep_8842").audience("dashboard").build()).token();
     String forRoleplay = token(askForToken("session=s3cr3t", "{}"));
     String edited = forDashboard.substring(0, forDashboard.lastIndexOf('.') + 1) + "AAAA";
+    ta.createTenant("evil");
+    String evilKey = ta.createKeyIn("evil", "sessions:mint");
+    String anotherTenants;
+    try (TokenAuthorityClient evil = TokenAuthorityClient.builder().channel(ta.channel()).apiKey(evilKey).build()) {
+      anotherTenants = evil.mintSession(MintSessionParams.forUser("rep_8842").audience("dashboard").build()).token();
+    }
 
     assertThat(gate.viewer(forDashboard)).contains("rep_8842");
     assertThat(gate.viewer(forDashboard)).as("offline verification does not use the token up").contains("rep_8842");
     assertThat(gate.viewer(forRoleplay)).isEmpty();
     assertThat(gate.viewer(edited)).isEmpty();
+    assertThat(gate.viewer(anotherTenants)).as("signed by the same keys, minted by another tenant").isEmpty();
   }
 
   @Test
