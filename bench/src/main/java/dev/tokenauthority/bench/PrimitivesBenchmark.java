@@ -72,7 +72,7 @@ public class PrimitivesBenchmark {
   }
 
   private static SessionService.MintRequest mintRequest() {
-    return new SessionService.MintRequest("user-1", "", "", 3600, 1, List.of(), "", new byte[0], 0, "");
+    return new SessionService.MintRequest("user-1", "", "", 3600, 1, List.of(), "", new byte[0], 0, false, "");
   }
 
   @Benchmark

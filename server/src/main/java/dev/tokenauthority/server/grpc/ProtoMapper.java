@@ -96,6 +96,34 @@ final class ProtoMapper {
   }
 
   /**
+   * Whether a context holds a number that JSON cannot write (NaN or an infinity, which protobuf's
+   * binary form and a JSON number past the double range such as {@code 1e400} both give): its
+   * session could never be answered over HTTP/JSON or to Envoy. Looks no deeper than
+   * {@code MintRules.MAX_CONTEXT_DEPTH}, as a deeper context is refused anyway.
+   */
+  static boolean contextHasNonFiniteNumber(boolean present, Struct context) {
+    return present && hasNonFiniteNumber(context.getFieldsMap().values(), 1);
+  }
+
+  private static boolean hasNonFiniteNumber(Iterable<Value> values, int level) {
+    if (level > MintRules.MAX_CONTEXT_DEPTH) {
+      return false;
+    }
+    for (Value v : values) {
+      boolean found = switch (v.getKindCase()) {
+        case NUMBER_VALUE -> !Double.isFinite(v.getNumberValue());
+        case STRUCT_VALUE -> hasNonFiniteNumber(v.getStructValue().getFieldsMap().values(), level + 1);
+        case LIST_VALUE -> hasNonFiniteNumber(v.getListValue().getValuesList(), level + 1);
+        default -> false;
+      };
+      if (found) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * A stored context. MintRules keeps new contexts within {@code MAX_CONTEXT_DEPTH}, which any
    * protobuf parser reads inside a response; a session minted over HTTP/JSON before that rule may
    * nest deeper than protobuf's default limit of 100 messages, so stored contexts are read with a

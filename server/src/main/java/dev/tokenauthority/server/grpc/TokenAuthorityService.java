@@ -65,6 +65,7 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
                         request.getOrigin(),
                         ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
                         ProtoMapper.contextDepth(request.hasContext(), request.getContext()),
+                        ProtoMapper.contextHasNonFiniteNumber(request.hasContext(), request.getContext()),
                         CallerContext.browserOrigin()))
                 .whenComplete((minted, failure) -> recordRateLimit(rateLimit, minted, failure))
                 .thenApply(this::mintResponse));

@@ -55,6 +55,8 @@ public final class MintRules {
     v.check(request.context().length <= MAX_CONTEXT_BYTES, "context", "must be at most " + MAX_CONTEXT_BYTES + " bytes encoded");
     v.check(request.contextDepth() <= MAX_CONTEXT_DEPTH, "context",
         "must nest objects and lists at most " + MAX_CONTEXT_DEPTH + " levels deep");
+    v.check(!request.contextNonFinite(), "context",
+        "numbers must be finite: NaN and infinities (or a number past the double range, such as 1e400) have no JSON form");
     v.throwIfAny(badTtl ? ErrorReason.INVALID_TTL : ErrorReason.INVALID_REQUEST);
     caller.requireAll(scopes, "a session");
     if (!origin.isEmpty() && !caller.allowedOrigins().contains(origin)) {

@@ -55,8 +55,9 @@ public final class SessionService {
   /**
    * What a caller asks for when minting. Empty strings mean "not given". {@code browserOrigin}
    * is the call's own {@code origin} header, set when a browser (through a gRPC-Web proxy)
-   * made the call. {@code context} is the encoded context and {@code contextDepth} how deeply it
-   * nests objects and lists (0 for none, 1 for a flat object), both checked by {@link MintRules}.
+   * made the call. {@code context} is the encoded context, {@code contextDepth} how deeply it
+   * nests objects and lists (0 for none, 1 for a flat object), and {@code contextNonFinite}
+   * whether it holds a NaN or infinite number, all checked by {@link MintRules}.
    */
   public record MintRequest(
       String externalUserId,
@@ -68,6 +69,7 @@ public final class SessionService {
       String origin,
       byte[] context,
       int contextDepth,
+      boolean contextNonFinite,
       String browserOrigin) {}
 
   /** A minted session, its token (which only the caller ever sees) and the caller's rate limit. */

@@ -4,6 +4,7 @@ import static dev.tokenauthority.server.testing.InProcessAuthority.badRequest;
 import static dev.tokenauthority.server.testing.InProcessAuthority.violationFields;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.tokenauthority.server.testing.InProcessAuthority;
@@ -234,6 +235,21 @@ class MintSessionTest {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.mint(minter, request().setContext(context).build()));
     assertThat(violationFields(e)).containsExactly("context");
+  }
+
+  @ParameterizedTest
+  @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
+  void mintSession_contextWithANumberJsonCannotWrite_isInvalidRequestOnContext(double number) {
+    // Such a session would spend its use at an HTTP redeem or an Envoy Check, then fail to answer.
+    Struct nested = Struct.newBuilder()
+        .putFields("scores", Value.newBuilder().setListValue(ListValue.newBuilder()
+            .addValues(Value.newBuilder().setNumberValue(1))
+            .addValues(Value.newBuilder().setNumberValue(number))).build())
+        .build();
+    StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> ta.mint(minter, request().setContext(Struct.newBuilder().putFields("game", Value.newBuilder().setStructValue(nested).build())).build()));
+    assertThat(violationFields(e)).containsExactly("context");
+    assertThat(e.getStatus().getDescription()).contains("finite");
   }
 
   @Test

@@ -132,6 +132,18 @@ class HttpApiTest {
   }
 
   @Test
+  void mintWithANumberPastTheDoubleRange_is400OnContext_insteadOfASessionThatCannotBeAnswered() {
+    // 1e400 is valid JSON but no double: it became Infinity, which no JSON reply can carry, so
+    // every later HTTP redeem took the use and then failed.
+    HttpTestClient.Reply refused = mint(mintKey(), "{\"externalUserId\":\"u1\",\"context\":{\"score\":1e400}}");
+
+    assertThat(refused.status()).isEqualTo(400);
+    assertThat(refused.code()).isEqualTo("INVALID_REQUEST");
+    JsonObject violation = refused.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject();
+    assertThat(violation.get("path").getAsString()).isEqualTo("context");
+  }
+
+  @Test
   void mintSession_thenRedeemTwice_secondIsAlreadyUsedWithBearerChallenge() {
     String key = mintKey();
     HttpTestClient.Reply minted = mint(key, "{\"externalUserId\":\"rep_8842\",\"externalGroupId\":\"agency_chicago\"}");

@@ -153,7 +153,7 @@ class SessionInvariantsPropertyTest {
         if (step instanceof Mint mint) {
           Optional<ErrorReason> refusal = attempt(() -> {
             SessionService.Minted m = sessions.mint(backend, new SessionService.MintRequest(
-                "user", "", "", 0, mint.maxUses(), List.of(), "", new byte[0], 0, ""));
+                "user", "", "", 0, mint.maxUses(), List.of(), "", new byte[0], 0, false, ""));
             tokens.add(new ModelToken(m.token(), m.session().id(), mint.maxUses()));
           });
           if (suspended) {

@@ -32,7 +32,7 @@ class SessionServiceTest {
   }
 
   private static SessionService.MintRequest request(String user) {
-    return new SessionService.MintRequest(user, "", "", 0, 0, List.of(), "", new byte[0], 0, "");
+    return new SessionService.MintRequest(user, "", "", 0, 0, List.of(), "", new byte[0], 0, false, "");
   }
 
   private static Req with(String user) {
@@ -91,7 +91,7 @@ class SessionServiceTest {
     }
 
     SessionService.MintRequest build() {
-      return new SessionService.MintRequest(user, "", "", ttl, maxUses, scopes, origin, context, contextDepth, browserOrigin);
+      return new SessionService.MintRequest(user, "", "", ttl, maxUses, scopes, origin, context, contextDepth, false, browserOrigin);
     }
   }
 
