@@ -15,11 +15,13 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * Turns every failure into one line on stderr and an exit code: 1 when the command could not
  * be run as given (usage, an unreadable file, a bad value), 2 when the server refused the call
  * or could not be reached ({@code error: TOKEN_ALREADY_USED: <message>}, then each invalid
- * field). Nothing it prints contains the API key or anything shaped like a secret or token.
+ * field), 3 when the call succeeded but its result could not be written to stdout. Nothing it prints contains the API key or anything shaped like a secret or token.
  */
 final class ErrorReporter implements IParameterExceptionHandler, IExecutionExceptionHandler {
   static final int USAGE = 1;
   static final int REFUSED = 2;
+  /** The call succeeded, but stdout would not take its result (a closed pipe, a full disk). */
+  static final int OUTPUT_LOST = 3;
   /** A generated API key secret (prefix, underscore, 40+ base62 characters) or a compact JWS. */
   private static final Pattern SECRET_SHAPED =
       Pattern.compile("\\b[a-z]{1,16}_[A-Za-z0-9]{40,}\\b|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");

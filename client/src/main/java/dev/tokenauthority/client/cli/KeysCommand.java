@@ -59,10 +59,17 @@ final class KeysCommand {
       CreatedApiKey created = client.createApiKey(params.build());
       if (out.json()) {
         out.printJson(created.toProto());
-        return;
+      } else {
+        keyFields(out, created.apiKey()).add("secret", created.secret()).print();
       }
-      keyFields(out, created.apiKey()).add("secret", created.secret()).print();
-      spec.commandLine().getErr().println("The secret is shown this once: store it now.");
+      String id = created.apiKey().id();
+      if (out.failed()) {
+        // The secret is gone for good; the key is not, and must not stay usable by nobody knows whom.
+        spec.commandLine().getErr().println(
+            "The key " + id + " was created, but its secret could not be written: revoke it with 'keys revoke " + id + "'.");
+      } else if (!out.json()) {
+        spec.commandLine().getErr().println("The secret is shown this once: store it now.");
+      }
     }
   }
 

@@ -26,6 +26,11 @@ final class Output {
     this.json = json;
   }
 
+  /** Whether something printed so far could not be written (stdout closed or full). */
+  boolean failed() {
+    return out.checkError();
+  }
+
   /** Whether the user asked for JSON. */
   boolean json() {
     return json;

@@ -49,7 +49,12 @@ public final class TokenAuthorityCli {
             .setParameterExceptionHandler(errors)
             .setExecutionExceptionHandler(errors);
     int code = cmd.execute(args);
-    out.flush();
+    // A PrintWriter keeps a failed write to itself: without this, a closed or full stdout
+    // exits 0 having shown nothing, after a key was created or a token's use taken.
+    if (out.checkError()) {
+      err.println("error: the result could not be written to stdout (closed or full); the call itself was made");
+      code = code == 0 ? ErrorReporter.OUTPUT_LOST : code;
+    }
     err.flush();
     return code;
   }

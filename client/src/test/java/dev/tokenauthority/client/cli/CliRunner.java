@@ -4,6 +4,9 @@ import dev.tokenauthority.client.TokenAuthorityClient;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import io.grpc.Channel;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +66,23 @@ final class CliRunner {
 
   Result run(String... args) {
     StringWriter out = new StringWriter();
+    Result r = run(new PrintWriter(out, true), args);
+    return new Result(r.code(), out.toString(), r.err());
+  }
+
+  /** Runs with a stdout that refuses every write, as a full disk or a closed pipe does. */
+  Result runWithStdoutFailing(String... args) {
+    OutputStream full =
+        new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            throw new IOException("No space left on device");
+          }
+        };
+    return run(new PrintWriter(new PrintStream(full, true, StandardCharsets.UTF_8), true, StandardCharsets.UTF_8), args);
+  }
+
+  private Result run(PrintWriter out, String... args) {
     StringWriter err = new StringWriter();
     ClientFactory recording =
         c -> {
@@ -71,7 +91,7 @@ final class CliRunner {
         };
     TokenAuthorityCli cli =
         new TokenAuthorityCli(recording, env::get, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), clock);
-    int code = cli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    return new Result(code, out.toString(), err.toString());
+    int code = cli.run(out, new PrintWriter(err, true), args);
+    return new Result(code, "", err.toString());
   }
 }

@@ -9,9 +9,13 @@ import dev.tokenauthority.v1.CreateApiKeyResponse;
 import dev.tokenauthority.v1.ListApiKeysResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code keys create|list|revoke} against the real server: output, JSON and exit codes. */
 class KeyCommandsTest {
@@ -62,6 +66,22 @@ class KeyCommandsTest {
     assertThat(r.err()).contains("shown this once");
     String secret = r.out().replaceAll("(?s).*\\nsecret +(sk_\\w+).*", "$1");
     assertThat(cli.run("--api-key", secret, "sessions", "mint", "--user", "u").code()).isZero();
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void create_stdoutFull_exits3_andNamesTheKeyToRevoke_insteadOfClaimingTheSecretWasShown(boolean json) {
+    List<String> args = new ArrayList<>(List.of("--api-key", ta.adminSecret(), "keys", "create", "--name", "lost", "--scope", "sessions:mint"));
+    if (json) {
+      args.add(0, "--json");
+    }
+
+    CliRunner.Result r = cli.runWithStdoutFailing(args.toArray(String[]::new));
+
+    assertThat(r.code()).as("%s", r).isEqualTo(3);
+    assertThat(r.err()).doesNotContain("shown this once").contains("could not be written").containsPattern("revoke it with 'keys revoke key_\\w+'");
+    String id = r.err().replaceAll("(?s).*keys revoke (key_\\w+).*", "$1");
+    assertThat(admin("keys", "list").out()).as("the key exists, so it must be revoked").contains(id);
   }
 
   @Test

@@ -115,6 +115,17 @@ class SessionCommandsTest {
   }
 
   @Test
+  void redeem_stdoutFull_exits3_notZero_sinceTheUseWasTakenAndItsAnswerLost() {
+    String token = mintToken();
+
+    CliRunner.Result r = cli.runWithStdoutFailing("--api-key", key, "sessions", "redeem", token);
+
+    assertThat(r.code()).as("%s", r).isEqualTo(3);
+    assertThat(r.err()).contains("could not be written to stdout");
+    assertThat(run("sessions", "redeem", token).err()).startsWith("error: TOKEN_ALREADY_USED");
+  }
+
+  @Test
   void redeem_twice_secondExitsTwoWithTheReasonOnStderr() {
     String token = mintToken();
     run("sessions", "redeem", token);
