@@ -66,13 +66,12 @@ public final class TokenAuthorityClient implements AutoCloseable {
   private final Sleeper sleeper;
   private final DoubleSupplier random;
 
-  private TokenAuthorityClient(Builder b, Channel channel, ManagedChannel ownedChannel) {
-    ApiKeyCredentials credentials = new ApiKeyCredentials(b.apiKey);
+  private TokenAuthorityClient(Builder b, ApiKeyCredentials credentials, Channel channel, ManagedChannel ownedChannel) {
     this.ownedChannel = ownedChannel;
     this.description = b.target != null ? b.target : "channel";
     this.tokens = TokenAuthorityGrpc.newBlockingStub(channel).withCallCredentials(credentials);
     this.tenants = TenantAdminGrpc.newBlockingStub(channel).withCallCredentials(credentials);
-    this.apiKey = b.apiKey;
+    this.apiKey = b.apiKey.strip();
     this.deadline = b.deadline;
     this.retryPolicy = b.retryPolicy;
     this.sleeper = b.sleeper;
@@ -373,6 +372,8 @@ public final class TokenAuthorityClient implements AutoCloseable {
       if (apiKey == null || apiKey.isBlank()) {
         throw new IllegalStateException("an API key is required");
       }
+      // Before any channel exists, so a malformed key leaves nothing to shut down.
+      ApiKeyCredentials credentials = new ApiKeyCredentials(apiKey);
       if ((target == null) == (channel == null)) {
         throw new IllegalStateException("give either a target or a channel");
       }
@@ -380,14 +381,14 @@ public final class TokenAuthorityClient implements AutoCloseable {
         if (plaintext || tlsOptionSet || channelCredentials != null) {
           throw new IllegalStateException("TLS and plaintext apply to a target; a given channel has its own");
         }
-        return new TokenAuthorityClient(this, channel, null);
+        return new TokenAuthorityClient(this, credentials, channel, null);
       }
       int transports = (plaintext ? 1 : 0) + (tlsOptionSet ? 1 : 0) + (channelCredentials != null ? 1 : 0);
       if (transports > 1) {
         throw new IllegalStateException("choose one of plaintext, TLS or channel credentials");
       }
       ManagedChannel created = Grpc.newChannelBuilder(target, credentials()).userAgent("token-authority-client").build();
-      return new TokenAuthorityClient(this, created, created);
+      return new TokenAuthorityClient(this, credentials, created, created);
     }
 
     private ChannelCredentials credentials() {

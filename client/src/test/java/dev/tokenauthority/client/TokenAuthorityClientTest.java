@@ -16,6 +16,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every TokenAuthority RPC through the typed client, against the real server in-process and over Netty. */
 class TokenAuthorityClientTest {
@@ -235,6 +237,26 @@ class TokenAuthorityClientTest {
     assertThat(admin.toString()).doesNotContain(ta.adminSecret());
     assertThat(minted.toString()).doesNotContain(minted.token()).contains(minted.sessionId());
     assertThat(created.toString()).doesNotContain(created.secret()).contains(created.apiKey().id());
+  }
+
+  @Test
+  void apiKeyReadFromAFile_withItsLineBreak_works() {
+    String key = ta.createKey("sessions:mint");
+
+    assertThat(client(key + "\n").mintSession("rep_8842").token()).isNotEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"\n", "\u0000", "é"})
+  void apiKeyWithACharacterNoHeaderCanCarry_isRefusedAtBuild_withoutEchoingIt(String bad) {
+    String key = ta.createKey("sessions:mint");
+    String broken = key.substring(0, 10) + bad + key.substring(10);
+
+    assertThatThrownBy(() -> client(broken))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("printable ASCII")
+        .hasMessageNotContaining(key.substring(0, 10))
+        .hasMessageNotContaining(key.substring(10));
   }
 
   @Test

@@ -252,6 +252,12 @@ public final class ApiKeyService {
         throw new IllegalArgumentException(
             "TOKEN_AUTHORITY_ADMIN_KEY must have " + MIN_SECRET_LENGTH + " to " + MAX_SECRET_LENGTH + " characters");
       }
+      if (!secret.equals(secret.strip()) || !secret.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+        // A header carries printable ASCII, and the server strips what surrounds a key: such a
+        // secret could never be presented, so the deployment would have no usable admin key.
+        throw new IllegalArgumentException(
+            "TOKEN_AUTHORITY_ADMIN_KEY must be printable ASCII with no space or line break around it, as it is sent in a header");
+      }
       if (secrets.hasGeneratedShape(secret) && !secrets.isWellFormed(secret)) {
         // It would be refused by its checksum on every call: say so now, not at the first call.
         throw new IllegalArgumentException(

@@ -8,6 +8,8 @@ import dev.tokenauthority.server.store.memory.MemoryStore;
 import java.time.Clock;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The admin key an operator configures through TOKEN_AUTHORITY_ADMIN_KEY. */
 class AdminKeyTest {
@@ -32,6 +34,16 @@ class AdminKeyTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("checksum")
         .hasMessageNotContaining(typo);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"admin-secret-0123456789abcdefghijklmnop\n", " admin-secret-0123456789abcdefghijklmnop",
+      "admin-secret-0123456789\nabcdefghijklmnop", "admin-secret-0123456789-äbcdefghijklmnop"})
+  void configuredSecretNoHeaderCanCarry_isRefusedAtStart_withoutEchoingIt(String secret) {
+    assertThatThrownBy(() -> authority.ensureAdminKey(Optional.of(secret)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("printable ASCII")
+        .hasMessageNotContaining("0123456789");
   }
 
   @Test
