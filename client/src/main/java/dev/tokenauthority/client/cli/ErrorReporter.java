@@ -22,9 +22,12 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
   static final int REFUSED = 2;
   /** The call succeeded, but stdout would not take its result (a closed pipe, a full disk). */
   static final int OUTPUT_LOST = 3;
-  /** A generated API key secret (prefix, underscore, 40+ base62 characters) or a compact JWS. */
+  /**
+   * A generated API key secret (a prefix of lowercase letters, digits and underscores as
+   * {@code --api-key-prefix} allows, then 40+ base62 characters) or a compact JWS.
+   */
   private static final Pattern SECRET_SHAPED =
-      Pattern.compile("\\b[a-z]{1,16}_[A-Za-z0-9]{40,}\\b|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
+      Pattern.compile("\\b[a-z0-9][a-z0-9_]{0,15}_[A-Za-z0-9]{40,}\\b|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
 
   private final RootCommand root;
 

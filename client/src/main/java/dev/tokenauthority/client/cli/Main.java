@@ -1,5 +1,7 @@
 package dev.tokenauthority.client.cli;
 
+import java.util.logging.LogManager;
+
 /** The entry point of {@code java -jar token-authority-cli.jar}: runs one command and exits with its code. */
 public final class Main {
   private Main() {}
@@ -9,6 +11,10 @@ public final class Main {
     // would warn about that on stderr, where only errors belong. -D on the command line wins.
     System.getProperties().putIfAbsent("slf4j.internal.verbosity", "WARN");
     System.getProperties().putIfAbsent("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+    // grpc-java logs through java.util.logging, whose console handler printed a WARNING with a
+    // stack trace before the CLI's own one-line error (an unresolvable host, for one). Every
+    // failure reaches the user as that line, so the console handler goes.
+    LogManager.getLogManager().reset();
     System.exit(TokenAuthorityCli.standard().run(args));
   }
 }

@@ -92,6 +92,23 @@ class CliJarIT {
   }
 
   @Test
+  void unresolvableHost_isOneErrorLine_withoutGrpcsLoggedStackTrace() throws Exception {
+    Run r = java(Map.of("TOKEN_AUTHORITY_API_KEY", server.adminSecret()), "--target", "nonexistent.invalid:443", "keys", "list");
+
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).startsWith("error: UNAVAILABLE").doesNotContain("WARNING", "\tat ", "Exception in");
+  }
+
+  @Test
+  void apiKeyWithALineBreakInside_exitsOne_andNeverShowsIt() throws Exception {
+    String broken = server.adminSecret().substring(0, 20) + "\n" + server.adminSecret().substring(20);
+    Run r = java(Map.of(), "--target", server.target(), "--plaintext", "--api-key", broken, "jwks");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("printable ASCII").doesNotContain(server.adminSecret().substring(0, 20), "Metadata key");
+  }
+
+  @Test
   void noApiKey_exitsOne() throws Exception {
     Run r = java(Map.of(), "--target", server.target(), "--plaintext", "jwks");
 

@@ -176,4 +176,18 @@ class CliUsageTest {
       assertThat(r.all()).as("%s", String.join(" ", command).replace(secret, "SECRET")).doesNotContain(secret);
     }
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"sk_", "acme2_", "sk_live_", "0x_"})
+  void aMisplacedKey_ofAnyPrefixTheServerAllows_isRedacted(String prefix) {
+    // --api-key-prefix allows digits and underscores; a key of such a prefix typed where no
+    // option takes it was echoed whole by the "Unknown options" line.
+    String secret = prefix + "eALZV0LmK0MAcdAJaNPsSJdUOfN1oX3cLk9qqh4v9bY1rs9CN";
+
+    for (String[] command : new String[][] {{"--apikey", secret, "keys", "list"}, {"keys", "list", secret}}) {
+      CliRunner.Result r = cli.run(command);
+      assertThat(r.code()).isEqualTo(1);
+      assertThat(r.all()).contains("[redacted]").doesNotContain(secret.substring(prefix.length()));
+    }
+  }
 }
