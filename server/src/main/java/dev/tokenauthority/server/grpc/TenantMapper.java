@@ -1,10 +1,16 @@
 package dev.tokenauthority.server.grpc;
 
+import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.v1.SubscriptionStatus;
 import dev.tokenauthority.v1.TenantStatus;
 
-/** Tenants between protobuf and the domain; an UNSPECIFIED (or unknown) enum becomes null, "not given". */
+/**
+ * Tenants between protobuf and the domain; an UNSPECIFIED enum becomes null, "not given". A
+ * number the enum does not name (a client's newer proto, or 7 over HTTP/JSON) is
+ * INVALID_REQUEST: read as "not given", a suspension sent as an unknown value was answered OK
+ * and changed nothing.
+ */
 final class TenantMapper {
   private TenantMapper() {}
 
@@ -44,19 +50,22 @@ final class TenantMapper {
 
   private static Tenant.Status status(TenantStatus s) {
     return switch (s) {
+      case TENANT_STATUS_UNSPECIFIED -> null;
       case TENANT_STATUS_ACTIVE -> Tenant.Status.ACTIVE;
       case TENANT_STATUS_INACTIVE -> Tenant.Status.INACTIVE;
       case TENANT_STATUS_SUSPENDED -> Tenant.Status.SUSPENDED;
-      default -> null;
+      case UNRECOGNIZED -> throw AuthorityException.invalidField("tenant.status", "is not a tenant status: ACTIVE, INACTIVE or SUSPENDED");
     };
   }
 
   private static Tenant.SubscriptionStatus subscription(SubscriptionStatus s) {
     return switch (s) {
+      case SUBSCRIPTION_STATUS_UNSPECIFIED -> null;
       case SUBSCRIPTION_STATUS_ACTIVE -> Tenant.SubscriptionStatus.ACTIVE;
       case SUBSCRIPTION_STATUS_PAST_DUE -> Tenant.SubscriptionStatus.PAST_DUE;
       case SUBSCRIPTION_STATUS_CANCELLED -> Tenant.SubscriptionStatus.CANCELLED;
-      default -> null;
+      case UNRECOGNIZED ->
+          throw AuthorityException.invalidField("tenant.subscription_status", "is not a subscription status: ACTIVE, PAST_DUE or CANCELLED");
     };
   }
 }

@@ -191,6 +191,23 @@ class TenantAdminTest {
   }
 
   @Test
+  void createOrUpdate_withAStatusNumberTheEnumDoesNotName_isInvalidRequest_notReadAsNotGiven() {
+    StatusRuntimeException created = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> create(Tenant.newBuilder().setId("odd").setStatusValue(7)));
+    assertThat(violationFields(created)).containsExactly("tenant.status");
+    create(Tenant.newBuilder().setId("acme"));
+
+    StatusRuntimeException masked = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> ta.updateTenant(Tenant.newBuilder().setId("acme").setSubscriptionStatusValue(5).build(), "subscription_status"));
+    StatusRuntimeException unmasked = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> admin.updateTenant(UpdateTenantRequest.newBuilder().setTenant(Tenant.newBuilder().setId("acme").setStatusValue(7)).build()));
+
+    assertThat(violationFields(masked)).containsExactly("tenant.subscription_status");
+    assertThat(violationFields(unmasked)).containsExactly("tenant.status");
+    ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () -> admin.getTenant(GetTenantRequest.newBuilder().setId("odd").build()));
+  }
+
+  @Test
   void updateTenant_star_replacesEveryMutableField() {
     create(Tenant.newBuilder().setId("acme").setDisplayName("Acme").setMintRatePerMinute(60).addEnabledModules("chat"));
     Tenant after = ta.updateTenant(Tenant.newBuilder().setId("acme").setStatus(TenantStatus.TENANT_STATUS_ACTIVE)
