@@ -11,6 +11,7 @@ import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
@@ -31,8 +32,10 @@ import java.util.Map;
  * Builds an RPC's request message from an HTTP request by the proto3 JSON mapping: the body
  * (all of the request, or the one field the rule names), then the path's variables, then the
  * query parameters. Field names are accepted as lowerCamelCase or as proto names. An unknown
- * field or parameter, a body that is not a JSON object, or a value of the wrong type is
- * {@code INVALID_REQUEST} with one field violation naming it; no value is ever echoed back.
+ * field or parameter, a body that is not a JSON object, a value of the wrong type, or a string
+ * whose escapes name no character (half of a surrogate pair, such as an escaped U+D800 alone) is
+ * {@code INVALID_REQUEST} with one field violation naming it: a field by its path of proto
+ * names, as gRPC's BadRequest names it, an unknown one as sent. No value is ever echoed back.
  */
 final class JsonRequests {
   private static final JsonFormat.Parser PARSER = JsonFormat.parser();
@@ -62,6 +65,14 @@ final class JsonRequests {
     if (!unknown.isEmpty()) {
       throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, unknown);
     }
+    // Decoded text is UTF-8 already (text()); only an escape can make a lone surrogate, which
+    // gRPC refuses as invalid UTF-8 and the store would keep as '?'.
+    if (body.indexOf("\\u") >= 0) {
+      String broken = loneSurrogate(type, json, "");
+      if (broken != null) {
+        throw invalid(broken, "is not valid Unicode: an escape names half of a surrogate pair");
+      }
+    }
     for (Map.Entry<String, String> v : pathVariables.entrySet()) {
       put(json, v.getKey().split("\\."), new JsonPrimitive(v.getValue()));
     }
@@ -70,7 +81,9 @@ final class JsonRequests {
     try {
       PARSER.merge(json.toString(), builder);
     } catch (InvalidProtocolBufferException | RuntimeException e) {
-      throw invalid(culprit(json, route), "has a value of the wrong type for " + type.getName());
+      String culprit = culprit(json, type, "");
+      throw invalid(culprit != null ? culprit : route.body().equals("*") || route.body().isEmpty() ? "body" : route.body(),
+          "has a value of the wrong type for " + type.getName());
     }
     return builder.build();
   }
@@ -122,8 +135,7 @@ final class JsonRequests {
         out.add(new FieldViolation(path, "is not a field of " + type.getName()));
         continue;
       }
-      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE || field.isMapField()
-          || field.getMessageType().getFullName().startsWith("google.protobuf.")) {
+      if (!isPlainMessage(field)) {
         continue;
       }
       JsonElement value = e.getValue();
@@ -187,18 +199,97 @@ final class JsonRequests {
     current.add(path[path.length - 1], value);
   }
 
-  /** The top-level field whose value JsonFormat refuses (found by parsing each alone). */
-  private static String culprit(JsonObject json, RpcRoute route) {
+  /**
+   * The path, by proto names, of the field whose value JsonFormat refuses, found by parsing each
+   * field alone and descending into the message that holds the refused value; null when each
+   * parses alone.
+   */
+  private static String culprit(JsonObject json, Descriptor type, String prefix) {
     for (Map.Entry<String, JsonElement> e : json.entrySet()) {
       JsonObject alone = new JsonObject();
       alone.add(e.getKey(), e.getValue());
       try {
-        PARSER.merge(alone.toString(), route.prototype().newBuilderForType());
+        PARSER.merge(alone.toString(), DynamicMessage.newBuilder(type));
       } catch (InvalidProtocolBufferException | RuntimeException bad) {
-        return e.getKey();
+        FieldDescriptor field = field(type, e.getKey());
+        if (field == null) {
+          return prefix + e.getKey();
+        }
+        String path = prefix + field.getName();
+        String deeper = isPlainMessage(field) && !field.isRepeated() && e.getValue().isJsonObject()
+            ? culprit(e.getValue().getAsJsonObject(), field.getMessageType(), path + ".")
+            : null;
+        return deeper != null ? deeper : path;
       }
     }
-    return route.body().equals("*") || route.body().isEmpty() ? "body" : route.body();
+    return null;
+  }
+
+  /**
+   * The path, by proto names, of a key or string that holds half of a surrogate pair, or null.
+   * Inside a well-known type (a context's Struct) the field holding it is named.
+   */
+  private static String loneSurrogate(Descriptor type, JsonObject json, String prefix) {
+    for (Map.Entry<String, JsonElement> e : json.entrySet()) {
+      FieldDescriptor field = field(type, e.getKey());
+      String path = prefix + (field == null ? e.getKey() : field.getName());
+      JsonElement value = e.getValue();
+      if (field != null && isPlainMessage(field) && (value.isJsonObject() || value.isJsonArray())) {
+        List<JsonElement> messages = new ArrayList<>();
+        if (value.isJsonObject()) {
+          messages.add(value);
+        } else {
+          value.getAsJsonArray().forEach(messages::add);
+        }
+        for (JsonElement m : messages) {
+          String inner = m.isJsonObject() ? loneSurrogate(field.getMessageType(), m.getAsJsonObject(), path + ".") : null;
+          if (inner != null) {
+            return inner;
+          }
+        }
+      } else if (hasLoneSurrogate(value)) {
+        return path;
+      }
+    }
+    return null;
+  }
+
+  private static boolean hasLoneSurrogate(JsonElement value) {
+    if (value.isJsonPrimitive()) {
+      return value.getAsJsonPrimitive().isString() && hasLoneSurrogate(value.getAsString());
+    }
+    if (value.isJsonArray()) {
+      for (JsonElement item : value.getAsJsonArray()) {
+        if (hasLoneSurrogate(item)) {
+          return true;
+        }
+      }
+    } else if (value.isJsonObject()) {
+      for (Map.Entry<String, JsonElement> e : value.getAsJsonObject().entrySet()) {
+        if (hasLoneSurrogate(e.getKey()) || hasLoneSurrogate(e.getValue())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A message field this mapping reads field by field: not a map, not a well-known type. */
+  private static boolean isPlainMessage(FieldDescriptor field) {
+    return field.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !field.isMapField()
+        && !field.getMessageType().getFullName().startsWith("google.protobuf.");
   }
 
   private static AuthorityException invalid(String field, String description) {

@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -335,6 +336,38 @@ class HttpApiTest {
   }
 
   @Test
+  void aLoneSurrogateEscape_is400NamingTheField_asGrpcRefusesItsInvalidUtf8_andNothingIsStoredAsQuestionMarks() {
+    HttpTestClient.Reply key = http.post("/v1/apiKeys", admin(), "{\"name\":\"\\ud800\",\"scopes\":[\"sessions:mint\"]}");
+    HttpTestClient.Reply user = mint(mintKey(), "{\"externalUserId\":\"a\\udc00b\"}");
+    HttpTestClient.Reply context = mint(mintKey(), "{\"externalUserId\":\"u\",\"context\":{\"k\\ud800\":1}}");
+    HttpTestClient.Reply tenant = http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"displayName\":\"x\\ud800\"}");
+
+    assertThat(List.of(key.status(), user.status(), context.status(), tenant.status())).containsOnly(400);
+    assertThat(paths(key)).containsExactly("name");
+    assertThat(paths(user)).containsExactly("external_user_id");
+    assertThat(paths(context)).containsExactly("context");
+    assertThat(paths(tenant)).containsExactly("tenant.display_name");
+    assertThat(http.get("/v1/apiKeys", admin()).body()).doesNotContain("\"name\":\"?\"");
+    // An escaped pair is one character, and fine.
+    String k = mintKey();
+    HttpTestClient.Reply pair = mint(k, "{\"externalUserId\":\"\\ud83d\\ude00\"}");
+    assertThat(pair.status()).isEqualTo(200);
+    HttpTestClient.Reply redeemed = http.post("/v1/sessions:redeem", k, "{\"token\":\"" + pair.field("token") + "\"}");
+    assertThat(redeemed.field("externalUserId")).isEqualTo("\uD83D\uDE00");
+  }
+
+  @Test
+  void valueOfTheWrongType_isNamedByItsProtoPath_evenInsideTheBodyField() {
+    HttpTestClient.Reply top = http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"garbage\"}");
+    HttpTestClient.Reply nested = http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"sessionTtlMaxSeconds\":\"abc\"}");
+
+    assertThat(top.status()).isEqualTo(400);
+    assertThat(paths(top)).containsExactly("expire_time");
+    assertThat(nested.status()).isEqualTo(400);
+    assertThat(paths(nested)).containsExactly("tenant.session_ttl_max_seconds");
+  }
+
+  @Test
   void unknownField_isInvalidRequestNamingIt_evenNested() {
     HttpTestClient.Reply top = mint(mintKey(), "{\"externalUserId\":\"u1\",\"colour\":\"red\"}");
     assertThat(top.status()).isEqualTo(400);
@@ -353,7 +386,7 @@ class HttpApiTest {
   void wrongValueType_namesTheFieldWithoutEchoingTheValue() {
     HttpTestClient.Reply reply = mint(mintKey(), "{\"externalUserId\":\"u1\",\"ttlSeconds\":\"sk_secret_looking\"}");
     assertThat(reply.status()).isEqualTo(400);
-    assertThat(paths(reply)).containsExactly("ttlSeconds");
+    assertThat(paths(reply)).containsExactly("ttl_seconds");
     assertThat(reply.body()).doesNotContain("sk_secret_looking");
   }
 
