@@ -22,7 +22,9 @@ import java.util.List;
  * {@code {"error": {"code", "message", "details": [{"path", "message"}]}}} with the HTTP status
  * of its gRPC code (grpc-gateway's table). The metadata interceptors put on a call (the rate
  * limit's {@code x-ratelimit-*} and {@code retry-after}) become HTTP headers; a 401 adds
- * {@code WWW-Authenticate: Bearer}.
+ * {@code WWW-Authenticate: Bearer}. Every reply is {@code Cache-Control: no-store}: successes
+ * carry secrets shown once, tokens and who they stand for (RFC 6749 5.1 asks the same of token
+ * responses), so no cache on the way may keep them.
  */
 final class HttpReplies {
   private static final JsonFormat.Printer PRINTER =
@@ -35,7 +37,8 @@ final class HttpReplies {
     if (!result.status().isOk()) {
       return failure(result.status(), result.headers(), result.trailers());
     }
-    ResponseHeadersBuilder headers = ResponseHeaders.builder(HttpStatus.OK).contentType(MediaType.JSON_UTF_8);
+    ResponseHeadersBuilder headers =
+        ResponseHeaders.builder(HttpStatus.OK).contentType(MediaType.JSON_UTF_8).set(HttpHeaderNames.CACHE_CONTROL, "no-store");
     copy(result.headers(), headers);
     copy(result.trailers(), headers);
     return AggregatedHttpResponse.of(headers.build(), HttpData.ofUtf8(json((Message) result.message())));

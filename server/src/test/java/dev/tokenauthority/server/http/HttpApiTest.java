@@ -357,6 +357,19 @@ class HttpApiTest {
   }
 
   @Test
+  void successesCarryingASecretOrAToken_areNoStore_soNoCacheOnTheWayKeepsThem() {
+    HttpTestClient.Reply key = http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\",\"sessions:redeem\"]}");
+    String secret = key.field("secret");
+    HttpTestClient.Reply minted = mint(secret, "{\"externalUserId\":\"u1\"}");
+    HttpTestClient.Reply redeemed = http.post("/v1/sessions:redeem", secret, "{\"token\":\"" + minted.field("token") + "\"}");
+
+    for (HttpTestClient.Reply reply : List.of(key, minted, redeemed, http.get("/v1/apiKeys", admin()))) {
+      assertThat(reply.status()).isEqualTo(200);
+      assertThat(reply.header("cache-control")).isEqualTo("no-store");
+    }
+  }
+
+  @Test
   void valueOfTheWrongType_isNamedByItsProtoPath_evenInsideTheBodyField() {
     HttpTestClient.Reply top = http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"garbage\"}");
     HttpTestClient.Reply nested = http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"sessionTtlMaxSeconds\":\"abc\"}");
