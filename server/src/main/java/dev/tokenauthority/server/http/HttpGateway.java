@@ -218,8 +218,10 @@ public final class HttpGateway {
     String path = ctx.path();
     switch (path) {
       case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> {
-        if (!method.equals("GET")) {
-          return notAllowed(method, path, "GET");
+        // HEAD as GET (RFC 9110 9.3.2): probes and key fetchers send it; Armeria sends the
+        // headers of the reply without its body.
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+          return notAllowed(method, path, "GET, HEAD");
         }
         return switch (path) {
           case HEALTH_PATH -> health();

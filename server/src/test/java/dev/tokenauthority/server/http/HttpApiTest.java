@@ -456,7 +456,20 @@ class HttpApiTest {
 
     HttpTestClient.Reply health = http.post("/healthz", null, "{}");
     assertThat(health.status()).isEqualTo(405);
-    assertThat(health.header("allow")).isEqualTo("GET");
+    assertThat(health.header("allow")).isEqualTo("GET, HEAD");
+  }
+
+  @Test
+  void head_onTheOpenRoutes_isTheGetsHeadersWithoutABody() {
+    for (String path : List.of("/healthz", "/.well-known/jwks.json", "/openapi.json")) {
+      HttpTestClient.Reply get = http.get(path, null);
+      HttpTestClient.Reply head = http.send("HEAD", path, null, null);
+
+      assertThat(head.status()).as(path).isEqualTo(200);
+      assertThat(head.body()).as(path).isEmpty();
+      assertThat(head.header("content-type")).as(path).isEqualTo(get.header("content-type"));
+      assertThat(head.headers().firstValue("cache-control")).as(path).isEqualTo(get.headers().firstValue("cache-control"));
+    }
   }
 
   @Test
