@@ -138,7 +138,7 @@ public final class ApiKeyService {
   }
 
   /**
-   * A create time as every store keeps it (milliseconds). The page token carries milliseconds
+   * A time as every store keeps it (milliseconds). The page token carries milliseconds
    * too: a finer create time would make the last key of a page sort after its own token, so the
    * next page would start with it again, forever.
    */
@@ -159,10 +159,12 @@ public final class ApiKeyService {
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
     List<String> origins = Origins.validateAll(request.allowedOrigins(), "allowed_origins", v);
-    if (request.expireTime() != null) {
-      v.check(request.expireTime().isAfter(now), "expire_time", "must be in the future");
+    // As stored, so that the key this call answers with is the key every later read shows.
+    Instant requestedExpiry = request.expireTime() == null ? null : storedPrecision(request.expireTime());
+    if (requestedExpiry != null) {
+      v.check(requestedExpiry.isAfter(now), "expire_time", "must be in the future");
       // No key outlives the key that made it, as no key is stronger than it.
-      v.check(caller.expireTime() == null || !request.expireTime().isAfter(caller.expireTime()), "expire_time",
+      v.check(caller.expireTime() == null || !requestedExpiry.isAfter(caller.expireTime()), "expire_time",
           "must not be later than the calling key's own expiry, " + caller.expireTime());
     }
     v.throwIfAny();
@@ -171,7 +173,12 @@ public final class ApiKeyService {
         tenants.findTenant(tenantId).orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id"));
     TenantPolicy.check(tenant, TenantPolicy.Operation.CREATE_KEY);
     caller.requireAll(scopes, "a new key");
-    Instant expireTime = request.expireTime() != null ? request.expireTime() : caller.expireTime();
+    if (scopes.contains(Scopes.ADMIN) && !tenantId.equals(Tenant.DEFAULT_ID)) {
+      // An admin key reaches every tenant; labelled with another tenant, it would look like that
+      // tenant's key while being everyone's superuser.
+      throw AuthorityException.invalidField("scopes", "admin is a scope of the " + Tenant.DEFAULT_ID + " tenant's keys only");
+    }
+    Instant expireTime = requestedExpiry != null ? requestedExpiry : caller.expireTime();
 
     String secret = secrets.generate();
     ApiKey key =
@@ -195,17 +202,17 @@ public final class ApiKeyService {
     return new CreatedKey(key, secret);
   }
 
-  /** Lists the unrevoked keys of a tenant, oldest first. */
+  /**
+   * Lists the unrevoked keys of a tenant, oldest first. A page token names the tenant it pages
+   * through: given with another tenant it is INVALID_REQUEST (AIP-158), not an empty page.
+   */
   public Page list(Caller caller, String tenantRef, int pageSize, String pageToken) {
     Violations v = new Violations();
     v.check(pageSize >= 0 && pageSize <= MAX_PAGE_SIZE, "page_size", "must be between 0 and " + MAX_PAGE_SIZE);
-    ApiKeyCursor after = null;
-    if (!pageToken.isEmpty()) {
-      after = decodeCursor(pageToken);
-      v.check(after != null, "page_token", "is not a page token of this listing");
-    }
-    v.throwIfAny();
     String tenantId = resolveTenant(caller, tenantRef);
+    ApiKeyCursor after = pageToken.isEmpty() ? null : decodeCursor(pageToken, tenantId);
+    v.check(pageToken.isEmpty() || after != null, "page_token", "is not a page token of this listing (of this tenant's keys)");
+    v.throwIfAny();
     int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
     List<ApiKey> page = keys.listApiKeys(tenantId, after, size + 1);
     if (page.size() <= size) {
@@ -213,7 +220,7 @@ public final class ApiKeyService {
     }
     List<ApiKey> shown = page.subList(0, size);
     ApiKey last = shown.get(size - 1);
-    return new Page(List.copyOf(shown), encodeCursor(new ApiKeyCursor(last.createTime(), last.id())));
+    return new Page(List.copyOf(shown), encodeCursor(tenantId, new ApiKeyCursor(last.createTime(), last.id())));
   }
 
   /**
@@ -323,19 +330,20 @@ public final class ApiKeyService {
     return tenantRef;
   }
 
-  private static String encodeCursor(ApiKeyCursor cursor) {
-    String raw = cursor.createTime().toEpochMilli() + ":" + cursor.id();
+  /** {@code tenant:createMillis:id}: tenant ids and key ids hold no colon. */
+  private static String encodeCursor(String tenantId, ApiKeyCursor cursor) {
+    String raw = tenantId + ":" + cursor.createTime().toEpochMilli() + ":" + cursor.id();
     return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static ApiKeyCursor decodeCursor(String token) {
+  /** The cursor of a page token of {@code tenantId}'s listing; null for anything else. */
+  private static ApiKeyCursor decodeCursor(String token, String tenantId) {
     try {
-      String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      int colon = raw.indexOf(':');
-      if (colon <= 0 || colon == raw.length() - 1) {
+      String[] parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split(":", -1);
+      if (parts.length != 3 || !parts[0].equals(tenantId) || parts[2].isEmpty()) {
         return null;
       }
-      return new ApiKeyCursor(Instant.ofEpochMilli(Long.parseLong(raw.substring(0, colon))), raw.substring(colon + 1));
+      return new ApiKeyCursor(Instant.ofEpochMilli(Long.parseLong(parts[1])), parts[2]);
     } catch (IllegalArgumentException e) {
       return null;
     }

@@ -81,6 +81,10 @@ public final class Origins {
         return Optional.empty();
       }
       int port = uri.getPort();
+      if (port == 0 || port > 65535) {
+        // A browser never sends such an origin: a binding to it could never match.
+        return Optional.empty();
+      }
       boolean defaultPort =
           port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
       String host = uri.getHost().toLowerCase(Locale.ROOT);

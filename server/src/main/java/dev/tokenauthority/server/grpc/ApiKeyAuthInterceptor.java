@@ -57,8 +57,10 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
       caller = keys.authenticate(bearerSecret(onlyAuthorization(headers)));
       CallerContext.noteCaller(caller);
       method.get().access().checkCaller(caller);
-      if (method.get().checksCallerTenant()) {
-        // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the rest.
+      if (method.get().checksCallerTenant() && !caller.isAdmin()) {
+        // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the
+        // rest. Not the admin's: the default tenant's subscription does not decide whether an
+        // operator may revoke a leaked key of another tenant.
         tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.MANAGE));
       }
     } catch (RuntimeException e) {

@@ -30,7 +30,8 @@ class OriginsTest {
   @ParameterizedTest
   @ValueSource(strings = {
     "", "app.example", "ftp://app.example", "https://app.example/", "https://app.example/path",
-    "https://app.example?q=1", "https://app.example#x", "https://user@app.example", "https://"
+    "https://app.example?q=1", "https://app.example#x", "https://user@app.example", "https://",
+    "https://app.example:99999", "https://app.example:65536", "https://app.example:0"
   })
   void normalise_notAnOrigin_isEmpty(String given) {
     assertThat(Origins.normalise(given)).isEmpty();

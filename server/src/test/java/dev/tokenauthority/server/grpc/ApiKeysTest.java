@@ -187,6 +187,26 @@ class ApiKeysTest {
   }
 
   @Test
+  void createApiKey_expireTimeFinerThanAMillisecond_isAnsweredAsStored() {
+    Instant later = ta.clock().instant().plus(Duration.ofDays(30)).plusNanos(123_456_789);
+    ApiKey created = ta.admin().createApiKey(newKey("sessions:mint").setExpireTime(ts(later)).build()).getApiKey();
+
+    assertThat(created.getExpireTime().getNanos()).isEqualTo(123_000_000);
+    assertThat(find(created.getId()).getExpireTime()).isEqualTo(created.getExpireTime());
+  }
+
+  @Test
+  void createApiKey_adminScopeInAnotherTenant_isInvalidRequestOnScopes() {
+    // It would list and revoke every tenant's keys while looking like one of "other"'s.
+    ta.createTenant("other");
+    StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> ta.admin().createApiKey(newKey("admin").setTenantId("other").build()));
+
+    assertThat(violationFields(e)).containsExactly("scopes");
+    assertThat(ta.admin().createApiKey(newKey("admin").build()).getApiKey().getTenantId()).isEqualTo("default");
+  }
+
+  @Test
   void createApiKey_noScopes_isInvalidRequestOnScopes() {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.admin().createApiKey(newKey().build()));
@@ -296,6 +316,24 @@ class ApiKeysTest {
     List<ApiKey> listed = listAll(ta.admin(), "other", 2, pageSizes);
     assertThat(listed).extracting(ApiKey::getId).containsExactlyElementsOf(created);
     assertThat(pageSizes).containsExactly(2, 2, 1);
+  }
+
+  @Test
+  void listApiKeys_pageTokenOfAnotherTenantsListing_isInvalidRequest_notAnEmptyPage() {
+    ta.createTenant("acme");
+    ta.createTenant("beta");
+    for (int i = 0; i < 3; i++) {
+      ta.admin().createApiKey(newKey("sessions:mint").setTenantId("acme").build());
+      ta.admin().createApiKey(newKey("sessions:mint").setTenantId("beta").build());
+    }
+    String acmeNext = ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setTenantId("acme").setPageSize(1).build()).getNextPageToken();
+
+    StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setTenantId("beta").setPageToken(acmeNext).build()));
+
+    assertThat(violationFields(e)).containsExactly("page_token");
+    assertThat(ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setTenantId("acme").setPageToken(acmeNext).build())
+        .getApiKeysCount()).isEqualTo(2);
   }
 
   @Test

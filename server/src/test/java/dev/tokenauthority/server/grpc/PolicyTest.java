@@ -222,6 +222,17 @@ class PolicyTest {
   }
 
   @Test
+  void defaultTenantCancelled_theAdminStillListsAndRevokesOtherTenantsKeys() {
+    ta.updateTenant(Tenant.newBuilder().setId("default")
+        .setSubscriptionStatus(SubscriptionStatus.SUBSCRIPTION_STATUS_CANCELLED).build(), "subscription_status");
+    String leaked = ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setTenantId("acme").build()).getApiKeys(0).getId();
+
+    ta.admin().revoke(dev.tokenauthority.v1.RevokeRequest.newBuilder().setApiKeyId(leaked).build());
+
+    ta.assertFails(Code.UNAUTHENTICATED, "API_KEY_REVOKED", () -> mint(user("u1")));
+  }
+
+  @Test
   void suspendedTenant_mayStillListAndRevokeItsKeys() {
     update(Tenant.newBuilder().setStatus(TenantStatus.TENANT_STATUS_SUSPENDED), "status");
     assertThat(ta.stub(key).listApiKeys(ListApiKeysRequest.getDefaultInstance()).getApiKeysCount()).isEqualTo(1);
