@@ -20,11 +20,16 @@ import io.grpc.Deadline;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelRegistry;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -387,7 +392,14 @@ public final class TokenAuthorityClient implements AutoCloseable {
       if (transports > 1) {
         throw new IllegalStateException("choose one of plaintext, TLS or channel credentials");
       }
-      ManagedChannel created = Grpc.newChannelBuilder(target, credentials()).userAgent("token-authority-client").build();
+      ManagedChannel created;
+      try {
+        created = Grpc.newChannelBuilder(target, credentials()).userAgent("token-authority-client").build();
+      } catch (ManagedChannelRegistry.ProviderNotFoundException e) {
+        // grpc found no transport that takes these credentials: Netty could not make a TLS
+        // context of the files (a key that is not a PEM private key, or one of another certificate).
+        throw new IllegalArgumentException("cannot set up TLS with the given certificate and key files: " + e.getMessage(), e);
+      }
       return new TokenAuthorityClient(this, credentials, created, created);
     }
 
@@ -401,15 +413,28 @@ public final class TokenAuthorityClient implements AutoCloseable {
       TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
       try {
         if (trustRoots != null) {
+          requireCertificates(trustRoots);
           tls.trustManager(trustRoots.toFile());
         }
         if (clientCertChain != null) {
+          requireCertificates(clientCertChain);
           tls.keyManager(clientCertChain.toFile(), clientPrivateKey.toFile());
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read a TLS certificate or key file", e);
       }
       return tls.build();
+    }
+
+    /** Fails, naming the file, unless it holds PEM certificates (read when the channel connects otherwise). */
+    private static void requireCertificates(Path pem) throws IOException {
+      try (InputStream in = Files.newInputStream(pem)) {
+        if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+          throw new IOException(pem + " holds no certificate");
+        }
+      } catch (CertificateException e) {
+        throw new IOException(pem + " is not a PEM certificate file: " + e.getMessage(), e);
+      }
     }
   }
 }

@@ -64,6 +64,14 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
       e.retryAfter().ifPresent(d -> err.println("  retry after " + d.toMillis() + " ms"));
       if (e.getCause() != null) {
         err.println("  cause: " + scrub(String.valueOf(e.getCause().getMessage())));
+        // TLS failures wrap the telling reason ("unable to find valid certification path") deep down.
+        Throwable root = e.getCause();
+        while (root.getCause() != null && root.getCause() != root) {
+          root = root.getCause();
+        }
+        if (root != e.getCause()) {
+          err.println("  root cause: " + scrub(String.valueOf(root.getMessage())));
+        }
       }
       code = REFUSED;
     } else if (ex instanceof UncheckedIOException e) {

@@ -3,12 +3,14 @@ package dev.tokenauthority.client.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokenauthority.server.testing.InProcessAuthority;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -149,6 +151,18 @@ class CliUsageTest {
 
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.err()).startsWith("error: cannot read a TLS certificate or key file");
+  }
+
+  @Test
+  void caCertThatIsNoCertificate_isAUsageErrorNamingTheFile(@TempDir Path dir) throws Exception {
+    Path garbage = Files.writeString(dir.resolve("bad.pem"), "garbage\n");
+    CliRunner network = new CliRunner(ClientFactory.overNetwork(), Clock.systemUTC());
+
+    CliRunner.Result r = network.run("--api-key", "sk_x", "--target", "localhost:1", "--ca-cert", garbage.toString(), "jwks");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: cannot read a TLS certificate or key file").contains("bad.pem")
+        .doesNotContain("ProviderNotFoundException", "UdsNettyChannelProvider");
   }
 
   @Test

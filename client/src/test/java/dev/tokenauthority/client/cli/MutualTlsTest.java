@@ -98,4 +98,15 @@ class MutualTlsTest {
     assertThat(refused.code()).isEqualTo(2);
     assertThat(refused.err()).doesNotContain(admin);
   }
+
+  @Test
+  void cli_serverCertificateNotTrusted_saysWhy() {
+    CliRunner cli = new CliRunner(ClientFactory.overNetwork(), Clock.systemUTC());
+
+    CliRunner.Result r = cli.run("--target", target(), "--api-key", admin, "jwks");
+
+    assertThat(r.code()).isEqualTo(2);
+    // Not only netty's "General OpenSslEngine problem": the reason, from the bottom of the chain.
+    assertThat(r.err()).containsPattern("root cause: .*certification path");
+  }
 }
