@@ -123,6 +123,11 @@ public final class SessionVerifier {
     try {
       jws = parser.parseSignedClaims(token);
     } catch (ExpiredJwtException e) {
+      // Signed by a known key, but another tenant's token is not valid here, expired or not.
+      Object tokenTenant = e.getClaims() == null ? null : e.getClaims().get("tid");
+      if (tenant != null && !tenant.equals(tokenTenant)) {
+        throw invalid("another tenant's token");
+      }
       throw refused(Status.Code.UNAUTHENTICATED, ErrorReason.TOKEN_EXPIRED, "the session token has expired");
     } catch (PrematureJwtException e) {
       throw invalid("not valid yet");

@@ -396,6 +396,9 @@ public final class TokenAuthorityClient implements AutoCloseable {
       try {
         created = Grpc.newChannelBuilder(target, credentials()).userAgent("token-authority-client").build();
       } catch (ManagedChannelRegistry.ProviderNotFoundException e) {
+        if (!tlsOptionSet) {
+          throw e;
+        }
         // grpc found no transport that takes these credentials: Netty could not make a TLS
         // context of the files (a key that is not a PEM private key, or one of another certificate).
         throw new IllegalArgumentException("cannot set up TLS with the given certificate and key files: " + e.getMessage(), e);

@@ -4,8 +4,9 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * The claims of a session token whose signature, algorithm, type, issuer, validity period and
- * (when asked for) audience {@link SessionVerifier} checked. Only the verifier makes one, so
+ * The claims of a session token whose signature, algorithm, type, issuer, validity period,
+ * tenant (unless the verifier accepts any) and (when asked for) audience {@link SessionVerifier}
+ * checked. Only the verifier makes one, so
  * holding one proves the checks ran. Offline verification does not consume a use: a token that
  * must be single-use is redeemed instead.
  */

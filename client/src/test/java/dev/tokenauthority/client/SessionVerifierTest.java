@@ -262,6 +262,11 @@ class SessionVerifierTest {
     assertThat(e.reason()).isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(verifier().verify(mint().token()).tenantId()).isEqualTo("default");
+    // Expired, it is still another tenant's: invalid here, as the server's Redeem answers it.
+    String ownToken = mint().token();
+    clock.advanceSeconds(3600);
+    assertThat(refusal(verifier(), evilToken).reason()).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(refusal(verifier(), ownToken).reason()).isEqualTo(ErrorReason.TOKEN_EXPIRED);
   }
 
   @Test

@@ -23,8 +23,9 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
   /** The call succeeded, but stdout would not take its result (a closed pipe, a full disk). */
   static final int OUTPUT_LOST = 3;
   /**
-   * A generated API key secret (a prefix of lowercase letters, digits and underscores as
-   * {@code --api-key-prefix} allows, then 40+ base62 characters) or a compact JWS.
+   * A generated API key secret (a prefix of lowercase letters and digits as
+   * {@code --api-key-prefix} allows, or with more underscores as an operator's own admin secret
+   * may have, then 40+ base62 characters) or a compact JWS.
    */
   private static final Pattern SECRET_SHAPED =
       Pattern.compile("\\b[a-z0-9][a-z0-9_]{0,15}_[A-Za-z0-9]{40,}\\b|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
@@ -66,7 +67,7 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
         err.println("  cause: " + scrub(String.valueOf(e.getCause().getMessage())));
         // TLS failures wrap the telling reason ("unable to find valid certification path") deep down.
         Throwable root = e.getCause();
-        while (root.getCause() != null && root.getCause() != root) {
+        for (int depth = 0; depth < 16 && root.getCause() != null && root.getCause() != root; depth++) {
           root = root.getCause();
         }
         if (root != e.getCause()) {

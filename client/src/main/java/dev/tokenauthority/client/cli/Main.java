@@ -14,7 +14,9 @@ public final class Main {
     // grpc-java logs through java.util.logging, whose console handler printed a WARNING with a
     // stack trace before the CLI's own one-line error (an unresolvable host, for one). Every
     // failure reaches the user as that line, so the console handler goes.
-    LogManager.getLogManager().reset();
+    if (System.getProperty("java.util.logging.config.file") == null) {
+      LogManager.getLogManager().reset();
+    }
     System.exit(TokenAuthorityCli.standard().run(args));
   }
 }

@@ -30,7 +30,8 @@ import picocli.CommandLine.ScopeType;
     },
     footer = {
       "",
-      "Exit codes: 0 success, 1 usage error, 2 the server refused the call or could not be reached."
+      "Exit codes: 0 success, 1 usage error, 2 the server refused the call or could not be reached,",
+      "3 the result could not be written to stdout (a redeem's use is spent; keys create names the key to revoke)."
     })
 final class RootCommand {
   static final String API_KEY_ENV = "TOKEN_AUTHORITY_API_KEY";

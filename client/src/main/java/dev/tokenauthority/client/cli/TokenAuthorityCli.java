@@ -52,7 +52,7 @@ public final class TokenAuthorityCli {
     // A PrintWriter keeps a failed write to itself: without this, a closed or full stdout
     // exits 0 having shown nothing, after a key was created or a token's use taken.
     if (out.checkError()) {
-      err.println("error: the result could not be written to stdout (closed or full); the call itself was made");
+      err.println("error: the output could not be written to stdout (closed or full)");
       code = code == 0 ? ErrorReporter.OUTPUT_LOST : code;
     }
     err.flush();

@@ -4,6 +4,7 @@ import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantDirectory;
 import dev.tokenauthority.server.tenant.TenantPolicy;
 import dev.tokenauthority.server.rpc.MethodTable;
@@ -57,7 +58,7 @@ public final class ApiKeyAuthInterceptor implements ServerInterceptor {
       caller = keys.authenticate(bearerSecret(onlyAuthorization(headers)));
       CallerContext.noteCaller(caller);
       method.get().access().checkCaller(caller);
-      if (method.get().checksCallerTenant() && !caller.isAdmin()) {
+      if (method.get().checksCallerTenant() && !(caller.isAdmin() && caller.tenantId().equals(Tenant.DEFAULT_ID))) {
         // A cancelled subscription refuses every call of the tenant's keys; the RPCs check the
         // rest. Not the admin's: the default tenant's subscription does not decide whether an
         // operator may revoke a leaked key of another tenant.

@@ -36,7 +36,8 @@ public final class TenantAdminService extends TenantAdminGrpc.TenantAdminImplBas
     Unary.respond(observer, () -> {
       requireTenant(request.hasTenant());
       return CreateTenantResponse.newBuilder()
-          .setTenant(TenantMapper.toProto(tenants.create(TenantMapper.fromProto(request.getTenant()))))
+          .setTenant(TenantMapper.toProto(
+              tenants.create(TenantMapper.fromProto(request.getTenant()), TenantMapper.unnamedValues(request.getTenant()))))
           .build();
     });
   }
@@ -53,7 +54,8 @@ public final class TenantAdminService extends TenantAdminGrpc.TenantAdminImplBas
       requireTenant(request.hasTenant());
       return UpdateTenantResponse.newBuilder()
           .setTenant(TenantMapper.toProto(
-              tenants.update(TenantMapper.fromProto(request.getTenant()), request.getUpdateMask().getPathsList())))
+              tenants.update(TenantMapper.fromProto(request.getTenant()), request.getUpdateMask().getPathsList(),
+                  TenantMapper.unnamedValues(request.getTenant()))))
           .build();
     });
   }

@@ -1,15 +1,17 @@
 package dev.tokenauthority.server.grpc;
 
-import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.v1.SubscriptionStatus;
 import dev.tokenauthority.v1.TenantStatus;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
- * Tenants between protobuf and the domain; an UNSPECIFIED enum becomes null, "not given". A
- * number the enum does not name (a client's newer proto, or 7 over HTTP/JSON) is
- * INVALID_REQUEST: read as "not given", a suspension sent as an unknown value was answered OK
- * and changed nothing.
+ * Tenants between protobuf and the domain; an UNSPECIFIED enum becomes null, "not given", and so
+ * does a number the enum does not name (a client's newer proto, or 7 over HTTP/JSON), which
+ * {@link #unnamedValues} reports so that TenantService refuses it wherever the request sets the
+ * field: read as "not given", a suspension sent as an unknown value was answered OK and changed
+ * nothing.
  */
 final class TenantMapper {
   private TenantMapper() {}
@@ -48,24 +50,33 @@ final class TenantMapper {
         null);
   }
 
+  /** The fields (proto names) holding an enum number their enum does not name. */
+  static Set<String> unnamedValues(dev.tokenauthority.v1.Tenant p) {
+    Set<String> unnamed = new LinkedHashSet<>();
+    if (p.getStatus() == TenantStatus.UNRECOGNIZED) {
+      unnamed.add("status");
+    }
+    if (p.getSubscriptionStatus() == SubscriptionStatus.UNRECOGNIZED) {
+      unnamed.add("subscription_status");
+    }
+    return unnamed;
+  }
+
   private static Tenant.Status status(TenantStatus s) {
     return switch (s) {
-      case TENANT_STATUS_UNSPECIFIED -> null;
       case TENANT_STATUS_ACTIVE -> Tenant.Status.ACTIVE;
       case TENANT_STATUS_INACTIVE -> Tenant.Status.INACTIVE;
       case TENANT_STATUS_SUSPENDED -> Tenant.Status.SUSPENDED;
-      case UNRECOGNIZED -> throw AuthorityException.invalidField("tenant.status", "is not a tenant status: ACTIVE, INACTIVE or SUSPENDED");
+      case TENANT_STATUS_UNSPECIFIED, UNRECOGNIZED -> null;
     };
   }
 
   private static Tenant.SubscriptionStatus subscription(SubscriptionStatus s) {
     return switch (s) {
-      case SUBSCRIPTION_STATUS_UNSPECIFIED -> null;
       case SUBSCRIPTION_STATUS_ACTIVE -> Tenant.SubscriptionStatus.ACTIVE;
       case SUBSCRIPTION_STATUS_PAST_DUE -> Tenant.SubscriptionStatus.PAST_DUE;
       case SUBSCRIPTION_STATUS_CANCELLED -> Tenant.SubscriptionStatus.CANCELLED;
-      case UNRECOGNIZED ->
-          throw AuthorityException.invalidField("tenant.subscription_status", "is not a subscription status: ACTIVE, PAST_DUE or CANCELLED");
+      case SUBSCRIPTION_STATUS_UNSPECIFIED, UNRECOGNIZED -> null;
     };
   }
 }

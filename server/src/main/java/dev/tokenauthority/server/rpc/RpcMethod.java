@@ -12,7 +12,8 @@ package dev.tokenauthority.server.rpc;
  * @param safeToRetry a client may repeat it after a transient failure without a second effect the
  *     user would notice (a second mint is a second token, harmless; a second redeem spends a use)
  * @param checksCallerTenant a caller whose tenant's subscription is cancelled is refused at once
- *     (the tenant's own calls; admin calls about tenants are not)
+ *     (the tenant's own calls; TenantAdmin's are not, nor any call of the default tenant's admin
+ *     key, which must stay able to revoke a leaked key of any tenant)
  */
 public record RpcMethod(
     String fullName,

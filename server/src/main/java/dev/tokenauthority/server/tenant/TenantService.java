@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -37,6 +38,11 @@ public final class TenantService {
           "display_name", "status", "subscription_status", "enabled_modules", "session_ttl_default_seconds",
           "session_ttl_max_seconds", "mint_rate_per_minute", "mint_rate_per_user_per_hour", "monthly_session_quota");
   private static final Set<String> IMMUTABLE_FIELDS = Set.of("id", "create_time", "update_time");
+  /** Reads and writes of one update before it gives up on a tenant that keeps changing. */
+  private static final int MAX_UPDATE_ATTEMPTS = 16;
+  /** The values each enum field takes, for the messages that refuse another. */
+  private static final Map<String, String> ENUM_VALUES =
+      Map.of("status", "ACTIVE, INACTIVE or SUSPENDED", "subscription_status", "ACTIVE, PAST_DUE or CANCELLED");
 
   private final TenantDirectory directory;
   private final Clock clock;
@@ -55,8 +61,17 @@ public final class TenantService {
    * @throws AuthorityException ALREADY_EXISTS when the id is taken
    */
   public Tenant create(Tenant requested) {
+    return create(requested, Set.of());
+  }
+
+  /**
+   * Creates a tenant, refusing the {@code unnamed} fields: given a value their enum does not
+   * name (in {@code requested}, null).
+   */
+  public Tenant create(Tenant requested, Set<String> unnamed) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     Violations v = new Violations();
+    unnamed.forEach(field -> v.add("tenant." + field, "is not a value of its enum: " + ENUM_VALUES.get(field)));
     v.check(Tenant.ID.matcher(requested.id()).matches(), "tenant.id",
         "must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit");
     v.check(!Tenant.RESERVED_IDS.contains(requested.id()), "tenant.id",
@@ -89,10 +104,20 @@ public final class TenantService {
    * (AIP-134). Status values of null mean "not given".
    */
   public Tenant update(Tenant changes, List<String> paths) {
+    return update(changes, paths, Set.of());
+  }
+
+  /**
+   * {@link #update(Tenant, List)} where the {@code unnamed} fields were given a value their enum
+   * does not name (in {@code changes}, null): refused when the update sets them, as when the
+   * mask names them or there is no mask; ignored outside the mask, as any field is.
+   */
+  public Tenant update(Tenant changes, List<String> paths, Set<String> unnamed) {
     Violations v = new Violations();
     Set<String> fields = new LinkedHashSet<>();
     if (paths.isEmpty()) {
       fields.addAll(populatedFields(changes));
+      fields.addAll(unnamed);
     }
     for (String path : paths) {
       if (path.equals("*")) {
@@ -106,15 +131,16 @@ public final class TenantService {
       }
     }
     if (fields.contains("status") && changes.status() == null) {
-      v.add("tenant.status", "must be ACTIVE, INACTIVE or SUSPENDED");
+      v.add("tenant.status", "must be " + ENUM_VALUES.get("status"));
     }
     if (fields.contains("subscription_status") && changes.subscriptionStatus() == null) {
-      v.add("tenant.subscription_status", "must be ACTIVE, PAST_DUE or CANCELLED");
+      v.add("tenant.subscription_status", "must be " + ENUM_VALUES.get("subscription_status"));
     }
     v.throwIfAny();
     // Read, merge, check and write again when another update landed in between: each update
-    // changes only its fields, and a suspension is never undone by a concurrent rename.
-    while (true) {
+    // changes only its fields, and a suspension is never undone by a concurrent rename. Each
+    // retry means another update succeeded; the bound only keeps a broken store from spinning.
+    for (int attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
       Tenant current = get(changes.id());
       Tenant updated = merged(current, changes, fields);
       if (directory.store().updateTenant(current, updated)) {
@@ -122,8 +148,10 @@ public final class TenantService {
         log.info("tenant updated id={} fields={}", updated.id(), fields);
         return updated;
       }
-      log.debug("tenant changed while being updated, merging again id={}", current.id());
+      log.debug("tenant changed while being updated, merging again id={} attempt={}", current.id(), attempt);
     }
+    throw AuthorityException.of(
+        ErrorReason.STORE_UNAVAILABLE, "the tenant changed " + MAX_UPDATE_ATTEMPTS + " times while this update was made; try again");
   }
 
   /**

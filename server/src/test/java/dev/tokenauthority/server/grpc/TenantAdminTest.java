@@ -204,6 +204,10 @@ class TenantAdminTest {
 
     assertThat(violationFields(masked)).containsExactly("tenant.subscription_status");
     assertThat(violationFields(unmasked)).containsExactly("tenant.status");
+    // Outside the mask it is ignored, as every field there is (AIP-134).
+    Tenant renamed = ta.updateTenant(Tenant.newBuilder().setId("acme").setDisplayName("Acme").setStatusValue(7).build(), "display_name");
+    assertThat(renamed.getDisplayName()).isEqualTo("Acme");
+    assertThat(renamed.getStatus()).isEqualTo(TenantStatus.TENANT_STATUS_ACTIVE);
     ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () -> admin.getTenant(GetTenantRequest.newBuilder().setId("odd").build()));
   }
 
