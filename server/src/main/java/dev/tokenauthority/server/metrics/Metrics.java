@@ -24,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +60,12 @@ public final class Metrics implements AutoCloseable {
   private final Counter redeemed;
   private final ConcurrentHashMap<String, Counter> rejections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> authFailures = new ConcurrentHashMap<>();
+  /**
+   * What the watched meters read from. Micrometer holds a function meter's object weakly, and a
+   * method reference such as {@code audit::dropped} is referenced by nothing else: collected, its
+   * counter froze and the certificate's gauge read NaN.
+   */
+  private final List<Object> watched = new CopyOnWriteArrayList<>();
   private final AtomicLong outstanding = new AtomicLong(-1);
   private final ScheduledExecutorService background =
       Executors.newSingleThreadScheduledExecutor(
@@ -167,6 +175,7 @@ public final class Metrics implements AutoCloseable {
 
   /** Publishes audit lines dropped because the writer fell behind. */
   public void watchAuditDrops(LongSupplier dropped) {
+    watched.add(dropped);
     FunctionCounter.builder("token_authority.audit.dropped", dropped, LongSupplier::getAsLong)
         .description("Audit lines dropped because the audit writer fell behind")
         .register(registry);
@@ -174,6 +183,7 @@ public final class Metrics implements AutoCloseable {
 
   /** Publishes log lines dropped because the console stalled (the log never blocks a call). */
   public void watchLogDrops(LongSupplier dropped) {
+    watched.add(dropped);
     FunctionCounter.builder("token_authority.log.dropped", dropped, LongSupplier::getAsLong)
         .description("Log lines dropped because the console (stdout) was not being read")
         .register(registry);
@@ -181,6 +191,7 @@ public final class Metrics implements AutoCloseable {
 
   /** Publishes when the TLS certificate being served expires. */
   public void watchCertificateExpiry(Supplier<Instant> notAfter) {
+    watched.add(notAfter);
     Gauge.builder("token_authority.tls.certificate.expiry", notAfter, s -> s.get().getEpochSecond())
         .description("When the TLS certificate being served expires, in Unix seconds")
         .register(registry);

@@ -11,7 +11,10 @@ import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import io.grpc.Status;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.OptionalDouble;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,6 +44,29 @@ class MetricsTest {
     OptionalDouble v = scrape.value(name, labels);
     assertThat(v).as("%s %s in\n%s", name, String.join(",", labels), scrape.text()).isPresent();
     return v.getAsDouble();
+  }
+
+  @Test
+  void watchedCountersAndTheCertificateGauge_keepReadingTheirSource_afterAGarbageCollection() throws Exception {
+    // Passed as capturing method references, as Main passes audit::dropped: nothing else holds them.
+    AtomicLong auditDrops = new AtomicLong();
+    AtomicLong logDrops = new AtomicLong();
+    AtomicReference<Instant> notAfter = new AtomicReference<>(Instant.ofEpochSecond(2_000_000_000L));
+    metrics.watchAuditDrops(auditDrops::get);
+    metrics.watchLogDrops(logDrops::get);
+    metrics.watchCertificateExpiry(notAfter::get);
+
+    for (int i = 0; i < 5; i++) {
+      System.gc();
+      Thread.sleep(20);
+    }
+    auditDrops.set(7);
+    logDrops.set(3);
+    PrometheusText scrape = PrometheusText.scrape(port);
+
+    assertThat(value(scrape, "token_authority_audit_dropped_total")).isEqualTo(7);
+    assertThat(value(scrape, "token_authority_log_dropped_total")).isEqualTo(3);
+    assertThat(value(scrape, "token_authority_tls_certificate_expiry")).isEqualTo(2_000_000_000d);
   }
 
   @Test
