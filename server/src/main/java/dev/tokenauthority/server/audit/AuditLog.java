@@ -2,12 +2,13 @@ package dev.tokenauthority.server.audit;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -21,9 +22,12 @@ import org.slf4j.LoggerFactory;
  * Writes {@link AuditEvent}s as JSON lines, one per event, to a file (appended to) or stdout;
  * line separators, C1 and bidirectional controls in values are escapes ({@link SafeLineEscapes}).
  * Calls never wait for it: an event goes into a bounded queue that one thread drains and
- * writes in batches, flushing whenever the queue runs empty (so a line is on disk a few
- * milliseconds after its call); when the queue is full the event is dropped and counted
- * ({@link #dropped()}). {@link #close()} writes what is queued, then flushes.
+ * writes in batches, whole lines in one write whenever the queue runs empty or a batch reaches
+ * 64 KiB (so a line is on disk a few milliseconds after its call); when the queue is full the
+ * event is dropped and counted ({@link #dropped()}), and so is every line of a batch the sink
+ * refused (a full disk), with one warning until writing works again. {@link #close()} writes
+ * what is queued, waiting at most {@link #CLOSE_WAIT} for a sink that takes nothing (a pipe
+ * nobody reads), so that shutting down never hangs on it.
  */
 public final class AuditLog implements AutoCloseable {
   /** Events waiting at most; at ~200 bytes a line, a few MiB. */
@@ -33,6 +37,10 @@ public final class AuditLog implements AutoCloseable {
   private static final long BATCH_WAIT_MILLIS = 2;
   /** Empty polls (about 200 ms) before the writer blocks until the next line. */
   private static final int IDLE_POLLS = 100;
+  /** A batch this large is written without waiting for the queue to run empty. */
+  private static final int BATCH_BYTES = 64 * 1024;
+  /** The longest {@link #close()} waits for the writer to write what is queued. */
+  public static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
   private static final DateTimeFormatter RFC_3339 =
       DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneOffset.UTC);
   private static final AuditEvent STOP = new AuditEvent(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
@@ -40,19 +48,32 @@ public final class AuditLog implements AutoCloseable {
   private final BlockingQueue<AuditEvent> queue;
   private final OutputStream out;
   private final boolean closeOut;
-  /** One line at a time: handed to {@code out} in a single write, never split across two. */
+  /** One line at a time, added whole to {@link #batch}. */
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(512);
+  /** Whole lines handed to {@code out} in a single write, so another writer never splits one. */
+  private final ByteArrayOutputStream batch = new ByteArrayOutputStream(BATCH_BYTES + 1024);
+  /** Lines in {@link #batch}; the writer thread's own. */
+  private int batchLines;
+  /** Whether the last batch was refused (one warning until a batch is written again); the writer's own. */
+  private boolean failing;
   private final JsonGenerator json;
   private final Thread writer;
   private final LongAdder dropped = new LongAdder();
   private volatile boolean closed;
-  /** Lines written; the writer thread's own count, read after it has ended. */
-  private long written;
+  private final Duration closeWait;
+  /** Lines the sink took; the writer thread's own count, read after it has ended. */
+  private volatile long written;
 
   /**
    * @param out where lines go; closed by {@link #close()} when {@code closeOut}
    */
   public AuditLog(OutputStream out, boolean closeOut, int capacity) throws IOException {
+    this(out, closeOut, capacity, CLOSE_WAIT);
+  }
+
+  /** As above, with another limit on how long {@link #close()} waits for a stuck sink (tests). */
+  AuditLog(OutputStream out, boolean closeOut, int capacity, Duration closeWait) throws IOException {
+    this.closeWait = closeWait;
     this.queue = new ArrayBlockingQueue<>(capacity);
     this.out = out;
     this.closeOut = closeOut;
@@ -89,7 +110,8 @@ public final class AuditLog implements AutoCloseable {
         // created meanwhile: append to it
       }
     }
-    return new AuditLog(new BufferedOutputStream(new FileOutputStream(file.toFile(), true), 64 * 1024), true, DEFAULT_CAPACITY);
+    // Unbuffered: the writer hands it whole batches, and must know which of them the disk refused.
+    return new AuditLog(new FileOutputStream(file.toFile(), true), true, DEFAULT_CAPACITY);
   }
 
   /** Queues an event without waiting; drops and counts it when the queue is full. */
@@ -105,14 +127,13 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void drain() {
-    boolean failing = false;
     int idle = 0;
     while (true) {
       AuditEvent event;
       try {
         event = queue.poll();
         if (event == null) {
-          flush();
+          writeBatch();
           if (idle < IDLE_POLLS) {
             // Busy: let a batch gather rather than be woken by every call's offer, which on a
             // small machine costs a context switch per line.
@@ -128,28 +149,49 @@ public final class AuditLog implements AutoCloseable {
         return;
       }
       if (event == STOP) {
-        flush();
+        writeBatch();
         return;
       }
       try {
         write(event);
-        written++;
-        failing = false;
+        batchLines++;
       } catch (IOException e) {
+        // Only the JSON generator writes here, into memory.
         dropped.increment();
-        if (!failing) {
-          log.warn("writing the audit log failed, dropping lines until it works again: {}", e.getMessage());
-          failing = true;
-        }
+        log.warn("an audit line could not be made: {}", e.getMessage());
+      }
+      if (batch.size() >= BATCH_BYTES) {
+        writeBatch();
       }
     }
   }
 
-  private void flush() {
+  /** Hands the batch to the sink in one write and flushes it; a refused batch is dropped and counted. */
+  private void writeBatch() {
+    if (batchLines == 0) {
+      return;
+    }
     try {
+      batch.writeTo(out);
       out.flush();
+      // A PrintStream (stdout) keeps its failures to itself.
+      if (out instanceof PrintStream ps && ps.checkError()) {
+        throw new IOException("stdout refused the write");
+      }
+      written += batchLines;
+      if (failing) {
+        log.info("writing the audit log works again");
+        failing = false;
+      }
     } catch (IOException e) {
-      log.warn("flushing the audit log failed: {}", e.getMessage());
+      dropped.add(batchLines);
+      if (!failing) {
+        log.warn("writing the audit log failed, dropping lines until it works again: {}", e.getMessage());
+        failing = true;
+      }
+    } finally {
+      batch.reset();
+      batchLines = 0;
     }
   }
 
@@ -174,7 +216,7 @@ public final class AuditLog implements AutoCloseable {
     json.flush();
     try {
       // Whole lines only: on stdout, a log line written between two writes would split one.
-      line.writeTo(out);
+      line.writeTo(batch);
     } finally {
       line.reset();
     }
@@ -196,20 +238,35 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     closed = true;
+    long deadline = System.nanoTime() + closeWait.toNanos();
     try {
-      // The queue may be full: wait for room rather than lose the stop (and the lines before it).
+      // The queue may be full: wait for room rather than lose the stop (and the lines before it),
+      // but not past the deadline: a sink that takes nothing would hold the shutdown for ever.
       while (!queue.offer(STOP, 100, TimeUnit.MILLISECONDS)) {
-        if (!writer.isAlive()) {
+        if (!writer.isAlive() || System.nanoTime() > deadline) {
           break;
         }
       }
-      writer.join(TimeUnit.SECONDS.toMillis(10));
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      if (left > 0) {
+        writer.join(left);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    if (writer.isAlive()) {
+      int stuck = queue.size();
+      queue.clear();
+      dropped.add(stuck);
+      writer.interrupt();
+      log.warn("the audit log's sink took nothing for {} ms: gave up on the {} lines still queued and the batch being written",
+          closeWait.toMillis(), stuck);
+      // Closing a stream its writer is blocked in could block too; the process is exiting.
+      return;
+    }
     long lost = dropped();
     if (lost > 0) {
-      log.warn("audit log closed: {} lines written, {} dropped because the writer fell behind", written, lost);
+      log.warn("audit log closed: {} lines written, {} dropped (the writer fell behind or the sink refused them)", written, lost);
     } else {
       log.info("audit log closed: {} lines written", written);
     }

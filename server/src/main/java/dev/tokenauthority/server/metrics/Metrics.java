@@ -173,11 +173,11 @@ public final class Metrics implements AutoCloseable {
         0, every.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** Publishes audit lines dropped because the writer fell behind. */
+  /** Publishes audit lines dropped because the writer fell behind or the sink refused them. */
   public void watchAuditDrops(LongSupplier dropped) {
     watched.add(dropped);
     FunctionCounter.builder("token_authority.audit.dropped", dropped, LongSupplier::getAsLong)
-        .description("Audit lines dropped because the audit writer fell behind")
+        .description("Audit lines dropped because the audit writer fell behind or its file refused them")
         .register(registry);
   }
 

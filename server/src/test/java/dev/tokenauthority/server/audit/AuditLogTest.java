@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -151,6 +155,67 @@ class AuditLogTest {
         assertThat(line).contains("a log line");
       }
     }
+  }
+
+  @Test
+  void aFileOnAFullDisk_dropsAndCountsEveryLine_withOneWarning_andCountsNoneWritten() throws Exception {
+    // /dev/full refuses every write with ENOSPC, as a full disk does. The lines used to sit in a
+    // 64 KiB buffer, uncounted and reported as written, while each flush (every 2 ms) logged
+    // another warning.
+    assumeTrue(Files.exists(Path.of("/dev/full")), "needs /dev/full");
+    ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(AuditLog.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> warnings = new ch.qos.logback.core.read.ListAppender<>();
+    warnings.start();
+    logger.addAppender(warnings);
+    try {
+      AuditLog log = AuditLog.open("/dev/full");
+      for (int i = 0; i < 40; i++) {
+        log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_" + i));
+        Thread.sleep(1);
+      }
+      log.close();
+
+      assertThat(log.dropped()).isEqualTo(40);
+      assertThat(warnings.list).filteredOn(e -> e.getMessage().contains("failed")).hasSize(1);
+      assertThat(warnings.list).filteredOn(e -> e.getFormattedMessage().contains("0 lines written, 40 dropped")).hasSize(1);
+    } finally {
+      logger.detachAppender(warnings);
+    }
+  }
+
+  @Test
+  void close_whenTheSinkTakesNothing_givesUpAfterTheWait_insteadOfHoldingTheShutdown() throws Exception {
+    // A pipe nobody reads: the writer blocks in its write for good, and the queue is full.
+    CountDownLatch never = new CountDownLatch(1);
+    OutputStream blocked =
+        new OutputStream() {
+          @Override
+          public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) {
+            try {
+              never.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        };
+    Duration wait = Duration.ofMillis(500);
+    AuditLog log = new AuditLog(blocked, false, 4, wait);
+    for (int i = 0; i < 20; i++) {
+      log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_" + i));
+      Thread.sleep(3);
+    }
+
+    long start = System.nanoTime();
+    log.close();
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(wait.plusSeconds(3));
+    assertThat(log.dropped()).as("the queued lines are counted as dropped").isGreaterThanOrEqualTo(19 - 4);
+    never.countDown();
   }
 
   @Test
