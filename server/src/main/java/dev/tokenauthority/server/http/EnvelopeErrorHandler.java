@@ -5,6 +5,7 @@ import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.ShuttingDownException;
 import com.linecorp.armeria.common.stream.ClosedStreamException;
 import com.linecorp.armeria.server.HttpStatusException;
 import com.linecorp.armeria.server.RequestTimeoutException;
@@ -44,6 +45,12 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       // failure of the connection itself is logged where it happens (Armeria's handlers).
       log.debug("the HTTP client went away: {}", t.toString());
       return HttpReplies.failure(Status.CANCELLED.withDescription("the HTTP client went away"), null, null).toHttpResponse();
+    }
+    if (t instanceof ShuttingDownException) {
+      // A call still running when the shutdown grace ran out: cancelled, as over gRPC, and worth
+      // retrying on another replica. Not a server fault (it was INTERNAL, with an ERROR line).
+      log.debug("an HTTP call was still running when the server stopped: {}", ctx.path());
+      return forStatus(HttpStatus.SERVICE_UNAVAILABLE, null).toHttpResponse();
     }
     var status = ErrorMapper.toStatusException(t);
     return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();
