@@ -39,6 +39,22 @@ public final class MalformedRequests {
 
   private MalformedRequests() {}
 
+  /**
+   * Delivers to a guarded call a request another transport could not build ({@code failure}:
+   * HTTP/JSON's decoding, with its field violations), as grpc delivers a body that does not
+   * parse: the call is refused with that failure after its interceptors have seen it, so that it
+   * is authenticated, measured and audited as any other.
+   */
+  public static <T> void deliverUnbuilt(ServerCall.Listener<T> listener, RuntimeException failure) {
+    PARSE_FAILURE.set(failure);
+    try {
+      listener.onMessage(null);
+    } finally {
+      // Authentication may have closed the call before the guard read it.
+      PARSE_FAILURE.remove();
+    }
+  }
+
   /** The same service whose calls refuse a malformed body with a clear status. */
   public static ServerServiceDefinition guard(ServerServiceDefinition service) {
     ServiceDescriptor original = service.getServiceDescriptor();
@@ -153,6 +169,9 @@ public final class MalformedRequests {
       if (tooLarge(failure)) {
         status = ErrorMapper.requestTooLarge(
             "the " + method + " request is larger than the limit once decompressed");
+      } else if (failure instanceof AuthorityException built) {
+        // Another transport's own refusal (deliverUnbuilt): it already says what is wrong, and where.
+        status = ErrorMapper.toStatusException(built);
       } else {
         String why = failure == null ? "the request carried no message" : "the request body is not a valid message: " + describe(failure);
         status = ErrorMapper.toStatusException(AuthorityException.of(ErrorReason.INVALID_REQUEST, why));

@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.http;
 
 import dev.tokenauthority.server.grpc.ErrorMapper;
+import dev.tokenauthority.server.grpc.MalformedRequests;
 import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -50,10 +51,27 @@ final class HttpCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
       String authority,
       Executor executor,
       CompletableFuture<?> clientGone) {
+    return start(definition, request, null, requestHeaders, attributes, authority, executor, clientGone);
+  }
+
+  /**
+   * As above, for a request the HTTP request could not be made into ({@code unbuilt}, with
+   * {@code request} null): the call runs through its interceptors and is refused with that
+   * failure, as gRPC refuses a body that does not parse ({@link MalformedRequests}).
+   */
+  static <ReqT, RespT> CompletableFuture<Result> start(
+      ServerMethodDefinition<ReqT, RespT> definition,
+      Object request,
+      RuntimeException unbuilt,
+      Metadata requestHeaders,
+      Attributes attributes,
+      String authority,
+      Executor executor,
+      CompletableFuture<?> clientGone) {
     HttpCall<ReqT, RespT> call = new HttpCall<>(definition.getMethodDescriptor(), attributes, authority);
     // The request was built from this method's own request prototype, so it is a ReqT.
     ReqT typed = cast(request);
-    executor.execute(() -> call.run(definition, typed, requestHeaders));
+    executor.execute(() -> call.run(definition, typed, unbuilt, requestHeaders));
     clientGone.whenComplete((v, e) -> executor.execute(call::clientGone));
     call.result.whenComplete((r, e) -> {
       if (!call.cancelled) {
@@ -68,11 +86,16 @@ final class HttpCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     return (T) o;
   }
 
-  private synchronized void run(ServerMethodDefinition<ReqT, RespT> definition, ReqT request, Metadata requestHeaders) {
+  private synchronized void run(
+      ServerMethodDefinition<ReqT, RespT> definition, ReqT request, RuntimeException unbuilt, Metadata requestHeaders) {
     try {
       listener = definition.getServerCallHandler().startCall(this, requestHeaders);
       listener.onReady();
-      listener.onMessage(request);
+      if (unbuilt != null) {
+        MalformedRequests.deliverUnbuilt(listener, unbuilt);
+      } else {
+        listener.onMessage(request);
+      }
       listener.onHalfClose();
     } catch (RuntimeException e) {
       // What grpc's transport does with a throwing handler: close the call, never the process.

@@ -19,14 +19,12 @@ import com.linecorp.armeria.server.RoutingContext;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
-import dev.tokenauthority.server.grpc.ErrorMapper;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.StatusRuntimeException;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
@@ -243,15 +241,17 @@ public final class HttpGateway {
   }
 
   private CompletableFuture<AggregatedHttpResponse> call(ServiceRequestContext ctx, RouteTable.Found found, AggregatedHttpRequest body) {
-    Message request;
+    Message request = null;
+    RuntimeException unbuilt = null;
     try {
       request = JsonRequests.decode(found.route(), JsonRequests.text(body.content().array()), found.variables(), query(ctx));
     } catch (RuntimeException e) {
-      StatusRuntimeException status = ErrorMapper.toStatusException(e);
-      return CompletableFuture.completedFuture(HttpReplies.failure(status.getStatus(), null, status.getTrailers()));
+      // Still a call of this method: authenticated first, then refused, measured and audited as
+      // gRPC's malformed bodies are, not answered here past the interceptors.
+      unbuilt = e;
     }
-    return HttpCall.start(found.route().definition(), request, metadata(body.headers()), attributes(ctx), body.headers().authority(),
-            executor(ctx), ctx.whenRequestCancelling())
+    return HttpCall.start(found.route().definition(), request, unbuilt, metadata(body.headers()), attributes(ctx),
+            body.headers().authority(), executor(ctx), ctx.whenRequestCancelling())
         .thenApply(HttpReplies::of);
   }
 

@@ -100,6 +100,39 @@ class HttpInterceptorsTest {
   }
 
   @Test
+  void aBodyThatIsNoRequest_isAuthenticatedFirst_thenRefused_meteredAndAudited_asGrpcMalformedBodiesAre() throws Exception {
+    String key = authority.createKey(Scopes.SESSIONS_MINT);
+
+    HttpTestClient.Reply wrongKeyAndNotJson = http.post("/v1/sessions", "sk_wrong_key_of_nobody_at_all", "{not json");
+    HttpTestClient.Reply unknownField = http.post("/v1/sessions", key, "{\"externalUserId\":\"u1\",\"bogusField\":1}");
+
+    // Who is asking comes first, as on the gRPC port: not a 400 that skips the key check.
+    assertThat(wrongKeyAndNotJson.status()).isEqualTo(401);
+    assertThat(wrongKeyAndNotJson.code()).isEqualTo("API_KEY_INVALID");
+    assertThat(unknownField.status()).isEqualTo(400);
+    assertThat(unknownField.code()).isEqualTo("INVALID_REQUEST");
+    assertThat(unknownField.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject().get("path")
+        .getAsString()).isEqualTo("bogusField");
+    PrometheusText scrape = PrometheusText.scrape(metricsPort);
+    assertThat(scrape.value("token_authority_api_key_auth_failures_total", "reason", "API_KEY_INVALID")).hasValue(1);
+    assertThat(scrape.value("token_authority_rejections_total", "method", "MintSession", "reason", "INVALID_REQUEST")).hasValue(1);
+
+    authority.close();
+    audit.close();
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : auditOut.toString(StandardCharsets.UTF_8).split("\n")) {
+      lines.add(JSON.readTree(line));
+    }
+    assertThat(lines).anySatisfy(l -> {
+      assertThat(l.path("rpc").asText()).endsWith("/MintSession");
+      assertThat(l.path("outcome").asText()).isEqualTo("refused");
+      assertThat(l.path("reason").asText()).isEqualTo("INVALID_REQUEST");
+      assertThat(l.path("api_key_id").asText()).startsWith("key_");
+    });
+    assertThat(lines).anySatisfy(l -> assertThat(l.path("reason").asText()).isEqualTo("API_KEY_INVALID"));
+  }
+
+  @Test
   void h2cClientThatResetsItsStreamMidCall_cancelsTheCall_asMeteredAndAudited_withoutAnErrorLogged(@TempDir Path dataDir)
       throws Exception {
     assertGoingAwayMidCallCancelsIt(dataDir, (port, key, callStarted) -> {
