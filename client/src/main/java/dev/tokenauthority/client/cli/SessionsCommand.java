@@ -197,6 +197,10 @@ final class SessionsCommand {
 
   /** The token argument, or the first line of stdin when it is {@code -}. */
   static String readToken(ClientCommand command, String argument) {
+    if (argument.isBlank()) {
+      // "$TOKEN" of an unset variable: a usage mistake, not a token for the server to refuse.
+      throw new ParameterException(command.spec.commandLine(), "the token is empty (an unset shell variable?); give a token or - for stdin");
+    }
     if (!"-".equals(argument)) {
       return argument;
     }

@@ -9,6 +9,7 @@ import dev.tokenauthority.server.testing.TestClock;
 import dev.tokenauthority.v1.IntrospectResponse;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemResponse;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,6 +124,16 @@ class SessionCommandsTest {
     assertThat(r.code()).as("%s", r).isEqualTo(3);
     assertThat(r.err()).contains("could not be written to stdout");
     assertThat(run("sessions", "redeem", token).err()).startsWith("error: TOKEN_ALREADY_USED");
+  }
+
+  @Test
+  void redeemOrIntrospect_ofAnEmptyToken_isAUsageError_exit1_withoutACall() {
+    for (String command : List.of("redeem", "introspect")) {
+      CliRunner.Result r = run("sessions", command, "");
+
+      assertThat(r.code()).as("%s", r).isEqualTo(1);
+      assertThat(r.err()).contains("the token is empty");
+    }
   }
 
   @Test
