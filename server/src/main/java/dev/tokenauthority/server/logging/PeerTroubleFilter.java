@@ -8,9 +8,11 @@ import org.slf4j.Marker;
 
 /**
  * Drops the warnings Armeria (the HTTP port's server) logs about what a peer did wrong: an HTTP/2
- * connection error raised by the codec for a bad frame or header block, and an HTTP/1.1 request
- * whose {@code Expect} header it cannot meet (answered 417). Anyone can send those, without a
- * key, once per connection or request. Every other warning of the same loggers, which may be the
+ * connection error raised by the codec for a bad frame or header block, an HTTP/1.1 request
+ * whose {@code Expect} header it cannot meet (answered 417), and a TLS handshake that failed (a
+ * client without the certificate mTLS asks for, one that trusts another CA, plain text on the
+ * TLS port; the gRPC port logs none of these either). Anyone can send those, without a key, once
+ * per connection or request. Every other warning of the same loggers, which may be the
  * server's own trouble, still reaches the log; grpc-java's peer trouble is {@link JulBridge}'s.
  * The built-in set-up installs it; an operator's logback.xml can name it as a
  * {@code <turboFilter class="dev.tokenauthority.server.logging.PeerTroubleFilter"/>}.
@@ -18,6 +20,7 @@ import org.slf4j.Marker;
 public final class PeerTroubleFilter extends TurboFilter {
   static final String HTTP2_HANDLER = "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler";
   static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
+  static final String PIPELINE = "com.linecorp.armeria.server.HttpServerPipelineConfigurator";
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
@@ -30,6 +33,9 @@ public final class PeerTroubleFilter extends TurboFilter {
     }
     if (name.equals(SERVER_HANDLER) && format.contains("Unexpected user event")
         && any(params, "io.netty.handler.codec.http.HttpExpectationFailedEvent")) {
+      return FilterReply.DENY;
+    }
+    if (name.equals(PIPELINE) && format.contains("TLS handshake failed")) {
       return FilterReply.DENY;
     }
     return FilterReply.NEUTRAL;

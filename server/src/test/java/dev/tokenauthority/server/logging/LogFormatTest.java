@@ -102,6 +102,8 @@ class LogFormatTest {
       h2.warn("{} HTTP/2 connection error:", "[id: 0x1]", peer);
       h2.warn("{} HTTP/2 connection error:", "[id: 0x2]", new NullPointerException("a fault of the library"));
       context.getLogger(PeerTroubleFilter.SERVER_HANDLER).warn("{} Unexpected exception:", "[id: 0x3]", new IllegalStateException("ours"));
+      // A client without the certificate mTLS asks for: Armeria's format, as 1.36 logs it.
+      context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x4]", "Empty client certificate chain");
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(seen);
 
       assertThat(seen.list).extracting(ILoggingEvent::getFormattedMessage)
