@@ -147,7 +147,7 @@ public final class SessionService {
       Caller caller, MintRequest request, MintRules.Admitted admitted, RateLimiter.Decision rate) {
     if (!rate.allowed()) {
       throw AuthorityException.rateLimited(
-          "rate limit of " + rate.limit() + " mints reached; retry in " + Math.max(1, rate.retryAfter().toSeconds()) + " s",
+          "rate limit of " + rate.limit() + " mints reached; retry in " + rate.retryAfterSeconds() + " s",
           "mints",
           rate);
     }

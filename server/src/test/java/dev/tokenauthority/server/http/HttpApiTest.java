@@ -312,6 +312,8 @@ class HttpApiTest {
     assertThat(refused.status()).isEqualTo(429);
     assertThat(refused.code()).isEqualTo("RATE_LIMITED");
     assertThat(refused.header("retry-after")).matches("[1-9]\\d*");
+    assertThat(refused.json().getAsJsonObject("error").get("message").getAsString())
+        .as("the message and the header round alike").contains("retry in " + refused.header("retry-after") + " s");
     assertThat(refused.header("x-ratelimit-limit")).isEqualTo("1");
     assertThat(refused.header("x-ratelimit-remaining")).isEqualTo("0");
     assertThat(refused.header("x-ratelimit-reset")).matches("\\d+");
