@@ -6,11 +6,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +64,8 @@ public final class AuditLog implements AutoCloseable {
   private final Duration closeWait;
   /** Lines the sink took; the writer thread's own count, read after it has ended. */
   private volatile long written;
+  /** Lines of the batch being handed to the sink, for a close() that gives up on it. */
+  private volatile int inFlight;
 
   /**
    * @param out where lines go; closed by {@link #close()} when {@code closeOut}
@@ -121,9 +124,14 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** Events dropped so far because the writer fell behind (or after close). */
+  /** Events dropped so far because the writer fell behind, the sink refused them, or after close. */
   public long dropped() {
     return dropped.sum();
+  }
+
+  /** Lines the sink took so far. */
+  long written() {
+    return written;
   }
 
   private void drain() {
@@ -171,13 +179,12 @@ public final class AuditLog implements AutoCloseable {
     if (batchLines == 0) {
       return;
     }
+    inFlight = batchLines;
     try {
+      // Stdout (a PrintStream, shared with the log) keeps its failures to itself, and its error
+      // flag would stay set for good: a failing stdout is not seen here, a failing file is.
       batch.writeTo(out);
       out.flush();
-      // A PrintStream (stdout) keeps its failures to itself.
-      if (out instanceof PrintStream ps && ps.checkError()) {
-        throw new IOException("stdout refused the write");
-      }
       written += batchLines;
       if (failing) {
         log.info("writing the audit log works again");
@@ -192,6 +199,7 @@ public final class AuditLog implements AutoCloseable {
     } finally {
       batch.reset();
       batchLines = 0;
+      inFlight = 0;
     }
   }
 
@@ -255,12 +263,14 @@ public final class AuditLog implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     if (writer.isAlive()) {
-      int stuck = queue.size();
-      queue.clear();
-      dropped.add(stuck);
+      List<AuditEvent> left = new ArrayList<>();
+      queue.drainTo(left);
+      long queued = left.stream().filter(e -> e != STOP).count();
+      int writing = inFlight;
+      dropped.add(queued + writing);
       writer.interrupt();
-      log.warn("the audit log's sink took nothing for {} ms: gave up on the {} lines still queued and the batch being written",
-          closeWait.toMillis(), stuck);
+      log.warn("the audit log's sink took nothing in time: gave up on the {} lines still queued and the {} being written",
+          queued, writing);
       // Closing a stream its writer is blocked in could block too; the process is exiting.
       return;
     }

@@ -47,10 +47,12 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       return HttpReplies.failure(Status.CANCELLED.withDescription("the HTTP client went away"), null, null).toHttpResponse();
     }
     if (t instanceof ShuttingDownException) {
-      // A call still running when the shutdown grace ran out: cancelled, as over gRPC, and worth
-      // retrying on another replica. Not a server fault (it was INTERNAL, with an ERROR line).
+      // A call still running when the shutdown grace ran out, cancelled as over gRPC. Not a
+      // server fault (it was INTERNAL, with an ERROR line); but its write may have committed.
       log.debug("an HTTP call was still running when the server stopped: {}", ctx.path());
-      return forStatus(HttpStatus.SERVICE_UNAVAILABLE, null).toHttpResponse();
+      return HttpReplies.envelope(HttpStatus.SERVICE_UNAVAILABLE, "UNAVAILABLE",
+          "the server stopped before this call finished; it may have taken effect (a redeem its use):"
+              + " check before repeating it").toHttpResponse();
     }
     var status = ErrorMapper.toStatusException(t);
     return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();

@@ -19,6 +19,7 @@ import com.linecorp.armeria.server.RoutingContext;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
+import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
@@ -245,9 +246,10 @@ public final class HttpGateway {
     RuntimeException unbuilt = null;
     try {
       request = JsonRequests.decode(found.route(), JsonRequests.text(body.content().array()), found.variables(), query(ctx));
-    } catch (RuntimeException e) {
+    } catch (AuthorityException e) {
       // Still a call of this method: authenticated first, then refused, measured and audited as
-      // gRPC's malformed bodies are, not answered here past the interceptors.
+      // gRPC's malformed bodies are, not answered here past the interceptors. (Anything else is a
+      // fault of ours, and fails the request as one, with its reference logged.)
       unbuilt = e;
     }
     return HttpCall.start(found.route().definition(), request, unbuilt, metadata(body.headers()), attributes(ctx),

@@ -4,14 +4,15 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.FilterReply;
+import java.util.List;
 import org.slf4j.Marker;
 
 /**
  * Drops the warnings Armeria (the HTTP port's server) logs about what a peer did wrong: an HTTP/2
  * connection error raised by the codec for a bad frame or header block, an HTTP/1.1 request
- * whose {@code Expect} header it cannot meet (answered 417), and a TLS handshake that failed (a
- * client without the certificate mTLS asks for, one that trusts another CA, plain text on the
- * TLS port; the gRPC port logs none of these either). Anyone can send those, without a key, once
+ * whose {@code Expect} header it cannot meet (answered 417), and a TLS handshake that failed by
+ * the client's doing (no certificate where mTLS asks for one, one of another CA, plain text on
+ * the TLS port; the gRPC port logs none of these either). Anyone can send those, without a key, once
  * per connection or request. Every other warning of the same loggers, which may be the
  * server's own trouble, still reaches the log; grpc-java's peer trouble is {@link JulBridge}'s.
  * The built-in set-up installs it; an operator's logback.xml can name it as a
@@ -21,6 +22,13 @@ public final class PeerTroubleFilter extends TurboFilter {
   static final String HTTP2_HANDLER = "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler";
   static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
   static final String PIPELINE = "com.linecorp.armeria.server.HttpServerPipelineConfigurator";
+  /**
+   * The handshake failures that are the client's (no certificate where mTLS asks for one, one of
+   * another CA, plain text on the TLS port). Others, such as a client refusing our certificate,
+   * may be the server's own trouble and stay visible.
+   */
+  private static final List<String> PEER_TLS_MISTAKES =
+      List.of("Empty client certificate chain", "unable to find valid certification path", "not an SSL/TLS record");
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
@@ -35,10 +43,21 @@ public final class PeerTroubleFilter extends TurboFilter {
         && any(params, "io.netty.handler.codec.http.HttpExpectationFailedEvent")) {
       return FilterReply.DENY;
     }
-    if (name.equals(PIPELINE) && format.contains("TLS handshake failed")) {
+    if (name.equals(PIPELINE) && format.contains("TLS handshake failed") && any(params, PEER_TLS_MISTAKES)) {
       return FilterReply.DENY;
     }
     return FilterReply.NEUTRAL;
+  }
+
+  /** Whether a parameter's text holds one of {@code phrases}. */
+  private static boolean any(Object[] params, List<String> phrases) {
+    for (Object p : params) {
+      String text = String.valueOf(p);
+      if (phrases.stream().anyMatch(text::contains)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a parameter is of the named class or a subclass of it (by name: Netty is not on every class path). */

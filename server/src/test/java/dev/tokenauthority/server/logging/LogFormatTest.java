@@ -104,10 +104,13 @@ class LogFormatTest {
       context.getLogger(PeerTroubleFilter.SERVER_HANDLER).warn("{} Unexpected exception:", "[id: 0x3]", new IllegalStateException("ours"));
       // A client without the certificate mTLS asks for: Armeria's format, as 1.36 logs it.
       context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x4]", "Empty client certificate chain");
+      // A client refusing our certificate may be our trouble (an expired one): it stays.
+      context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x5]", "Received fatal alert: certificate_expired");
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(seen);
 
       assertThat(seen.list).extracting(ILoggingEvent::getFormattedMessage)
-          .containsExactly("[id: 0x2] HTTP/2 connection error:", "[id: 0x3] Unexpected exception:");
+          .containsExactly("[id: 0x2] HTTP/2 connection error:", "[id: 0x3] Unexpected exception:",
+              "[id: 0x5] TLS handshake failed: Received fatal alert: certificate_expired");
     }
   }
 
