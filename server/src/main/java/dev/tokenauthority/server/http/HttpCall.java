@@ -41,23 +41,10 @@ final class HttpCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
 
   /**
    * Starts the call on {@code executor}: the handler (interceptors, then the service) gets the
-   * request and the end of input. {@code clientGone} completing first cancels the call.
-   */
-  static <ReqT, RespT> CompletableFuture<Result> start(
-      ServerMethodDefinition<ReqT, RespT> definition,
-      Object request,
-      Metadata requestHeaders,
-      Attributes attributes,
-      String authority,
-      Executor executor,
-      CompletableFuture<?> clientGone) {
-    return start(definition, request, null, requestHeaders, attributes, authority, executor, clientGone);
-  }
-
-  /**
-   * As above, for a request the HTTP request could not be made into ({@code unbuilt}, with
-   * {@code request} null): the call runs through its interceptors and is refused with that
-   * failure, as gRPC refuses a body that does not parse ({@link MalformedRequests}).
+   * request and the end of input. {@code clientGone} completing first cancels the call. For a
+   * request the HTTP request could not be made into ({@code unbuilt}, with {@code request}
+   * null), the call runs through its interceptors and is refused with that failure, as gRPC
+   * refuses a body that does not parse ({@link MalformedRequests}).
    */
   static <ReqT, RespT> CompletableFuture<Result> start(
       ServerMethodDefinition<ReqT, RespT> definition,

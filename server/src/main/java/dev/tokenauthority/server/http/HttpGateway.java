@@ -268,7 +268,8 @@ public final class HttpGateway {
   private CompletableFuture<HttpResponse> jwks(ServiceRequestContext ctx, HttpRequest req) {
     Object empty = ((io.grpc.MethodDescriptor.PrototypeMarshaller<?>) openJwks.getMethodDescriptor().getRequestMarshaller())
         .getMessagePrototype();
-    return HttpCall.start(openJwks, empty, new Metadata(), attributes(ctx), req.headers().authority(), executor(ctx), ctx.whenRequestCancelling())
+    return HttpCall.start(openJwks, empty, null, new Metadata(), attributes(ctx), req.headers().authority(), executor(ctx),
+            ctx.whenRequestCancelling())
         .thenApply(result -> {
           AggregatedHttpResponse reply = HttpReplies.of(result);
           if (result.status().isOk()) {

@@ -31,6 +31,26 @@ class AuditLogTest {
         null, null, null, null, "127.0.0.1:5000", null);
   }
 
+  /** What a sink does with each write. */
+  private interface Write {
+    void write(byte[] b, int off, int len);
+  }
+
+  /** An output stream whose every write, of one byte or many, is {@code write}'s. */
+  private static OutputStream sink(Write write) {
+    return new OutputStream() {
+      @Override
+      public void write(int b) {
+        write.write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) {
+        write.write(b, off, len);
+      }
+    };
+  }
+
   private static List<JsonNode> lines(ByteArrayOutputStream out) throws IOException {
     List<JsonNode> lines = new ArrayList<>();
     for (String line : out.toString(StandardCharsets.UTF_8).split("\n", -1)) {
@@ -99,14 +119,7 @@ class AuditLogTest {
     CountDownLatch release = new CountDownLatch(1);
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
     OutputStream stuck =
-        new OutputStream() {
-          @Override
-          public void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-          }
-
-          @Override
-          public void write(byte[] b, int off, int len) {
+        sink((b, off, len) -> {
             writing.countDown();
             try {
               release.await();
@@ -114,8 +127,7 @@ class AuditLogTest {
               Thread.currentThread().interrupt();
             }
             sink.write(b, off, len);
-          }
-        };
+        });
     AuditLog log = new AuditLog(stuck, true, 4);
     log.record(event("first", null));
     writing.await();
@@ -191,25 +203,17 @@ class AuditLogTest {
     // A pipe nobody reads: the writer blocks in its write for good, and the queue is full.
     CountDownLatch never = new CountDownLatch(1);
     OutputStream blocked =
-        new OutputStream() {
-          @Override
-          public void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-          }
-
-          @Override
-          public void write(byte[] b, int off, int len) {
-            // As a write to a pipe nobody reads: an interrupt does not end it.
-            while (true) {
-              try {
-                never.await();
-                return;
-              } catch (InterruptedException e) {
-                // keep waiting
-              }
+        sink((b, off, len) -> {
+          // As a write to a pipe nobody reads: an interrupt does not end it.
+          while (true) {
+            try {
+              never.await();
+              return;
+            } catch (InterruptedException e) {
+              // keep waiting
             }
           }
-        };
+        });
     Duration wait = Duration.ofMillis(500);
     AuditLog log = new AuditLog(blocked, false, capacity, wait);
     for (int i = 0; i < events; i++) {
