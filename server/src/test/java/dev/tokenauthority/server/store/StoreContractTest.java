@@ -48,7 +48,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * subclass that supplies a fresh, empty store (and, for a persistent store, a way to reopen it).
  */
 public abstract class StoreContractTest {
-  protected static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  public static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final Instant LATER = T0.plus(Duration.ofHours(1));
   protected static final String TENANT = "tenant-a";
   protected static final int THREADS = 64;
@@ -1255,7 +1255,7 @@ public abstract class StoreContractTest {
   // ---------------------------------------------------------------------------------------
   // Builders and helpers
 
-  protected static Tenant tenant(String id) {
+  public static Tenant tenant(String id) {
     return new Tenant(
         id, "Tenant " + id, Tenant.Status.ACTIVE, Tenant.SubscriptionStatus.ACTIVE, List.of("sessions", "keys"),
         300, 3600, 60, 10, 1000, T0, T0.plusMillis(500));
@@ -1273,7 +1273,7 @@ public abstract class StoreContractTest {
   }
 
   /** An active key of {@code tenantId} whose secret is {@link #secretOf}. */
-  protected static ApiKey apiKey(String id, String tenantId, Instant createTime) {
+  public static ApiKey apiKey(String id, String tenantId, Instant createTime) {
     return new ApiKey(
         id, tenantId, "key " + id, List.of("sessions:mint", "sessions:redeem"), List.of("https://app.example.com"),
         SecretHash.of(secretOf(id)), "ta_…" + id.substring(Math.max(0, id.length() - 4)), createTime, null, null,
@@ -1290,7 +1290,7 @@ public abstract class StoreContractTest {
   }
 
   /** A live, unrevoked session of {@link #TENANT} minted by {@code apiKeyId}. */
-  protected static Session session(String id, String apiKeyId, int maxUses, Instant expireTime) {
+  public static Session session(String id, String apiKeyId, int maxUses, Instant expireTime) {
     return new Session(
         id, TENANT, apiKeyId, "user-" + id, "group-1", "https://api.example.com", List.of("read", "write"),
         "https://app.example.com", new byte[] {1, 2, 3}, tokenHashOf(id), T0.minusSeconds(60), expireTime, maxUses,

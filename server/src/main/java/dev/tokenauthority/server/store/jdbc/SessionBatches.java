@@ -8,6 +8,7 @@ import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
 import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
 import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.error.Completions;
+import dev.tokenauthority.server.error.StoreUnavailableException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -317,16 +318,24 @@ final class SessionBatches {
             : wasCounted ? quotas.uncharge(quota)
             : CompletableFuture.completedFuture(null);
     Throwable failure = notTaken != null ? notTaken : used ? notCounted : null;
-    // An undo that fails leaves the conservative state (a use short, a count over): the answer stands.
+    // An undo that fails leaves the conservative state (a use short, a count over): the answer
+    // stands, except that a failure must then not say the use was not taken.
     return undo.handle(
         (v, e) -> {
+          Throwable answer = failure;
           if (e != null) {
             log.warn("undoing a quota redeem's {} failed, left {} (tenant {}, month {}): {}",
                 used ? "use" : "count", used ? "a session one use short" : "the month one count over",
                 quota.tenantId(), quota.month(), Completions.unwrap(e).getMessage());
+            if (used && Completions.unwrap(failure) instanceof StoreUnavailableException plain && !plain.commitUnknown()) {
+              // A plain STORE_UNAVAILABLE promises the use was not taken, and a retry is safe: not so.
+              answer = StoreUnavailableException.commitUnknown(
+                  "the session's use was taken, its quota count failed and giving the use back failed too: " + plain.getMessage(),
+                  plain);
+            }
           }
-          if (failure != null) {
-            throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+          if (answer != null) {
+            throw answer instanceof CompletionException c ? c : new CompletionException(answer);
           }
           return used ? ConsumeResult.refused(Outcome.QUOTA_EXCEEDED) : taken;
         });

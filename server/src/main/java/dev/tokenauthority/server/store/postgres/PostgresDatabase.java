@@ -518,7 +518,10 @@ public final class PostgresDatabase implements Database {
       try {
         Work<R> unit = s -> one.run(s, p.item());
         p.done().complete(switch (kind) {
-          case STATEMENT_WRITE, READ -> autocommit(unit, "write");
+          case STATEMENT_WRITE -> autocommit(unit, "write");
+          // A lookup alone writes nothing: losing its connection is a plain failure, not a
+          // commit of unknown outcome (which tells a client never to retry blindly).
+          case READ -> autocommit(unit, "read");
           case TRANSACTION_WRITE -> write(unit);
           case UNFLUSHED -> autocommit(unflushedPool, unit, "write");
         });
