@@ -28,8 +28,9 @@ import java.util.Map;
  * @param status the HTTP status code
  * @param body the JSON envelope
  * @param headers lowercase header names to values, in a stable order: {@code content-type},
- *     {@code www-authenticate} on 401, and on a limit {@code x-ratelimit-limit},
- *     {@code x-ratelimit-remaining}, {@code x-ratelimit-reset} and {@code retry-after}
+ *     {@code www-authenticate} on 401, on a limit {@code x-ratelimit-limit},
+ *     {@code x-ratelimit-remaining}, {@code x-ratelimit-reset} and {@code retry-after}, and
+ *     {@code x-commit-state: unknown} when the ErrorInfo says a write may have committed
  */
 public record HttpErrorEnvelope(int status, String body, Map<String, String> headers) {
   /** The challenge a 401 carries in {@code WWW-Authenticate}. */
@@ -67,6 +68,10 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
       headers.put("x-ratelimit-limit", info.getMetadataOrThrow("limit"));
       headers.put("x-ratelimit-remaining", info.getMetadataOrDefault("remaining", "0"));
       headers.put("x-ratelimit-reset", info.getMetadataOrDefault("reset", "0"));
+    }
+    if (info != null && info.containsMetadata(ErrorMapper.COMMIT_STATE)) {
+      // What tells a client never to retry blindly, as gRPC's ErrorInfo metadata does.
+      headers.put("x-commit-state", info.getMetadataOrThrow(ErrorMapper.COMMIT_STATE));
     }
     if (retry != null) {
       // Whole seconds, rounded up, never 0: a client that waits this long is admitted.
