@@ -29,8 +29,8 @@ import java.util.Map;
  * @param body the JSON envelope
  * @param headers lowercase header names to values, in a stable order: {@code content-type},
  *     {@code www-authenticate} on 401, on a limit {@code x-ratelimit-limit},
- *     {@code x-ratelimit-remaining}, {@code x-ratelimit-reset} and {@code retry-after}, and
- *     {@code x-commit-state: unknown} when the ErrorInfo says a write may have committed
+ *     {@code x-ratelimit-remaining} and {@code x-ratelimit-reset}, {@code x-commit-state: unknown}
+ *     when the ErrorInfo says a write may have committed, and {@code retry-after}
  */
 public record HttpErrorEnvelope(int status, String body, Map<String, String> headers) {
   /** The challenge a 401 carries in {@code WWW-Authenticate}. */

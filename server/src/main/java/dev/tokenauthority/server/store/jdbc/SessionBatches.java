@@ -313,11 +313,14 @@ final class SessionBatches {
     if (used && wasCounted) {
       return CompletableFuture.completedFuture(taken);
     }
+    Throwable failure = notTaken != null ? notTaken : used ? notCounted : null;
+    // A give-back behind a failure answer must outlive a crash of the database: the answer will
+    // promise that nothing was taken. Behind QUOTA_EXCEEDED it may be lost like the count was.
     CompletableFuture<Void> undo =
-        used ? db.writeUnflushedStatementAsync(s -> giveBack(s, id))
+        used && failure != null ? db.writeStatementAsync(s -> giveBack(s, id))
+            : used ? db.writeUnflushedStatementAsync(s -> giveBack(s, id))
             : wasCounted ? quotas.uncharge(quota)
             : CompletableFuture.completedFuture(null);
-    Throwable failure = notTaken != null ? notTaken : used ? notCounted : null;
     // An undo that fails leaves the conservative state (a use short, a count over): the answer
     // stands, except that a failure must then not say the use was not taken.
     return undo.handle(
@@ -327,11 +330,14 @@ final class SessionBatches {
             log.warn("undoing a quota redeem's {} failed, left {} (tenant {}, month {}): {}",
                 used ? "use" : "count", used ? "a session one use short" : "the month one count over",
                 quota.tenantId(), quota.month(), Completions.unwrap(e).getMessage());
-            if (used && Completions.unwrap(failure) instanceof StoreUnavailableException plain && !plain.commitUnknown()) {
-              // A plain STORE_UNAVAILABLE promises the use was not taken, and a retry is safe: not so.
+            Throwable cause = Completions.unwrap(failure);
+            boolean saysUnknown = cause instanceof StoreUnavailableException u && u.commitUnknown();
+            if (used && cause != null && !saysUnknown) {
+              // Any other failure answer would say, or let a client assume, that the use was not
+              // taken and a retry is safe: not so.
               answer = StoreUnavailableException.commitUnknown(
-                  "the session's use was taken, its quota count failed and giving the use back failed too: " + plain.getMessage(),
-                  plain);
+                  "the session's use was taken, its quota count failed and giving the use back failed too: " + cause.getMessage(),
+                  cause);
             }
           }
           if (answer != null) {

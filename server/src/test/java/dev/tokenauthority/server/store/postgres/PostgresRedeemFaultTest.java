@@ -133,17 +133,18 @@ class PostgresRedeemFaultTest {
       assertThat(chargeStarted.await(5, TimeUnit.SECONDS)).isTrue();
       CompletableFuture<?> y = store.sessions().consumeSessionUse("ses-y", NOW, quota);
       // y's use commits (its own batch kind); its count waits behind x's (unflushed groups run one at a time)
-      for (int i = 0; i < 100; i++) {
+      boolean yTookItsUse = false;
+      for (int i = 0; i < 250 && !yTookItsUse; i++) {
         Thread.sleep(20);
-        if (store.sessions().findSession("ses-y").orElseThrow().usesRemaining() == 4) {
-          break;
-        }
+        yTookItsUse = store.sessions().findSession("ses-y").orElseThrow().usesRemaining() == 4;
       }
+      assertThat(yTookItsUse).as("y's use was taken before x's count failed (the case under test)").isTrue();
       // x's count now loses its connection: the store is marked down
       release.countDown();
       StoreUnavailableException ex = failureOf(x);
       StoreUnavailableException ey = failureOf(y);
       awaitServing(store);
+      assertThat(store.isServing()).as("the store came back").isTrue();
       int left = store.sessions().findSession("ses-y").orElseThrow().usesRemaining();
       assertThat(ey).isNotNull();
       if (!ey.commitUnknown()) {
