@@ -71,56 +71,50 @@ final class ProtoMapper {
   }
 
   /**
-   * How deeply a context nests objects and lists: 1 for a flat object, 0 for none. Counting stops
-   * once it passes {@code MintRules.MAX_CONTEXT_DEPTH}, so a hostile context costs no more than that.
+   * What MintRules checks of a context, measured in one walk of it: how deeply it nests objects
+   * and lists (1 for a flat object, 0 for none), and whether it holds a number that JSON cannot
+   * write (NaN or an infinity, which protobuf's binary form and a JSON number past the double
+   * range such as {@code 1e400} both give; its session could never be answered over HTTP/JSON or
+   * to Envoy). The walk goes no deeper than one level past {@code MintRules.MAX_CONTEXT_DEPTH},
+   * so a hostile context costs no more than that, and a deeper one is refused anyway.
    */
-  static int contextDepth(boolean present, Struct context) {
-    return present ? depth(context.getFieldsMap().values(), 1) : 0;
-  }
+  record ContextShape(int depth, boolean nonFiniteNumber) {
+    private static final ContextShape NONE = new ContextShape(0, false);
 
-  /** The deepest level among {@code values}, which sit at {@code level}; stops once past the limit. */
-  private static int depth(Iterable<Value> values, int level) {
-    int deepest = level;
-    for (Value v : values) {
-      if (deepest > MintRules.MAX_CONTEXT_DEPTH) {
-        break;
+    static ContextShape of(boolean present, Struct context) {
+      if (!present) {
+        return NONE;
       }
-      int inner = switch (v.getKindCase()) {
-        case STRUCT_VALUE -> depth(v.getStructValue().getFieldsMap().values(), level + 1);
-        case LIST_VALUE -> depth(v.getListValue().getValuesList(), level + 1);
-        default -> level;
-      };
-      deepest = Math.max(deepest, inner);
+      ShapeWalk walk = new ShapeWalk();
+      int depth = walk.depth(context.getFieldsMap().values(), 1);
+      return new ContextShape(depth, walk.nonFiniteNumber);
     }
-    return deepest;
   }
 
-  /**
-   * Whether a context holds a number that JSON cannot write (NaN or an infinity, which protobuf's
-   * binary form and a JSON number past the double range such as {@code 1e400} both give): its
-   * session could never be answered over HTTP/JSON or to Envoy. Looks no deeper than
-   * {@code MintRules.MAX_CONTEXT_DEPTH}, as a deeper context is refused anyway.
-   */
-  static boolean contextHasNonFiniteNumber(boolean present, Struct context) {
-    return present && hasNonFiniteNumber(context.getFieldsMap().values(), 1);
-  }
+  /** One walk of a context's values for {@link ContextShape}. */
+  private static final class ShapeWalk {
+    private boolean nonFiniteNumber;
 
-  private static boolean hasNonFiniteNumber(Iterable<Value> values, int level) {
-    if (level > MintRules.MAX_CONTEXT_DEPTH) {
-      return false;
-    }
-    for (Value v : values) {
-      boolean found = switch (v.getKindCase()) {
-        case NUMBER_VALUE -> !Double.isFinite(v.getNumberValue());
-        case STRUCT_VALUE -> hasNonFiniteNumber(v.getStructValue().getFieldsMap().values(), level + 1);
-        case LIST_VALUE -> hasNonFiniteNumber(v.getListValue().getValuesList(), level + 1);
-        default -> false;
-      };
-      if (found) {
-        return true;
+    /** The deepest level among {@code values}, which sit at {@code level}; past the limit, {@code level}. */
+    int depth(Iterable<Value> values, int level) {
+      if (level > MintRules.MAX_CONTEXT_DEPTH) {
+        return level;
       }
+      int deepest = level;
+      for (Value v : values) {
+        int inner = switch (v.getKindCase()) {
+          case STRUCT_VALUE -> depth(v.getStructValue().getFieldsMap().values(), level + 1);
+          case LIST_VALUE -> depth(v.getListValue().getValuesList(), level + 1);
+          case NUMBER_VALUE -> {
+            nonFiniteNumber |= !Double.isFinite(v.getNumberValue());
+            yield level;
+          }
+          default -> level;
+        };
+        deepest = Math.max(deepest, inner);
+      }
+      return deepest;
     }
-    return false;
   }
 
   /**

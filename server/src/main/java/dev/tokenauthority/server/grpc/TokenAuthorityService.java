@@ -50,6 +50,7 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   @Override
   public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
     AtomicReference<RateLimiter.Decision> rateLimit = RateLimitHeaders.holder();
+    ProtoMapper.ContextShape context = ProtoMapper.ContextShape.of(request.hasContext(), request.getContext());
     Unary.respondAsync(
         observer,
         () ->
@@ -64,8 +65,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
                         request.getScopesList(),
                         request.getOrigin(),
                         ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
-                        ProtoMapper.contextDepth(request.hasContext(), request.getContext()),
-                        ProtoMapper.contextHasNonFiniteNumber(request.hasContext(), request.getContext()),
+                        context.depth(),
+                        context.nonFiniteNumber(),
                         CallerContext.browserOrigin()))
                 .whenComplete((minted, failure) -> recordRateLimit(rateLimit, minted, failure))
                 .thenApply(this::mintResponse));

@@ -34,13 +34,13 @@ class ProtoMapperContextTest {
 
   @Test
   void contextDepth_countsObjectsAndLists_theContextItselfOne() {
-    assertThat(ProtoMapper.contextDepth(false, Struct.getDefaultInstance())).isZero();
-    assertThat(ProtoMapper.contextDepth(true, Struct.getDefaultInstance())).isEqualTo(1);
-    assertThat(ProtoMapper.contextDepth(true, nestedObjects(5))).isEqualTo(5);
-    assertThat(ProtoMapper.contextDepth(true, nestedLists(4))).isEqualTo(5);
+    assertThat(ProtoMapper.ContextShape.of(false, Struct.getDefaultInstance()).depth()).isZero();
+    assertThat(ProtoMapper.ContextShape.of(true, Struct.getDefaultInstance()).depth()).isEqualTo(1);
+    assertThat(ProtoMapper.ContextShape.of(true, nestedObjects(5)).depth()).isEqualTo(5);
+    assertThat(ProtoMapper.ContextShape.of(true, nestedLists(4)).depth()).isEqualTo(5);
     Struct wide = nestedObjects(3).toBuilder().putFields("deep", Value.newBuilder().setStructValue(nestedObjects(7)).build()).build();
-    assertThat(ProtoMapper.contextDepth(true, wide)).as("the deepest branch counts").isEqualTo(8);
-    assertThat(ProtoMapper.contextDepth(true, nestedObjects(500))).isGreaterThan(MintRules.MAX_CONTEXT_DEPTH);
+    assertThat(ProtoMapper.ContextShape.of(true, wide).depth()).as("the deepest branch counts").isEqualTo(8);
+    assertThat(ProtoMapper.ContextShape.of(true, nestedObjects(500)).depth()).isGreaterThan(MintRules.MAX_CONTEXT_DEPTH);
   }
 
   @Test
