@@ -43,14 +43,14 @@ public final class PeerTroubleFilter extends TurboFilter {
         && any(params, "io.netty.handler.codec.http.HttpExpectationFailedEvent")) {
       return FilterReply.DENY;
     }
-    if (name.equals(PIPELINE) && format.contains("TLS handshake failed") && any(params, PEER_TLS_MISTAKES)) {
+    if (name.equals(PIPELINE) && format.contains("TLS handshake failed") && mentions(params, PEER_TLS_MISTAKES)) {
       return FilterReply.DENY;
     }
     return FilterReply.NEUTRAL;
   }
 
   /** Whether a parameter's text holds one of {@code phrases}. */
-  private static boolean any(Object[] params, List<String> phrases) {
+  private static boolean mentions(Object[] params, List<String> phrases) {
     for (Object p : params) {
       String text = String.valueOf(p);
       if (phrases.stream().anyMatch(text::contains)) {
