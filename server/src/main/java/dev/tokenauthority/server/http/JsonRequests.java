@@ -235,12 +235,7 @@ final class JsonRequests {
       String path = prefix + (field == null ? e.getKey() : field.getName());
       JsonElement value = e.getValue();
       if (field != null && isPlainMessage(field) && (value.isJsonObject() || value.isJsonArray())) {
-        List<JsonElement> messages = new ArrayList<>();
-        if (value.isJsonObject()) {
-          messages.add(value);
-        } else {
-          value.getAsJsonArray().forEach(messages::add);
-        }
+        Iterable<JsonElement> messages = value.isJsonArray() ? value.getAsJsonArray() : List.of(value);
         for (JsonElement m : messages) {
           String inner = m.isJsonObject() ? loneSurrogate(field.getMessageType(), m.getAsJsonObject(), path + ".") : null;
           if (inner != null) {
