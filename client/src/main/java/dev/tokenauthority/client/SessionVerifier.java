@@ -124,10 +124,7 @@ public final class SessionVerifier {
       jws = parser.parseSignedClaims(token);
     } catch (ExpiredJwtException e) {
       // Signed by a known key, but another tenant's token is not valid here, expired or not.
-      Object tokenTenant = e.getClaims() == null ? null : e.getClaims().get("tid");
-      if (tenant != null && !tenant.equals(tokenTenant)) {
-        throw invalid("another tenant's token");
-      }
+      requireTenant(e.getClaims() == null ? null : e.getClaims().get("tid"));
       throw refused(Status.Code.UNAUTHENTICATED, ErrorReason.TOKEN_EXPIRED, "the session token has expired");
     } catch (PrematureJwtException e) {
       throw invalid("not valid yet");
@@ -158,9 +155,7 @@ public final class SessionVerifier {
         || c.getIssuedAt() == null) {
       throw invalid("a required claim is missing");
     }
-    if (tenant != null && !tenant.equals(tokenTenant)) {
-      throw invalid("another tenant's token");
-    }
+    requireTenant(tokenTenant);
     String tokenAudience = aud == null || aud.isEmpty() ? "" : aud.iterator().next();
     if (audience != null && (aud == null || !aud.contains(audience))) {
       throw refused(Status.Code.PERMISSION_DENIED, ErrorReason.AUDIENCE_MISMATCH, "the session token is for another audience");
@@ -168,6 +163,13 @@ public final class SessionVerifier {
     return new VerifiedSession(
         header.getKeyId(), c.getId(), tokenTenant, c.getSubject(), tokenAudience,
         c.getIssuedAt().toInstant(), c.getExpiration().toInstant());
+  }
+
+  /** Refuses a token of another tenant than the one this verifier accepts, if it accepts one. */
+  private void requireTenant(Object tokenTenant) {
+    if (tenant != null && !tenant.equals(tokenTenant)) {
+      throw invalid("another tenant's token");
+    }
   }
 
   /** The issuer tokens must carry. */
