@@ -56,7 +56,13 @@ public final class TokenAuthorityServer {
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
   private final HealthWatches healthWatches = new HealthWatches();
+  /** Purges expired sessions: a large backlog can keep it busy for a while. */
   private final ScheduledExecutorService maintenance;
+  /**
+   * Every second: health and the signing keys. A thread of its own, so that a long purge
+   * never delays another replica's rotation from being used here.
+   */
+  private final ScheduledExecutorService storeWatch;
   private final Duration purgeInterval;
   /** The v1 services with their interceptors, served by both ports. */
   private final List<ServerServiceDefinition> apiServices;
@@ -125,13 +131,16 @@ public final class TokenAuthorityServer {
             .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
             .addService(MalformedRequests.guard(legacyReflection().bindService()))
             .build();
-    this.maintenance =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "maintenance");
-              t.setDaemon(true);
-              return t;
-            });
+    this.maintenance = Executors.newSingleThreadScheduledExecutor(daemon("maintenance"));
+    this.storeWatch = Executors.newSingleThreadScheduledExecutor(daemon("store-watch"));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   @SuppressWarnings("deprecation")
@@ -155,7 +164,7 @@ public final class TokenAuthorityServer {
     setServing(true);
     long every = purgeInterval.toMillis();
     maintenance.scheduleWithFixedDelay(this::purge, every, every, TimeUnit.MILLISECONDS);
-    maintenance.scheduleWithFixedDelay(this::checkStore, 1, 1, TimeUnit.SECONDS);
+    storeWatch.scheduleWithFixedDelay(this::checkStore, 1, 1, TimeUnit.SECONDS);
     return this;
   }
 
@@ -224,6 +233,7 @@ public final class TokenAuthorityServer {
    */
   public void stop(Duration grace) throws InterruptedException {
     maintenance.shutdownNow();
+    storeWatch.shutdownNow();
     serving = false;
     health.enterTerminalState();
     server.shutdown();

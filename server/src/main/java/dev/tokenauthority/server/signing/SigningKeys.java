@@ -26,13 +26,21 @@ import org.slf4j.LoggerFactory;
 /**
  * The key ring: the active Ed25519 signing key and the retired keys that still verify.
  * A retired key stays until {@code retention} (the longest a token can live, plus leeway)
- * after its successor took over, so every token it signed expires before it goes. The ring
- * is an immutable snapshot, swapped on rotation or on {@link #refresh()} from the store.
+ * and {@link #REPLICA_MARGIN} after its successor took over, so every token it signed expires
+ * before it goes. The ring is an immutable snapshot, swapped on rotation or on
+ * {@link #refresh()} from the store.
  */
 public final class SigningKeys {
   private static final Logger log = LoggerFactory.getLogger(SigningKeys.class);
   private static final int RAW_PUBLIC_KEY_LENGTH = 32;
   private static final Duration UNKNOWN_KID_REFRESH_INTERVAL = Duration.ofSeconds(1);
+  /**
+   * Added to the retention, because a successor's time is the clock of the replica that rotated,
+   * which may run behind the others, and a replica keeps signing with the retired key until its
+   * next reload (every second, later if its store is slow). A key listed 10 minutes longer costs
+   * nothing; one dropped while its tokens live makes offline verifiers refuse them.
+   */
+  public static final Duration REPLICA_MARGIN = Duration.ofMinutes(10);
 
   private final SigningKeyStore store;
   private final Provider provider;
@@ -72,7 +80,7 @@ public final class SigningKeys {
     this.store = store;
     this.provider = provider;
     this.clock = clock;
-    this.retention = retention;
+    this.retention = retention.plus(REPLICA_MARGIN);
     List<SigningKey> stored = store.listSigningKeys();
     if (stored.isEmpty()) {
       store.insertSigningKey(generate(Instant.EPOCH));
