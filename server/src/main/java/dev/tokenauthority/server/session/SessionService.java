@@ -153,9 +153,12 @@ public final class SessionService {
     }
     long ttl = admitted.ttlSeconds();
     int maxUses = admitted.maxUses();
-    // JWT times have second precision; the stored session uses the very same instants.
-    Instant issued = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    Instant expires = issued.plusSeconds(ttl);
+    // JWT times have second precision; the stored session uses the very same instants. The
+    // expiry rounds up, so a token lives at least its TTL (rounded down, a 1 s token minted at
+    // x.999 would expire a millisecond later) and expires_in_seconds is the TTL asked for.
+    Instant now = clock.instant();
+    Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
+    Instant expires = issued.plusSeconds(issued.equals(now) ? ttl : ttl + 1);
     String sessionId = RandomStrings.timeOrderedId("ses_", clock.millis());
     String token =
         codec.sign(new SessionClaims(sessionId, caller.tenantId(), request.externalUserId(), request.audience(), issued, expires));

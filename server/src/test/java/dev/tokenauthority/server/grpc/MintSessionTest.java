@@ -118,11 +118,23 @@ class MintSessionTest {
   }
 
   @Test
-  void mintSession_subSecondClock_expiresInIsWholeTtl() {
+  void mintSession_subSecondClock_expiresInIsWholeTtl_andTheTokenLivesAtLeastIt() {
     ta.clock().set(Instant.parse("2030-01-01T00:00:00.250Z"));
     MintSessionResponse r = ta.mint(minter, request().setTtlSeconds(60).build());
-    assertThat(r.getExpireTime().getSeconds() - Instant.parse("2030-01-01T00:00:00Z").getEpochSecond()).isEqualTo(60);
-    assertThat(r.getExpiresInSeconds()).isBetween(59L, 60L);
+    assertThat(r.getExpireTime().getSeconds() - Instant.parse("2030-01-01T00:00:00Z").getEpochSecond()).isEqualTo(61);
+    assertThat(r.getExpiresInSeconds()).isEqualTo(60);
+    assertThat((long) TokenParts.of(r.getToken()).payload().getFieldsOrThrow("iat").getNumberValue())
+        .isEqualTo(Instant.parse("2030-01-01T00:00:00Z").getEpochSecond());
+  }
+
+  @Test
+  void mintSession_ttl1_atTheLastMillisecondOfASecond_redeemsHalfASecondLater() {
+    ta.clock().set(Instant.parse("2030-01-01T00:00:00.999Z"));
+    MintSessionResponse r = ta.mint(minter, request().setTtlSeconds(1).build());
+    assertThat(r.getExpiresInSeconds()).isEqualTo(1);
+    ta.clock().advance(java.time.Duration.ofMillis(500));
+    assertThat(ta.stub(minter).redeem(RedeemRequest.newBuilder().setToken(r.getToken()).build()).getSessionId())
+        .isEqualTo(r.getSessionId());
   }
 
   @Test
