@@ -173,6 +173,7 @@ public final class ApiKeyService {
         tenants.findTenant(tenantId).orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id"));
     TenantPolicy.check(tenant, TenantPolicy.Operation.CREATE_KEY);
     caller.requireAll(scopes, "a new key");
+    caller.requireOrigins(origins, "a new key");
     if (scopes.contains(Scopes.ADMIN) && !tenantId.equals(Tenant.DEFAULT_ID)) {
       // An admin key reaches every tenant; labelled with another tenant, it would look like that
       // tenant's key while being everyone's superuser.

@@ -47,6 +47,23 @@ public record Caller(
     }
   }
 
+  /**
+   * Throws ORIGIN_NOT_ALLOWED unless the caller allows every one of {@code wanted} (normalised
+   * origins), as a new key may only carry origins of the key that makes it; an admin may give any.
+   */
+  public void requireOrigins(List<String> wanted, String what) {
+    if (isAdmin()) {
+      return;
+    }
+    for (String origin : wanted) {
+      if (!allowedOrigins.contains(origin)) {
+        throw AuthorityException.of(
+            ErrorReason.ORIGIN_NOT_ALLOWED,
+            what + " may only allow origins of the calling key; it does not allow " + origin);
+      }
+    }
+  }
+
   /** Throws SCOPE_NOT_GRANTED unless the caller holds every one of {@code wanted}. */
   public void requireAll(List<String> wanted, String what) {
     for (String scope : wanted) {

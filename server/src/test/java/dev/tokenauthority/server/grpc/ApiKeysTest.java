@@ -243,6 +243,26 @@ class ApiKeysTest {
   }
 
   @Test
+  void createApiKey_originsBeyondTheCallingKeys_isOriginNotAllowed_aSubsetIsAccepted() {
+    // allowed_origins let a key's tokens be bound to, and browsers at, those origins: a key that
+    // could give any origin would make a key stronger than itself.
+    String writer = ta.createKey(CreateApiKeyRequest.newBuilder().setName("writer")
+        .addScopes("keys:write").addScopes("sessions:mint")
+        .addAllowedOrigins("https://app.example.com").addAllowedOrigins("https://admin.example.com").build()).getSecret();
+    StatusRuntimeException e = ta.assertFails(Code.PERMISSION_DENIED, "ORIGIN_NOT_ALLOWED",
+        () -> ta.stub(writer).createApiKey(newKey("sessions:mint").addAllowedOrigins("https://evil.example").build()));
+    assertThat(e.getStatus().getDescription()).contains("https://evil.example");
+
+    ApiKey child = ta.stub(writer).createApiKey(newKey("sessions:mint")
+        .addAllowedOrigins("HTTPS://APP.example.com:443").build()).getApiKey(); // the same origin, written otherwise
+    assertThat(child.getAllowedOriginsList()).containsExactly("https://app.example.com");
+    assertThat(ta.stub(writer).createApiKey(newKey("sessions:mint").build()).getApiKey().getAllowedOriginsList()).isEmpty();
+    // The admin key gives any origin.
+    assertThat(ta.admin().createApiKey(newKey("sessions:mint").addAllowedOrigins("https://evil.example").build())
+        .getApiKey().getAllowedOriginsList()).containsExactly("https://evil.example");
+  }
+
+  @Test
   void createApiKey_activeOrEmptyTenant_isCallersOwnTenant() {
     ta.createTenant("other");
     String writer = ta.createKeyIn("other", "keys:write", "sessions:mint");
