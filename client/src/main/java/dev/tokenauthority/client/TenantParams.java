@@ -73,16 +73,27 @@ public final class TenantParams {
       return this;
     }
 
+    /** The TTL of a token minted without one; {@link Duration#ZERO} means the deployment's default (300 s). */
     public Builder sessionTtlDefault(Duration ttl) {
-      b.setSessionTtlDefaultSeconds(ttl.toSeconds());
+      b.setSessionTtlDefaultSeconds(wholeSeconds(ttl, "sessionTtlDefault"));
       paths.add("session_ttl_default_seconds");
       return this;
     }
 
+    /** The longest TTL a token may ask for; {@link Duration#ZERO} means the deployment's default (3600 s). */
     public Builder sessionTtlMax(Duration ttl) {
-      b.setSessionTtlMaxSeconds(ttl.toSeconds());
+      b.setSessionTtlMaxSeconds(wholeSeconds(ttl, "sessionTtlMax"));
       paths.add("session_ttl_max_seconds");
       return this;
+    }
+
+    /** Token times have second precision: 1.5 s would be 1 s, and 0.5 s the default, so both are refused. */
+    private static long wholeSeconds(Duration ttl, String name) {
+      if (ttl.isNegative() || ttl.getNano() != 0) {
+        throw new IllegalArgumentException(
+            name + " must be zero (the deployment's default) or a positive number of whole seconds, not " + ttl);
+      }
+      return ttl.getSeconds();
     }
 
     public Builder mintRatePerMinute(int rate) {

@@ -16,6 +16,7 @@ import dev.tokenauthority.v1.TokenAuthorityGrpc.TokenAuthorityBlockingStub;
 import dev.tokenauthority.v1.UpdateTenantRequest;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
+import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -36,6 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
@@ -55,6 +57,8 @@ public final class TokenAuthorityClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TokenAuthorityClient.class);
   /** Long enough for a call over a slow network, short enough that a stuck call does not hang a request. */
   public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(10);
+  /** A day: longer is no deadline at all, and would overflow the nanoseconds every call counts in. */
+  static final Duration MAX_DEADLINE = Duration.ofDays(1);
 
   /** Waits between attempts; a test replaces it so no test sleeps. */
   interface Sleeper {
@@ -214,7 +218,13 @@ public final class TokenAuthorityClient implements AutoCloseable {
    * @param sentSecrets secrets the request carries (a token), to keep out of any error text
    */
   private <T> T call(String method, boolean safeToRepeat, Function<Deadline, T> attempt, String... sentSecrets) {
+    // A caller inside a gRPC call of its own (or any Context with a deadline) has that deadline
+    // too: no retry is planned past it, and a cancelled caller is not retried for.
+    Context context = Context.current();
     Deadline callDeadline = Deadline.after(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    if (context.getDeadline() != null) {
+      callDeadline = callDeadline.minimum(context.getDeadline());
+    }
     for (int attempts = 1; ; attempts++) {
       try {
         return attempt.apply(callDeadline);
@@ -222,7 +232,9 @@ public final class TokenAuthorityClient implements AutoCloseable {
         TokenAuthorityException error = ErrorDecoder.decode(e, secrets(sentSecrets));
         Optional<Duration> delay =
             safeToRepeat ? retryPolicy.delayBeforeRetry(attempts, error, random.getAsDouble()) : Optional.empty();
-        if (delay.isEmpty() || delay.get().toNanos() >= callDeadline.timeRemaining(TimeUnit.NANOSECONDS)) {
+        if (delay.isEmpty()
+            || context.isCancelled()
+            || delay.get().compareTo(Duration.ofNanos(callDeadline.timeRemaining(TimeUnit.NANOSECONDS))) >= 0) {
           throw error;
         }
         log.debug(
@@ -234,7 +246,23 @@ public final class TokenAuthorityClient implements AutoCloseable {
           Thread.currentThread().interrupt();
           throw error;
         }
+        if (context.isCancelled()) {
+          throw error;
+        }
       }
+    }
+  }
+
+  /** Sleeps for {@code duration}, or until the caller's Context is cancelled (its deadline passes). */
+  private static void sleepUnlessCancelled(Duration duration) throws InterruptedException {
+    Context context = Context.current();
+    CountDownLatch cancelled = new CountDownLatch(1);
+    Context.CancellationListener wake = c -> cancelled.countDown();
+    context.addListener(wake, Runnable::run);
+    try {
+      cancelled.await(duration.toNanos(), TimeUnit.NANOSECONDS);
+    } finally {
+      context.removeListener(wake);
     }
   }
 
@@ -288,7 +316,7 @@ public final class TokenAuthorityClient implements AutoCloseable {
     private ChannelCredentials channelCredentials;
     private Duration deadline = DEFAULT_DEADLINE;
     private RetryPolicy retryPolicy = RetryPolicy.defaults();
-    private Sleeper sleeper = d -> TimeUnit.NANOSECONDS.sleep(d.toNanos());
+    private Sleeper sleeper = TokenAuthorityClient::sleepUnlessCancelled;
     private DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
 
     private Builder() {}
@@ -344,10 +372,13 @@ public final class TokenAuthorityClient implements AutoCloseable {
       return this;
     }
 
-    /** The deadline of each call, retries included (default 10 s). */
+    /**
+     * The deadline of each call, retries included (default 10 s, at most a day). A call made in
+     * a gRPC Context whose deadline comes sooner ends by that one.
+     */
     public Builder deadline(Duration deadline) {
-      if (deadline.isNegative() || deadline.isZero()) {
-        throw new IllegalArgumentException("the deadline must be positive");
+      if (deadline.isNegative() || deadline.isZero() || deadline.compareTo(MAX_DEADLINE) > 0) {
+        throw new IllegalArgumentException("the deadline must be positive and at most a day, not " + deadline);
       }
       this.deadline = deadline;
       return this;

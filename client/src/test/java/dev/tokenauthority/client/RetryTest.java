@@ -1,6 +1,7 @@
 package dev.tokenauthority.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.protobuf.Any;
@@ -10,6 +11,7 @@ import com.google.rpc.RetryInfo;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.TokenAuthorityServer;
 import dev.tokenauthority.server.store.memory.MemoryStore;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -22,11 +24,15 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.StatusProto;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -43,6 +49,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RetryTest {
   private final Flaky flaky = new Flaky();
   private final List<Duration> sleeps = new CopyOnWriteArrayList<>();
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   private TokenAuthorityServer server;
   private ManagedChannel channel;
   private TokenAuthorityClient setup;
@@ -96,6 +103,7 @@ class RetryTest {
 
   @AfterEach
   void stop() throws Exception {
+    scheduler.shutdownNow();
     channel.shutdownNow();
     server.stop(Duration.ofSeconds(1));
   }
@@ -256,6 +264,67 @@ class RetryTest {
     assertThat(e.retryAfter()).contains(Duration.ofSeconds(30));
     assertThat(flaky.attempts("MintSession")).isEqualTo(1);
     assertThat(sleeps).isEmpty();
+  }
+
+  @Test
+  void rateLimited_retryInfoBeyondTheCallersContextDeadline_failsAtOnceWithTheReason() throws Exception {
+    // A service calling the authority from inside its own gRPC call, with 500 ms of it left.
+    TokenAuthorityClient client = client(); // its own deadline is 10 s
+    flaky.failNext(1, refusal(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", Duration.ofSeconds(2)));
+    Context.CancellableContext caller = Context.current().withDeadlineAfter(500, TimeUnit.MILLISECONDS, scheduler);
+
+    TokenAuthorityException e;
+    try {
+      e = caller.call(() -> catchThrowableOfType(TokenAuthorityException.class, () -> client.mintSession("u")));
+    } finally {
+      caller.cancel(null);
+    }
+
+    assertThat(e.reason()).isEqualTo(ErrorReason.RATE_LIMITED);
+    assertThat(e.retryAfter()).contains(Duration.ofSeconds(2));
+    assertThat(sleeps).isEmpty();
+  }
+
+  @Test
+  void realSleeper_wakesWhenTheCallersContextIsCancelled_andDoesNotRetry() throws Exception {
+    TokenAuthorityClient client =
+        TokenAuthorityClient.builder().channel(channel).apiKey(key)
+            .retryPolicy(RetryPolicy.defaults().withBackoff(Duration.ofSeconds(5), Duration.ofSeconds(5)))
+            .build();
+    flaky.failNext(1, storeUnavailable());
+    Context.CancellableContext caller = Context.current().withCancellation();
+    scheduler.schedule(() -> caller.cancel(null), 200, TimeUnit.MILLISECONDS);
+    long start = System.nanoTime();
+
+    TokenAuthorityException e;
+    try {
+      e = caller.call(() -> catchThrowableOfType(TokenAuthorityException.class, () -> client.mintSession("u")));
+    } finally {
+      caller.cancel(null);
+    }
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+    assertThat(e.reason()).isEqualTo(ErrorReason.STORE_UNAVAILABLE);
+    assertThat(flaky.attempts("MintSession")).isEqualTo(1);
+  }
+
+  @Test
+  void rateLimited_retryInfoOfCenturies_isATokenAuthorityException_notAnOverflow() {
+    TokenAuthorityClient client = client();
+    flaky.failNext(1, refusal(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", Duration.ofSeconds(315_576_000_000L)));
+
+    TokenAuthorityException e = catchThrowableOfType(TokenAuthorityException.class, () -> client.mintSession("u"));
+
+    assertThat(e.reason()).isEqualTo(ErrorReason.RATE_LIMITED);
+    assertThat(sleeps).isEmpty();
+  }
+
+  @Test
+  void deadline_longerThanADay_isRefusedByTheBuilder() {
+    TokenAuthorityClient.Builder builder = TokenAuthorityClient.builder().channel(channel).apiKey(key);
+    assertThatThrownBy(() -> builder.deadline(ChronoUnit.FOREVER.getDuration()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most a day");
+    assertThat(builder.deadline(Duration.ofDays(1)).build().mintSession("u").token()).isNotEmpty();
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.tokenauthority.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.tokenauthority.server.testing.InProcessAuthority;
@@ -28,6 +29,17 @@ class TenantAdminClientTest {
   @AfterEach
   void stop() throws Exception {
     ta.close();
+  }
+
+  @Test
+  void tenantTtls_subSecondOrNegative_areRefused_zeroMeansTheDefault() {
+    // Rounded to seconds, 1.5 s would be 1 s and 500 ms would be 0: the deployment's default.
+    for (Duration bad : List.of(Duration.ofMillis(500), Duration.ofMillis(1500), Duration.ofSeconds(-60))) {
+      assertThatThrownBy(() -> TenantParams.builder().sessionTtlMax(bad)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> TenantParams.builder().sessionTtlDefault(bad)).isInstanceOf(IllegalArgumentException.class);
+    }
+    TenantInfo created = admin.createTenant("zero", TenantParams.builder().sessionTtlDefault(Duration.ZERO).build());
+    assertThat(created.sessionTtlDefault()).isEqualTo(Duration.ZERO);
   }
 
   @Test

@@ -3,6 +3,8 @@ package dev.tokenauthority.client.cli;
 import dev.tokenauthority.client.TokenAuthorityException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -36,11 +38,18 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     this.root = root;
   }
 
+  /**
+   * A run of characters as long as the shortest admin secret an operator may choose (any 32+
+   * characters, e.g. {@code openssl rand -hex 32}): no option value worth echoing in a usage
+   * error is that long.
+   */
+  private static final Pattern LONG_RUN = Pattern.compile("[A-Za-z0-9+/=_.~-]{32,}");
+
   @Override
   public int handleParseException(ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
     PrintWriter err = cmd.getErr();
-    err.println("error: " + scrub(ex.getMessage()));
+    err.println("error: " + parseMessage(ex));
     if (!UnmatchedArgumentException.printSuggestions(ex, err)) {
       err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
     }
@@ -87,6 +96,32 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     }
     err.flush();
     return code;
+  }
+
+  /**
+   * The usage error without the arguments it is about, unless they are options: an unknown
+   * option's value ({@code --apikey <secret>}) or a stray argument may be a secret of any shape.
+   */
+  private String parseMessage(ParameterException ex) {
+    if (ex instanceof UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+      List<String> options = new ArrayList<>();
+      int others = 0;
+      for (String arg : u.getUnmatched()) {
+        if (arg.startsWith("-") && arg.length() > 1) {
+          int eq = arg.indexOf('=');
+          options.add("'" + (eq > 0 ? arg.substring(0, eq) : arg) + "'");
+        } else {
+          others++;
+        }
+      }
+      String message = options.isEmpty() ? "" : "unknown option" + (options.size() > 1 ? "s " : " ") + String.join(", ", options);
+      if (others > 0) {
+        message += (message.isEmpty() ? "" : " and ")
+            + others + " unexpected argument" + (others > 1 ? "s" : "") + " (not shown: an argument may be a secret)";
+      }
+      return scrub(message);
+    }
+    return LONG_RUN.matcher(scrub(ex.getMessage())).replaceAll("[redacted]");
   }
 
   private String scrub(String text) {

@@ -46,6 +46,9 @@ public final class TokenAuthorityCli {
             .setOut(out)
             .setErr(err)
             .setCaseInsensitiveEnumValuesAllowed(true)
+            // picocli would read '@file' as the arguments written in that file: a user id
+            // beginning with '@' would become options (and a parse error would print the file).
+            .setExpandAtFiles(false)
             .setParameterExceptionHandler(errors)
             .setExecutionExceptionHandler(errors);
     int code = cmd.execute(args);

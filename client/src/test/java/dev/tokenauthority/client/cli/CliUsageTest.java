@@ -201,7 +201,40 @@ class CliUsageTest {
     for (String[] command : new String[][] {{"--apikey", secret, "keys", "list"}, {"keys", "list", secret}}) {
       CliRunner.Result r = cli.run(command);
       assertThat(r.code()).isEqualTo(1);
-      assertThat(r.all()).contains("[redacted]").doesNotContain(secret.substring(prefix.length()));
+      assertThat(r.all()).contains("not shown").doesNotContain(secret.substring(prefix.length()));
     }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", // openssl rand -hex 32
+    "q1Zt0n7m4Yw9Xb2Ck5Lp8Rs3Tu6Vx0Az1By2Cw3Dv4E=", // openssl rand -base64 32
+  })
+  void aMisplacedOperatorChosenAdminSecret_isNeverEchoed_theUnknownOptionIsNamed(String secret) {
+    // TOKEN_AUTHORITY_ADMIN_KEY may be any 32+ characters: no shape tells it from other text.
+    CliRunner.Result r = cli.run("--apikey", secret, "keys", "list");
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.all()).contains("unknown option '--apikey'").doesNotContain(secret);
+    r = cli.run("--apikey=" + secret, "keys", "list");
+    assertThat(r.all()).contains("unknown option '--apikey'").doesNotContain(secret);
+    r = cli.run("keys", "list", secret);
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.all()).contains("1 unexpected argument").doesNotContain(secret);
+  }
+
+  @Test
+  void anArgumentBeginningWithAt_isTakenAsItIs_notAsAFileOfArguments(@TempDir Path dir) throws Exception {
+    // picocli's default would read "@file" as the arguments in it: a user id from a script's
+    // input would become another user with "--max-uses 50".
+    Path file = dir.resolve("alice");
+    Files.writeString(file, "mallory --max-uses 50\n");
+    String key = ta.createKey("sessions:mint", "sessions:redeem");
+
+    CliRunner.Result minted = cli.run("--api-key", key, "--json", "sessions", "mint", "--user", "@" + file);
+    assertThat(minted.code()).as("%s", minted).isZero();
+    String token = minted.out().replaceAll("(?s).*\"token\": \"([^\"]+)\".*", "$1").strip();
+    CliRunner.Result seen = cli.run("--api-key", key, "sessions", "introspect", token);
+
+    assertThat(seen.out()).as("%s", seen).contains("@" + file).doesNotContain("mallory");
   }
 }
