@@ -17,13 +17,22 @@ public final class JsonWebKeySet {
             .toList();
   }
 
-  /** A set of exactly these keys, e.g. loaded from a file for offline verification. */
+  /**
+   * A set of exactly these keys, e.g. loaded from a file for offline verification. A member a JWK
+   * may leave out (RFC 7517 makes {@code alg} and {@code use} optional) may be null.
+   */
   public static JsonWebKeySet of(List<JsonWebKey> keys) {
     GetJwksResponse.Builder b = GetJwksResponse.newBuilder();
     for (JsonWebKey k : keys) {
-      b.addKeysBuilder().setKid(k.kid()).setKty(k.kty()).setCrv(k.crv()).setAlg(k.alg()).setUse(k.use()).setX(k.x());
+      b.addKeysBuilder()
+          .setKid(orEmpty(k.kid())).setKty(orEmpty(k.kty())).setCrv(orEmpty(k.crv()))
+          .setAlg(orEmpty(k.alg())).setUse(orEmpty(k.use())).setX(orEmpty(k.x()));
     }
     return new JsonWebKeySet(b.build());
+  }
+
+  private static String orEmpty(String member) {
+    return member == null ? "" : member;
   }
 
   public List<JsonWebKey> keys() {

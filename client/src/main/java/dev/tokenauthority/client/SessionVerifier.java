@@ -29,6 +29,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,8 @@ public final class SessionVerifier {
   public static final String TYPE = "session+jwt";
   /** Tokens longer than this are refused unparsed, as the server does. */
   static final int MAX_TOKEN_LENGTH = 4096;
+  /** 64 bytes in base64url without padding. */
+  private static final int ED25519_SIGNATURE_CHARS = 86;
   private static final Duration MAX_LEEWAY = Duration.ofMinutes(10);
   /** The DER prefix of an X.509 SubjectPublicKeyInfo for a raw Ed25519 key (RFC 8410). */
   private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
@@ -68,11 +71,12 @@ public final class SessionVerifier {
   private final Duration refreshInterval;
   private final Duration maxKeyAge;
   private final JwtParser parser;
-  private final Object fetchLock = new Object();
+  /** Held while fetching; callers that have a key to use never wait for it. */
+  private final ReentrantLock fetchLock = new ReentrantLock();
   /** The cached keys; null until the first fetch. Replaced whole, never changed. */
   private volatile KeyRing ring;
-  /** When a fetch was last tried, successful or not; guarded by fetchLock. */
-  private Instant lastFetch;
+  /** When a fetch was last tried, successful or not; written holding fetchLock. */
+  private volatile Instant lastFetch;
   /** Why the last fetch failed while there were no keys yet; guarded by fetchLock. */
   private TokenAuthorityException lastFailure;
 
@@ -118,6 +122,9 @@ public final class SessionVerifier {
   public VerifiedSession verify(String token) {
     if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
       throw invalid("not a session token");
+    }
+    if (!canonicalSignature(token)) {
+      throw invalid("bad signature or format");
     }
     Jws<Claims> jws;
     try {
@@ -206,36 +213,51 @@ public final class SessionVerifier {
     if (current != null && current.fetchedAt().plus(maxKeyAge).isAfter(now)) {
       return current;
     }
-    synchronized (fetchLock) {
-      current = ring;
-      if (current == null) {
-        // With no keys at all nothing verifies, but a down authority is still asked at most
-        // once per refresh interval; meanwhile every call fails as the last fetch did.
-        if (lastFailure != null && !mayFetch(now)) {
-          throw lastFailure;
-        }
+    if (current != null) {
+      // Keys past their age still verify: one caller fetches them again while the others go on
+      // with them, so a slow or down authority never stalls verifications that need no fetch.
+      if (mayFetch(now) && fetchLock.tryLock()) {
         try {
-          return fetch(now);
-        } catch (TokenAuthorityException e) {
-          lastFailure = e;
-          throw e;
-        }
-      }
-      if (!current.fetchedAt().plus(maxKeyAge).isAfter(now) && mayFetch(now)) {
-        try {
-          return fetch(now);
-        } catch (TokenAuthorityException e) {
-          // Keys a little past their age still verify better than none; try again later.
-          log.warn("refreshing the JWK Set failed ({}); keeping the cached keys", e.getMessage());
+          if (ring == current && mayFetch(now)) {
+            try {
+              return fetch(now);
+            } catch (TokenAuthorityException e) {
+              log.warn("refreshing the JWK Set failed ({}); keeping the cached keys", e.getMessage());
+            }
+          }
+          return ring;
+        } finally {
+          fetchLock.unlock();
         }
       }
       return current;
+    }
+    fetchLock.lock();
+    try {
+      current = ring;
+      if (current != null) {
+        return current;
+      }
+      // With no keys at all nothing verifies, but a down authority is still asked at most
+      // once per refresh interval; meanwhile every call fails as the last fetch did.
+      if (lastFailure != null && !mayFetch(now)) {
+        throw lastFailure;
+      }
+      try {
+        return fetch(now);
+      } catch (TokenAuthorityException e) {
+        lastFailure = e;
+        throw e;
+      }
+    } finally {
+      fetchLock.unlock();
     }
   }
 
   /** Fetches the keys again for an unknown kid, unless that was done less than a refresh interval ago. */
   private PublicKey refreshFor(String kid, KeyRing seen) {
-    synchronized (fetchLock) {
+    fetchLock.lock();
+    try {
       KeyRing current = ring;
       if (current != seen) {
         // Another thread refreshed meanwhile.
@@ -254,6 +276,8 @@ public final class SessionVerifier {
         log.warn("refreshing the JWK Set for an unknown kid failed ({})", e.getMessage());
         return null;
       }
+    } finally {
+      fetchLock.unlock();
     }
   }
 
@@ -299,6 +323,21 @@ public final class SessionVerifier {
     }
   }
 
+  /**
+   * Whether the token's signature is spelled the one way an Ed25519 signature can be: 86
+   * base64url characters, no padding, the last one with its 4 unused bits zero. A JWS signs its
+   * header and payload as written but not its signature's text, so without this check one token
+   * would verify in 16 spellings, and a list of seen tokens keyed on the string could be passed.
+   */
+  static boolean canonicalSignature(String token) {
+    int dot = token.lastIndexOf('.');
+    if (token.length() - dot - 1 != ED25519_SIGNATURE_CHARS) {
+      return false;
+    }
+    char last = token.charAt(token.length() - 1);
+    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
+  }
+
   private static TokenAuthorityException invalid(String why) {
     return refused(Status.Code.UNAUTHENTICATED, ErrorReason.TOKEN_INVALID, "the session token is not valid: " + why);
   }
@@ -325,7 +364,7 @@ public final class SessionVerifier {
     private boolean anyTenant;
     private Duration leeway = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
-    private Duration refreshInterval = Duration.ofSeconds(5);
+    private Duration refreshInterval = Duration.ofSeconds(1);
     private Duration maxKeyAge = Duration.ofHours(1);
 
     private Builder(Supplier<JsonWebKeySet> source) {
@@ -382,7 +421,11 @@ public final class SessionVerifier {
       return this;
     }
 
-    /** The least time between two fetches of the keys for an unknown kid (default 5 s). */
+    /**
+     * The least time between two fetches of the keys for an unknown kid (default 1 s: a replica
+     * of the authority uses another's new key within about a second, so a fetch that met one
+     * not yet reloaded is worth repeating that soon).
+     */
     public Builder refreshInterval(Duration refreshInterval) {
       if (refreshInterval.isNegative()) {
         throw new IllegalArgumentException("the refresh interval must not be negative");

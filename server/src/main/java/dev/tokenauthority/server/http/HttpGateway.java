@@ -53,10 +53,12 @@ public final class HttpGateway {
   static final String JWKS_PATH = "/.well-known/jwks.json";
   static final String OPENAPI_PATH = "/openapi.json";
   /**
-   * Verifiers may cache the JWK Set for 5 minutes: a retired key keeps verifying far longer
-   * (until every token it signed has expired), and a verifier that meets an unknown kid refetches.
+   * Verifiers and shared caches may keep the JWK Set for 15 s: a rotation's key signs at once,
+   * so a verifier that meets its kid refetches, and a longer max-age would let a cache answer that
+   * refetch with the set before the rotation (a valid token refused for as long). A retired key
+   * stays listed for a day, so a stale copy while the authority is down loses nothing.
    */
-  static final String JWKS_CACHE_CONTROL = "public, max-age=300";
+  static final String JWKS_CACHE_CONTROL = "public, max-age=15, stale-if-error=86400";
   private static final Duration DRAIN_QUIET_PERIOD = Duration.ofMillis(100);
 
   /**

@@ -234,7 +234,7 @@ class HttpApiTest {
     HttpTestClient.Reply open = http.get("/.well-known/jwks.json", null);
     assertThat(open.status()).isEqualTo(200);
     assertThat(open.json()).isEqualTo(withKey.json());
-    assertThat(open.header("cache-control")).contains("max-age=300");
+    assertThat(open.header("cache-control")).isEqualTo("public, max-age=15, stale-if-error=86400");
     assertThat(http.get("/v1/jwks", null).status()).isEqualTo(401);
   }
 

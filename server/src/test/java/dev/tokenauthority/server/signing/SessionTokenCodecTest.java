@@ -57,6 +57,19 @@ class SessionTokenCodecTest {
   }
 
   @Test
+  void verify_signatureSpelledAnotherWay_isTokenInvalid() {
+    // The last character's 4 unused bits, or padding, change the text but not the signature.
+    String token = sign(60);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char last = token.charAt(token.length() - 1);
+    String otherSpelling = token.substring(0, token.length() - 1) + alphabet.charAt(alphabet.indexOf(last) ^ 1);
+
+    assertThat(reason(otherSpelling)).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(reason(token + "==")).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(codec.verify(token).claims().subject()).isEqualTo("user-1");
+  }
+
+  @Test
   void verify_unsignedAlgNone_isTokenInvalid() {
     String header = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
     String payload = sign(60).split("\\.")[1];
