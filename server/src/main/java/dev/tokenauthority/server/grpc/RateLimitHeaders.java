@@ -11,6 +11,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -18,7 +21,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link RpcMethod#rateLimitHeaders} (MintSession): {@code x-ratelimit-limit},
  * {@code x-ratelimit-remaining} and {@code x-ratelimit-reset} (Unix seconds) in the headers of
  * a success, or the trailers of a refusal, plus {@code retry-after} (seconds) when limited. The
- * service records the decision in the holder this interceptor puts in the call's context.
+ * service records the decision in the holder this interceptor puts in the call's context; a
+ * limit refused before any decision (QUOTA_EXCEEDED) sends the limit its ErrorInfo names, as the
+ * HTTP port does ({@link HttpErrorEnvelope}).
  */
 public final class RateLimitHeaders implements ServerInterceptor {
   static final Metadata.Key<String> LIMIT = Metadata.Key.of("x-ratelimit-limit", Metadata.ASCII_STRING_MARSHALLER);
@@ -51,13 +56,29 @@ public final class RateLimitHeaders implements ServerInterceptor {
 
           @Override
           public void close(Status status, Metadata trailers) {
-            if (!sent) {
-              add(trailers, decision.get());
+            if (!sent && !add(trailers, decision.get()) && status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+              // Refused before a rate decision (the monthly quota): the limit the ErrorInfo names,
+              // as the HTTP port sends it from the same details, so the transports agree.
+              addFromDetails(trailers, status);
             }
             super.close(status, trailers);
           }
         };
     return Contexts.interceptCall(Context.current().withValue(DECISION, decision), withHeaders, headers, next);
+  }
+
+  private static void addFromDetails(Metadata trailers, Status status) {
+    com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(status, trailers);
+    if (details == null) {
+      return;
+    }
+    Map<String, String> headers = HttpErrorEnvelope.of(details).headers();
+    for (Metadata.Key<String> key : List.of(LIMIT, REMAINING, RESET, RETRY_AFTER)) {
+      String value = headers.get(key.name());
+      if (value != null) {
+        trailers.put(key, value);
+      }
+    }
   }
 
   private static boolean add(Metadata m, RateLimiter.Decision d) {

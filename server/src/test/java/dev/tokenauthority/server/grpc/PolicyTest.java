@@ -314,6 +314,24 @@ class PolicyTest {
   }
 
   @Test
+  void quotaUsedUp_theRefusedMintCarriesTheQuotaAsItsLimit_andWhenToRetry_asOverHttp() {
+    update(Tenant.newBuilder().setMonthlySessionQuota(1), "monthly_session_quota");
+    redeem(mint(user("u1")));
+    sleepPastCache();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    StatusRuntimeException e = ta.assertFails(Code.RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", () ->
+        ta.stub(key).withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(new AtomicReference<>(), trailers))
+            .mintSession(user("u2").build()));
+
+    java.util.Map<String, String> info = InProcessAuthority.errorInfo(e).getMetadataMap();
+    assertThat(trailers.get().get(LIMIT)).isEqualTo("1").isEqualTo(info.get("limit"));
+    assertThat(trailers.get().get(REMAINING)).isEqualTo("0");
+    assertThat(trailers.get().get(RESET)).isEqualTo(info.get("reset"));
+    long untilNextMonth = Long.parseLong(info.get("reset")) - ta.clock().instant().getEpochSecond();
+    assertThat(Long.parseLong(trailers.get().get(RETRY_AFTER))).isBetween(untilNextMonth - 1, untilNextMonth + 1);
+  }
+
+  @Test
   void quota_unusedTokensCostNothing() {
     update(Tenant.newBuilder().setMonthlySessionQuota(1), "monthly_session_quota");
     for (int i = 0; i < 5; i++) {
