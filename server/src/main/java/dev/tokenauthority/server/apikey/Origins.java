@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.apikey;
 
+import com.google.common.net.InetAddresses;
 import dev.tokenauthority.server.error.Violations;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -88,8 +89,16 @@ public final class Origins {
       boolean defaultPort =
           port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
       String host = uri.getHost().toLowerCase(Locale.ROOT);
+      if (host.startsWith("[")) {
+        // An IPv6 literal in the one form a browser sends (RFC 5952: zeros compressed,
+        // lowercase): [0:0:0:0:0:0:0:1] would otherwise never match [::1].
+        java.net.InetAddress literal = InetAddresses.forString(host.substring(1, host.length() - 1));
+        if (literal instanceof java.net.Inet6Address) {
+          host = "[" + InetAddresses.toAddrString(literal) + "]";
+        }
+      }
       return Optional.of(scheme + "://" + host + (defaultPort ? "" : ":" + port));
-    } catch (URISyntaxException e) {
+    } catch (URISyntaxException | IllegalArgumentException e) {
       return Optional.empty();
     }
   }

@@ -21,7 +21,11 @@ class OriginsTest {
     "https://app.example:443, https://app.example",
     "http://app.example:80, http://app.example",
     "http://app.example:8080, http://app.example:8080",
-    "https://[::1]:8443, https://[::1]:8443"
+    "https://[::1]:8443, https://[::1]:8443",
+    // IPv6 literals as a browser serialises them (RFC 5952): zeros compressed, lowercase.
+    "http://[0:0:0:0:0:0:0:1]:3000, http://[::1]:3000",
+    "https://[2001:DB8:0:0:0:0:0:1], https://[2001:db8::1]",
+    "https://[2001:db8:0:0:1:0:0:1]:443, https://[2001:db8::1:0:0:1]"
   })
   void normalise_serialisedOrigin_isLowercaseWithoutDefaultPort(String given, String normalised) {
     assertThat(Origins.normalise(given)).contains(normalised);
@@ -31,7 +35,8 @@ class OriginsTest {
   @ValueSource(strings = {
     "", "app.example", "ftp://app.example", "https://app.example/", "https://app.example/path",
     "https://app.example?q=1", "https://app.example#x", "https://user@app.example", "https://",
-    "https://app.example:99999", "https://app.example:65536", "https://app.example:0"
+    "https://app.example:99999", "https://app.example:65536", "https://app.example:0",
+    "https://[fe80::1%25eth0]", "https://[1:2:3]"
   })
   void normalise_notAnOrigin_isEmpty(String given) {
     assertThat(Origins.normalise(given)).isEmpty();
