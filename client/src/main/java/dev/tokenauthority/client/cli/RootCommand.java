@@ -102,6 +102,11 @@ final class RootCommand {
    * @throws ParameterException when there is no API key or the TLS options contradict each other
    */
   TokenAuthorityClient client(CommandSpec command) {
+    if (apiKey != null && apiKey.isBlank()) {
+      // `--api-key "$KEY"` with KEY unset: falling back to the environment's key, perhaps a
+      // stronger one, would run the command as someone the user did not name.
+      throw new ParameterException(command.commandLine(), "--api-key is empty (an unset variable?); give a key or leave the option out");
+    }
     String key = resolvedApiKey();
     if (key == null) {
       throw new ParameterException(command.commandLine(), "an API key is required: --api-key or " + API_KEY_ENV);

@@ -104,6 +104,16 @@ class CliUsageTest {
   }
 
   @Test
+  void apiKey_givenEmpty_isAUsageError_notTheEnvironmentsKey() {
+    // `--api-key "$TENANT_KEY"` with the variable unset must not run as the environment's admin.
+    CliRunner.Result r = cli.env(Map.of("TOKEN_AUTHORITY_API_KEY", ta.adminSecret())).run("--api-key", "", "keys", "list");
+
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: --api-key is empty");
+    assertThat(cli.lastConnection()).isNull();
+  }
+
+  @Test
   void globalOptions_workAfterTheSubcommandToo() {
     CliRunner.Result r = cli.run("jwks", "--target", "authority.internal:443", "--api-key", ta.adminSecret());
 
