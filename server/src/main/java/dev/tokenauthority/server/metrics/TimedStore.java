@@ -272,11 +272,15 @@ public final class TimedStore implements Store {
     private final SigningKeyStore delegate;
     private final Timer list;
     private final Timer insert;
+    private final Timer forget;
+    private final Timer delete;
 
     SigningKeys(SigningKeyStore delegate, Metrics metrics) {
       this.delegate = delegate;
       list = metrics.storeTimer("listSigningKeys");
       insert = metrics.storeTimer("insertSigningKey");
+      forget = metrics.storeTimer("forgetPrivateKey");
+      delete = metrics.storeTimer("deleteSigningKey");
     }
 
     @Override
@@ -288,6 +292,22 @@ public final class TimedStore implements Store {
     public void insertSigningKey(SigningKey key) {
       time(insert, () -> {
         delegate.insertSigningKey(key);
+        return null;
+      });
+    }
+
+    @Override
+    public void forgetPrivateKey(String kid) {
+      time(forget, () -> {
+        delegate.forgetPrivateKey(kid);
+        return null;
+      });
+    }
+
+    @Override
+    public void deleteSigningKey(String kid) {
+      time(delete, () -> {
+        delegate.deleteSigningKey(kid);
         return null;
       });
     }

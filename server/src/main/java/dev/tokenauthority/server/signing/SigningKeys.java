@@ -88,6 +88,7 @@ public final class SigningKeys {
       log.info("generated the first signing key kid={}", stored.get(0).kid());
     }
     this.ring = build(stored);
+    tidy(stored);
   }
 
   /** The key that signs new tokens. */
@@ -126,8 +127,10 @@ public final class SigningKeys {
     Instant newest = store.listSigningKeys().get(0).createTime();
     SigningKey key = generate(newest.plusMillis(1));
     store.insertSigningKey(key);
-    ring = build(store.listSigningKeys());
+    List<SigningKey> stored = store.listSigningKeys();
+    ring = build(stored);
     log.info("signing key rotated; active kid={}", key.kid());
+    tidy(stored);
     return key;
   }
 
@@ -150,7 +153,31 @@ public final class SigningKeys {
     if (changed) {
       log.info("signing key changed in the store; active kid={}", ring.active().kid());
     }
+    tidy(stored);
     return changed;
+  }
+
+  /**
+   * Erases the private half of every retired key (only the newest key signs; a replica that has
+   * not reloaded yet signs with the copy it holds in memory) and deletes the keys the ring no
+   * longer lists, so that neither a copy of the store nor its growth keeps what is no use. A
+   * failure is logged and tried again on the next reload.
+   */
+  private void tidy(List<SigningKey> newestFirst) {
+    Ring current = ring;
+    try {
+      for (SigningKey key : newestFirst.subList(1, newestFirst.size())) {
+        if (!current.byKid().containsKey(key.kid())) {
+          store.deleteSigningKey(key.kid());
+          log.info("deleted signing key kid={}: every token it signed has expired", key.kid());
+        } else if (key.hasPrivateKey()) {
+          store.forgetPrivateKey(key.kid());
+          log.info("erased the private half of retired signing key kid={}", key.kid());
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("tidying retired signing keys failed ({}); tried again on the next reload", e.getMessage());
+    }
   }
 
   /** A new key created now, or at {@code notBefore} if the clock is behind it. */

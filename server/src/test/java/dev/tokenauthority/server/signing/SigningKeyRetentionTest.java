@@ -59,9 +59,28 @@ class SigningKeyRetentionTest {
   }
 
   @Test
+  void rotation_erasesTheRetiredKeysPrivateHalf_whileItsPublicHalfStillVerifies() {
+    TestClock clock = new TestClock(T.minusSeconds(3600));
+    MemoryStore store = new MemoryStore();
+    Authority a = new Authority(store, Authority.Settings.defaults(), clock);
+    String token = a.codec().sign(new SessionClaims("ses_1", "default", "u", "", T.minusSeconds(10), T.plusSeconds(300)));
+    String oldKid = a.signingKeys().active().kid();
+    clock.set(T);
+    a.signingKeys().rotate();
+
+    SigningKey stored = store.listSigningKeys().stream().filter(k -> k.kid().equals(oldKid)).findFirst().orElseThrow();
+    assertThat(stored.hasPrivateKey()).as("a backup of the store cannot sign with a retired key").isFalse();
+    assertThat(a.codec().verify(token).kid()).isEqualTo(oldKid);
+    assertThat(store.listSigningKeys().get(0).hasPrivateKey()).isTrue();
+    // A replica that starts now signs with the new key.
+    assertThat(new Authority(store, Authority.Settings.defaults(), clock).signingKeys().active().kid()).isNotEqualTo(oldKid);
+  }
+
+  @Test
   void retiredKey_leavesTheSetOnceTheRetentionAndTheReplicaMarginHavePassed() {
     TestClock clock = new TestClock(T.minusSeconds(3600));
-    Authority a = new Authority(new MemoryStore(), Authority.Settings.defaults(), clock);
+    MemoryStore store = new MemoryStore();
+    Authority a = new Authority(store, Authority.Settings.defaults(), clock);
     String oldKid = a.signingKeys().active().kid();
     clock.set(T);
     String newKid = a.signingKeys().rotate().kid();
@@ -72,5 +91,6 @@ class SigningKeyRetentionTest {
     clock.set(gone.plusSeconds(1));
     assertThat(listed(a, oldKid)).isFalse();
     assertThat(listed(a, newKid)).isTrue();
+    assertThat(store.listSigningKeys()).as("nor does the store keep it").extracting(SigningKey::kid).containsExactly(newKid);
   }
 }

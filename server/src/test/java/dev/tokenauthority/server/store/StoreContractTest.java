@@ -1199,6 +1199,27 @@ public abstract class StoreContractTest {
     assertThat(listed.get(0)).usingRecursiveComparison().isEqualTo(key);
   }
 
+  @Test
+  void forgetPrivateKey_erasesThatKeysPrivateHalfOnly_andDeleteRemovesThatKeyOnly() {
+    SigningKey older = new SigningKey("kid-older", bytes(48, 0x30), bytes(44, 0x80), T0);
+    SigningKey newer = new SigningKey("kid-newer", bytes(48, 0x31), bytes(44, 0x81), T0.plusSeconds(60));
+    store.signingKeys().insertSigningKey(older);
+    store.signingKeys().insertSigningKey(newer);
+
+    store.signingKeys().forgetPrivateKey("kid-older");
+    store.signingKeys().forgetPrivateKey("kid-unknown");
+    List<SigningKey> listed = store.signingKeys().listSigningKeys();
+    assertThat(listed).extracting(SigningKey::kid).containsExactly("kid-newer", "kid-older");
+    assertThat(listed.get(0)).usingRecursiveComparison().isEqualTo(newer);
+    assertThat(listed.get(1).hasPrivateKey()).isFalse();
+    assertThat(listed.get(1).publicKeyX509()).isEqualTo(older.publicKeyX509());
+    assertThat(listed.get(1).createTime()).isEqualTo(older.createTime());
+
+    store.signingKeys().deleteSigningKey("kid-older");
+    store.signingKeys().deleteSigningKey("kid-older");
+    assertThat(store.signingKeys().listSigningKeys()).extracting(SigningKey::kid).containsExactly("kid-newer");
+  }
+
   // ---------------------------------------------------------------------------------------
   // Persistence (stores that persist only)
 

@@ -45,4 +45,25 @@ final class JdbcSigningKeyStore implements SigningKeyStore {
           return ps.executeUpdate();
         });
   }
+
+  @Override
+  public void forgetPrivateKey(String kid) {
+    db.write(
+        s -> {
+          PreparedStatement ps = s.prepare("UPDATE signing_keys SET private_key = ? WHERE kid = ?");
+          ps.setBytes(1, new byte[0]);
+          ps.setString(2, kid);
+          return ps.executeUpdate();
+        });
+  }
+
+  @Override
+  public void deleteSigningKey(String kid) {
+    db.write(
+        s -> {
+          PreparedStatement ps = s.prepare("DELETE FROM signing_keys WHERE kid = ?");
+          ps.setString(1, kid);
+          return ps.executeUpdate();
+        });
+  }
 }

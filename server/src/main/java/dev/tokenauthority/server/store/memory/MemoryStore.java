@@ -377,4 +377,14 @@ public final class MemoryStore
   public void insertSigningKey(SigningKey key) {
     signingKeys.add(key);
   }
+
+  @Override
+  public void forgetPrivateKey(String kid) {
+    signingKeys.replaceAll(k -> k.kid().equals(kid) ? new SigningKey(k.kid(), new byte[0], k.publicKeyX509(), k.createTime()) : k);
+  }
+
+  @Override
+  public void deleteSigningKey(String kid) {
+    signingKeys.removeIf(k -> k.kid().equals(kid));
+  }
 }
