@@ -274,6 +274,13 @@ public final class ApiKeyService {
       SecretHash hash = SecretHash.of(secret);
       Optional<ApiKey> existing = keys.findApiKeyBySecretHash(hash);
       if (existing.isPresent()) {
+        if (!existing.get().scopes().contains(Scopes.ADMIN)) {
+          // The operator believes this secret is the admin key; it would authenticate as the
+          // weaker key that already has it, and no admin key would exist.
+          throw new IllegalArgumentException(
+              "TOKEN_AUTHORITY_ADMIN_KEY is the secret of API key " + existing.get().id()
+                  + ", which is not an admin key; choose another secret");
+        }
         if (existing.get().isRevoked()) {
           // Revocation is permanent: a revoked secret is never brought back to life.
           log.warn("the configured admin key {} is revoked; set a new TOKEN_AUTHORITY_ADMIN_KEY", existing.get().id());

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +45,21 @@ class AdminKeyTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("printable ASCII")
         .hasMessageNotContaining("0123456789");
+  }
+
+  @Test
+  void configuredSecretOfAnExistingNonAdminKey_isRefusedAtStart_namingThatKey() {
+    // The operator would believe it the admin key; it would authenticate as the weaker key.
+    Caller admin = authority.apiKeys().authenticate(authority.ensureAdminKey(Optional.empty()).orElseThrow());
+    ApiKeyService.CreatedKey minter = authority.apiKeys().create(
+        admin, new ApiKeyService.NewKey("", "minter", null, List.of("sessions:mint"), List.of()));
+
+    assertThatThrownBy(() -> authority.ensureAdminKey(Optional.of(minter.secret())))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(minter.key().id())
+        .hasMessageContaining("not an admin key")
+        .hasMessageNotContaining(minter.secret());
+    assertThat(authority.apiKeys().authenticate(minter.secret()).isAdmin()).isFalse();
   }
 
   @Test
