@@ -77,6 +77,11 @@ public final class MintRules {
     }
     long ttl = request.ttlSeconds() == 0 ? defaultTtl : request.ttlSeconds();
     int maxUses = request.maxUses() == 0 ? 1 : request.maxUses();
-    return new Admitted(scopes, origin, ttl, maxUses);
+    // A token minted from a browser is bound to the calling origin (seed 003's browser channel)
+    // unless the request names one: stolen from that page, it redeems nowhere else.
+    String bound = origin.isEmpty() && !request.browserOrigin().isEmpty()
+        ? Origins.normalise(request.browserOrigin()).orElse("")
+        : origin;
+    return new Admitted(scopes, bound, ttl, maxUses);
   }
 }

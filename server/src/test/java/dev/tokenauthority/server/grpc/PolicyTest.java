@@ -263,8 +263,16 @@ class PolicyTest {
   }
 
   @Test
-  void browserOriginAllowedForTheKey_mints() {
-    assertThat(browser("https://app.acme.example").mintSession(user("u1").build()).getToken()).isNotEmpty();
+  void browserOriginAllowedForTheKey_mints_aTokenBoundToThatOrigin() {
+    // Seed 003: a browser channel's token is bound to the calling origin.
+    String token = browser("HTTPS://app.acme.example:443").mintSession(user("u1").build()).getToken();
+
+    ta.assertFails(Code.PERMISSION_DENIED, "ORIGIN_NOT_ALLOWED",
+        () -> ta.stub(key).redeem(RedeemRequest.newBuilder().setToken(token).build()));
+    ta.assertFails(Code.PERMISSION_DENIED, "ORIGIN_NOT_ALLOWED",
+        () -> ta.stub(key).redeem(RedeemRequest.newBuilder().setToken(token).setOrigin("https://evil.example").build()));
+    assertThat(ta.stub(key).redeem(RedeemRequest.newBuilder().setToken(token).setOrigin("https://app.acme.example").build())
+        .getExternalUserId()).isEqualTo("u1");
   }
 
   @Test
