@@ -20,6 +20,7 @@ import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.error.AuthorityException;
+import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
@@ -222,7 +223,7 @@ public final class HttpGateway {
         // HEAD as GET (RFC 9110 9.3.2): probes and key fetchers send it; Armeria sends the
         // headers of the reply without its body.
         if (!method.equals("GET") && !method.equals("HEAD")) {
-          return notAllowed(method, path, "GET, HEAD");
+          return notAllowed(method, "GET, HEAD");
         }
         return switch (path) {
           case HEALTH_PATH -> health();
@@ -238,15 +239,21 @@ public final class HttpGateway {
       return HttpResponse.of(req.aggregate().thenCompose(body -> call(ctx, found, body)).thenApply(AggregatedHttpResponse::toHttpResponse));
     }
     if (lookup instanceof RouteTable.WrongMethod wrong) {
-      return notAllowed(method, path, String.join(", ", wrong.allowed()));
+      return notAllowed(method, String.join(", ", wrong.allowed()));
     }
-    return HttpReplies.envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no route " + path + " (see /openapi.json)").toHttpResponse();
+    return HttpReplies.envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no such route (see /openapi.json)").toHttpResponse();
   }
 
   private CompletableFuture<AggregatedHttpResponse> call(ServiceRequestContext ctx, RouteTable.Found found, AggregatedHttpRequest body) {
     Message request = null;
     RuntimeException unbuilt = null;
     try {
+      String encoding = body.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+      if (encoding != null && !encoding.strip().equalsIgnoreCase("identity")) {
+        // Not read as text: a gzip body would be called "not UTF-8", which sends its sender astray.
+        throw AuthorityException.of(ErrorReason.INVALID_REQUEST,
+            "a compressed body (content-encoding) is not supported; send the JSON uncompressed");
+      }
       request = JsonRequests.decode(found.route(), JsonRequests.text(body.content().array()), found.variables(), query(ctx));
     } catch (AuthorityException e) {
       // Still a call of this method: authenticated first, then refused, measured and audited as
@@ -282,9 +289,11 @@ public final class HttpGateway {
         });
   }
 
-  private static HttpResponse notAllowed(String method, String path, String allowed) {
+  private static HttpResponse notAllowed(String method, String allowed) {
     AggregatedHttpResponse reply = HttpReplies.envelope(HttpStatus.METHOD_NOT_ALLOWED, "INVALID_REQUEST",
-        method + " is not allowed on " + path + "; use " + allowed);
+        // The path is not echoed: a client that put a key or token in it would find it in
+        // its error logs.
+        method + " is not allowed on this route; use " + allowed);
     return AggregatedHttpResponse.of(reply.headers().toBuilder().set(HttpHeaderNames.ALLOW, allowed).build(), reply.content())
         .toHttpResponse();
   }

@@ -61,7 +61,7 @@ final class JsonRequests {
       throw invalid("body", "this route takes no body; send the fields as query parameters");
     }
     List<FieldViolation> unknown = new ArrayList<>();
-    unknownFields(type, json, "", unknown);
+    checkFields(type, json, "", unknown);
     if (!unknown.isEmpty()) {
       throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, unknown);
     }
@@ -126,8 +126,14 @@ final class JsonRequests {
     return element.getAsJsonObject();
   }
 
-  /** Collects the keys that name no field, with their path as sent; well-known types are JsonFormat's. */
-  private static void unknownFields(Descriptor type, JsonObject json, String prefix, List<FieldViolation> out) {
+  /**
+   * Collects the keys that name no field (with their path as sent), a field given under both of
+   * its names and a second member of one oneof (by proto names); and spells an enum value given
+   * as api.md names it ({@code SUSPENDED}) as the proto does ({@code TENANT_STATUS_SUSPENDED}).
+   * Well-known types are JsonFormat's.
+   */
+  private static void checkFields(Descriptor type, JsonObject json, String prefix, List<FieldViolation> out) {
+    Map<Object, FieldDescriptor> seen = new java.util.HashMap<>();
     for (Map.Entry<String, JsonElement> e : json.entrySet()) {
       String path = prefix + e.getKey();
       FieldDescriptor field = field(type, e.getKey());
@@ -135,19 +141,55 @@ final class JsonRequests {
         out.add(new FieldViolation(path, "is not a field of " + type.getName()));
         continue;
       }
+      if (seen.putIfAbsent(field, field) != null) {
+        out.add(new FieldViolation(prefix + field.getName(), "is given twice (as " + field.getJsonName() + " and " + field.getName() + ")"));
+        continue;
+      }
+      var oneof = field.getRealContainingOneof();
+      if (oneof != null && !e.getValue().isJsonNull()) {
+        FieldDescriptor other = seen.putIfAbsent(oneof, field);
+        if (other != null) {
+          out.add(new FieldViolation(prefix + field.getName(), "cannot be given with " + other.getName()
+              + ": only one of " + oneof.getFields().stream().map(FieldDescriptor::getName).collect(java.util.stream.Collectors.joining(", "))));
+          continue;
+        }
+      }
+      if (field.getJavaType() == FieldDescriptor.JavaType.ENUM && !field.isRepeated()) {
+        spellEnum(field, e);
+        continue;
+      }
       if (!isPlainMessage(field)) {
         continue;
       }
       JsonElement value = e.getValue();
       if (value.isJsonObject()) {
-        unknownFields(field.getMessageType(), value.getAsJsonObject(), path + ".", out);
+        checkFields(field.getMessageType(), value.getAsJsonObject(), path + ".", out);
       } else if (value.isJsonArray()) {
         JsonArray array = value.getAsJsonArray();
         for (int i = 0; i < array.size(); i++) {
           if (array.get(i).isJsonObject()) {
-            unknownFields(field.getMessageType(), array.get(i).getAsJsonObject(), path + "[" + i + "].", out);
+            checkFields(field.getMessageType(), array.get(i).getAsJsonObject(), path + "[" + i + "].", out);
           }
         }
+      }
+    }
+  }
+
+  /**
+   * api.md names enum values without the prefix buf's lint rules give them in the proto
+   * ({@code ACTIVE} for {@code TENANT_STATUS_ACTIVE}): such a name is taken as the proto's.
+   */
+  private static void spellEnum(FieldDescriptor field, Map.Entry<String, JsonElement> e) {
+    JsonElement value = e.getValue();
+    if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+      return;
+    }
+    var type = field.getEnumType();
+    String name = value.getAsString();
+    if (type.findValueByName(name) == null) {
+      String prefix = type.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT) + "_";
+      if (type.findValueByName(prefix + name) != null) {
+        e.setValue(new JsonPrimitive(prefix + name));
       }
     }
   }
@@ -174,12 +216,16 @@ final class JsonRequests {
           .findFirst()
           .orElseThrow(() -> invalid(param.getKey(), "is not a query parameter of this route"));
       List<String> values = param.getValue();
+      if (json.has(field.getName())) {
+        // The same parameter under its other name: as a repeated one, never the last one wins.
+        throw invalid(field.getName(), "is given more than once");
+      }
       if (field.isRepeated()) {
         JsonArray array = new JsonArray();
         values.forEach(array::add);
         json.add(field.getName(), array);
       } else if (values.size() > 1) {
-        throw invalid(param.getKey(), "is given more than once");
+        throw invalid(field.getName(), "is given more than once");
       } else {
         json.add(field.getName(), new JsonPrimitive(values.get(0)));
       }

@@ -66,13 +66,18 @@ final class RouteTable {
 
   Lookup find(String method, String path) {
     TreeSet<String> allowed = new TreeSet<>();
+    // HEAD is GET without the body (RFC 9110 9.3.2), as on the open routes.
+    String asMethod = method.equals("HEAD") ? "GET" : method;
     for (RpcRoute route : routes) {
       Optional<Map<String, String>> variables = route.path().match(path);
       if (variables.isPresent()) {
-        if (route.httpMethod().equals(method)) {
+        if (route.httpMethod().equals(asMethod)) {
           return new Found(route, variables.get());
         }
         allowed.add(route.httpMethod());
+        if (route.httpMethod().equals("GET")) {
+          allowed.add("HEAD");
+        }
       }
     }
     return allowed.isEmpty() ? new NoPath() : new WrongMethod(allowed);

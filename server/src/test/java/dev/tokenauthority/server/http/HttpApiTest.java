@@ -319,6 +319,98 @@ class HttpApiTest {
     assertThat(refused.header("x-ratelimit-reset")).matches("\\d+");
   }
 
+  private static String firstPath(HttpTestClient.Reply r) {
+    return r.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject().get("path").getAsString();
+  }
+
+  @Test
+  void noRouteOrWrongMethod_neverEchoesTheSecretOrTokenAClientPutInThePath() {
+    // api.md: messages never contain a secret. A REST-style guess at a key's URL carries one.
+    String key = mintKey();
+    String token = mint(key, "{\"externalUserId\":\"u1\"}").field("token");
+
+    HttpTestClient.Reply delete = http.send("DELETE", "/v1/apiKeys/" + key, admin(), null);
+    assertThat(delete.status()).isEqualTo(404);
+    assertThat(delete.body()).doesNotContain(key).contains("no such route");
+    HttpTestClient.Reply get = http.get("/v1/sessions/" + token, admin());
+    assertThat(get.status()).isEqualTo(404);
+    assertThat(get.body()).doesNotContain(token);
+    HttpTestClient.Reply put = http.send("PUT", "/v1/tenants/" + key, admin(), "{}");
+    assertThat(put.status()).isEqualTo(405);
+    assertThat(put.body()).doesNotContain(key);
+    assertThat(put.header("allow")).isEqualTo("GET, HEAD, PATCH");
+  }
+
+  @Test
+  void tenantStatus_spelledAsApiMdSpellsIt_isAccepted_asIsTheProtoName() {
+    assertThat(http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"subscriptionStatus\":\"PAST_DUE\"}").status()).isEqualTo(200);
+
+    HttpTestClient.Reply shortName = http.send("PATCH", "/v1/tenants/acme?updateMask=status", admin(), "{\"status\":\"SUSPENDED\"}");
+    assertThat(shortName.status()).as(shortName.body()).isEqualTo(200);
+    JsonObject tenant = shortName.json().getAsJsonObject("tenant");
+    assertThat(tenant.get("status").getAsString()).isEqualTo("TENANT_STATUS_SUSPENDED");
+    assertThat(tenant.get("subscriptionStatus").getAsString()).isEqualTo("SUBSCRIPTION_STATUS_PAST_DUE");
+    HttpTestClient.Reply protoName = http.send("PATCH", "/v1/tenants/acme?updateMask=status", admin(), "{\"status\":\"TENANT_STATUS_ACTIVE\"}");
+    assertThat(protoName.json().getAsJsonObject("tenant").get("status").getAsString()).isEqualTo("TENANT_STATUS_ACTIVE");
+    HttpTestClient.Reply unknown = http.send("PATCH", "/v1/tenants/acme?updateMask=status", admin(), "{\"status\":\"ASLEEP\"}");
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(firstPath(unknown)).isEqualTo("tenant.status");
+  }
+
+  @Test
+  void aFieldGivenUnderBothNames_orTwoMembersOfOneOneof_isRefusedNamingTheField() {
+    String key = authority.createKey(Scopes.SESSIONS_MINT, Scopes.KEYS_WRITE);
+    HttpTestClient.Reply both = mint(key, "{\"externalUserId\":\"u1\",\"external_user_id\":\"u2\"}");
+    assertThat(both.status()).isEqualTo(400);
+    assertThat(firstPath(both)).isEqualTo("external_user_id");
+    assertThat(both.body()).contains("given twice").doesNotContain("u2");
+
+    HttpTestClient.Reply twoTargets = http.post("/v1/revoke", key, "{\"apiKeyId\":\"key_a\",\"sessionId\":\"ses_b\"}");
+    assertThat(twoTargets.status()).isEqualTo(400);
+    assertThat(firstPath(twoTargets)).isEqualTo("session_id");
+    assertThat(twoTargets.body()).contains("only one of api_key_id, session_id, token");
+  }
+
+  @Test
+  void aQueryParameterUnderBothNames_isRefusedAsARepeatedOneIs_namedByItsProtoName() {
+    HttpTestClient.Reply repeated = http.get("/v1/apiKeys?pageSize=1&pageSize=1000", admin());
+    HttpTestClient.Reply mixed = http.get("/v1/apiKeys?page_size=1&pageSize=1000", admin());
+
+    for (HttpTestClient.Reply r : List.of(repeated, mixed)) {
+      assertThat(r.status()).as(r.body()).isEqualTo(400);
+      assertThat(firstPath(r)).isEqualTo("page_size");
+    }
+  }
+
+  @Test
+  void head_onAGetRoute_isItsHeadersWithoutABody() {
+    HttpTestClient.Reply head = http.send("HEAD", "/v1/jwks", admin(), null);
+
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(http.send("HEAD", "/v1/jwks", null, null).status()).isEqualTo(401);
+  }
+
+  @Test
+  void aCompressedBody_isRefusedSayingSo_notCalledNonUtf8() throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(bytes)) {
+      gz.write("{\"externalUserId\":\"u1\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+        .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + authority.httpPort() + "/v1/sessions"))
+                .timeout(Duration.ofSeconds(10))
+                .header("authorization", "Bearer " + mintKey())
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes.toByteArray()))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("content-encoding").doesNotContain("not UTF-8");
+  }
+
   @Test
   void badRequest_detailsCarryOnePathPerInvalidField() {
     HttpTestClient.Reply reply = http.post("/v1/apiKeys", admin(), "{\"name\":\"\"}");
@@ -559,7 +651,7 @@ class HttpApiTest {
       HttpTestClient.Reply reply = http.send(method, path, admin(), method.equals("GET") ? null : "{}");
       assertThat(reply.status()).as(route).isNotEqualTo(405);
       if (reply.status() == 404) {
-        assertThat(reply.json().getAsJsonObject("error").get("message").getAsString()).as(route).doesNotStartWith("no route");
+        assertThat(reply.json().getAsJsonObject("error").get("message").getAsString()).as(route).doesNotStartWith("no such route");
       }
     }
     JsonObject schemas = doc.json().getAsJsonObject("components").getAsJsonObject("schemas");
