@@ -2,6 +2,7 @@ package dev.tokenauthority.server.http;
 
 import com.linecorp.armeria.common.AggregatedHttpResponse;
 import com.linecorp.armeria.common.ContentTooLargeException;
+import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.RequestHeaders;
@@ -34,7 +35,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       return tooLarge().toHttpResponse();
     }
     if (t instanceof RequestTimeoutException) {
-      return timeout(receivedWhole(ctx)).toHttpResponse();
+      return timeout(receivedWhole(ctx), ctx.method()).toHttpResponse();
     }
     if (t instanceof HttpStatusException e) {
       return forStatus(e.httpStatus(), null).toHttpResponse();
@@ -68,7 +69,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   public AggregatedHttpResponse renderStatus(
       ServiceRequestContext ctx, ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
     if (cause instanceof RequestTimeoutException && ctx != null) {
-      return timeout(receivedWhole(ctx));
+      return timeout(receivedWhole(ctx), ctx.method());
     }
     return forStatus(status, description);
   }
@@ -76,7 +77,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   private static AggregatedHttpResponse forStatus(HttpStatus status, String description) {
     return switch (status.code()) {
       case 413 -> tooLarge();
-      case 408 -> timeout(false);
+      case 408 -> timeout(false, null);
       case 404 -> HttpReplies.envelope(status, "NOT_FOUND", "no such route (see /openapi.json)");
       case 503 -> HttpReplies.envelope(status, "UNAVAILABLE", "the server is not serving; retry later");
       default -> status.code() < 500
@@ -101,9 +102,20 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   }
 
   /** 408 while the request was still arriving (a slow client), 504 when the call was slow. */
-  private static AggregatedHttpResponse timeout(boolean requestReceived) {
-    return requestReceived
-        ? HttpReplies.envelope(HttpStatus.GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED", "the call did not finish in time")
-        : HttpReplies.envelope(HttpStatus.REQUEST_TIMEOUT, "DEADLINE_EXCEEDED", "the request did not arrive in time");
+  /**
+   * 408 when the request did not arrive in time; 504 when the call did not finish in time, which
+   * for a write (any method but GET and HEAD) says, as {@code x-commit-state: unknown}, that it may
+   * still have taken effect: a redeem its use, a mint its session.
+   */
+  private static AggregatedHttpResponse timeout(boolean requestReceived, HttpMethod method) {
+    if (!requestReceived) {
+      return HttpReplies.envelope(HttpStatus.REQUEST_TIMEOUT, "DEADLINE_EXCEEDED", "the request did not arrive in time");
+    }
+    if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
+      return HttpReplies.envelope(HttpStatus.GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED", "the call did not finish in time");
+    }
+    AggregatedHttpResponse reply = HttpReplies.envelope(HttpStatus.GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED",
+        "the call did not finish in time; it may have taken effect (a redeem its use): check before repeating it");
+    return AggregatedHttpResponse.of(reply.headers().toBuilder().set("x-commit-state", "unknown").build(), reply.content());
   }
 }
