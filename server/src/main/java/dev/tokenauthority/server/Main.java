@@ -421,6 +421,9 @@ public final class Main implements Callable<Integer> {
       try {
         server.start();
       } catch (IOException e) {
+        // The key is stored: a later start finds an admin key and makes none, so this is the
+        // one chance to show it, even though this start fails.
+        generated.ifPresent(Main::printAdminKey);
         boolean httpFailed = e.getMessage() != null && e.getMessage().startsWith("cannot serve HTTP");
         throw httpFailed ? bindFailure("--http-port", httpPort, e) : bindFailure("--port", port, e);
       }

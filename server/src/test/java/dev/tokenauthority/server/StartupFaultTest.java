@@ -71,6 +71,31 @@ class StartupFaultTest {
   }
 
   @Test
+  void firstStart_whosePortIsTaken_stillShowsTheAdminKeyItStored() throws Exception {
+    // A later start finds that key and makes none: this failed start is the only one to show it.
+    Path data = dir.resolve("data");
+    ByteArrayOutputStream shown = new ByteArrayOutputStream();
+    PrintStream realOut = System.out;
+    Run first;
+    try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
+      taken.bind(new java.net.InetSocketAddress(0));
+      System.setOut(new PrintStream(shown, true, StandardCharsets.UTF_8)); // where the key is printed
+      first = run("--data-dir", data.toString(), "--port", String.valueOf(taken.getLocalPort()), "--http-port", "off");
+    } finally {
+      System.setOut(realOut);
+    }
+    assertThat(first.exit()).as(first.err()).isEqualTo(2);
+    assertThat(first.err()).contains("cannot listen on port");
+
+    String secret = shown.toString(StandardCharsets.UTF_8).lines()
+        .map(String::strip).filter(l -> l.startsWith("sk_")).findFirst().orElseThrow();
+    try (Store store = SqliteStores.open(data, Duration.ofSeconds(5))) {
+      assertThat(new Authority(store, Authority.Settings.defaults(), java.time.Clock.systemUTC()).apiKeys()
+          .authenticate(secret).isAdmin()).isTrue();
+    }
+  }
+
+  @Test
   void start_fileThatIsNotADatabase_exits2WithOneLine() throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
     byte[] noise = new byte[100_000];
