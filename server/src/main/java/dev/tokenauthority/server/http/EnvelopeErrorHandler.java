@@ -47,7 +47,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       log.debug("the HTTP client went away: {}", t.toString());
       return HttpReplies.failure(Status.CANCELLED.withDescription("the HTTP client went away"), null, null).toHttpResponse();
     }
-    if (t instanceof ShuttingDownException) {
+    if (causedBy(t, ShuttingDownException.class)) {
       // A call still running when the shutdown grace ran out, cancelled as over gRPC. Not a
       // server fault (it was INTERNAL, with an ERROR line); but its write may have committed.
       log.debug("an HTTP call was still running when the server stopped: {}", ctx.path());
@@ -57,6 +57,16 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     }
     var status = ErrorMapper.toStatusException(t);
     return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();
+  }
+
+  /** Whether {@code type} is {@code t} or one of its causes: Armeria may wrap its shutdown in another failure. */
+  private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+    for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

@@ -100,6 +100,7 @@ public final class HttpGateway {
   private final RouteTable routes;
   private final ServerMethodDefinition<?, ?> openJwks;
   private final BooleanSupplier serving;
+  private volatile boolean stopping;
   private final Settings settings;
   private final String openApi;
   private final Server server;
@@ -188,8 +189,15 @@ public final class HttpGateway {
     return server.activeLocalPort();
   }
 
-  /** Stops accepting, lets in-flight requests finish within the drain grace, then closes. */
+  /**
+   * Stops: a request that arrives from now on is 503 {@code UNAVAILABLE} (it did not run; another
+   * replica can take it) and its connection is closed, while the requests already running finish
+   * within the drain grace. Armeria's own drain waits for a quiet period that every new request
+   * restarts, so under steady traffic it would serve new calls until the grace ran out and then
+   * cut off the ones running.
+   */
   public CompletableFuture<Void> stop() {
+    stopping = true;
     return server.stop();
   }
 
@@ -218,6 +226,11 @@ public final class HttpGateway {
   private HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
     String method = req.method().name();
     String path = ctx.path();
+    if (stopping && !path.equals(HEALTH_PATH)) {
+      ctx.initiateConnectionShutdown();
+      return HttpReplies.envelope(HttpStatus.SERVICE_UNAVAILABLE, "UNAVAILABLE",
+          "the server is stopping; this call did not run: retry it on another replica").toHttpResponse();
+    }
     switch (path) {
       case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> {
         // HEAD as GET (RFC 9110 9.3.2): probes and key fetchers send it; Armeria sends the
