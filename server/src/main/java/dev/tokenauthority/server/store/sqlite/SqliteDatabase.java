@@ -292,8 +292,13 @@ public final class SqliteDatabase implements Database {
       Files.deleteIfExists(aside);
       createOwnerOnly(aside);
       try (FileChannel out = FileChannel.open(aside, StandardOpenOption.WRITE)) {
-        out.transferFrom(Channels.newChannel(template), 0, Long.MAX_VALUE);
+        // An OutputStream writes every byte or throws; FileChannel.transferFrom from a stream
+        // stops quietly at a short write (a disk filling up), which renamed half a store into place.
+        template.transferTo(Channels.newOutputStream(out));
         out.force(true);
+      } catch (IOException e) {
+        Files.deleteIfExists(aside);
+        throw e;
       }
       Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
     }
