@@ -96,6 +96,28 @@ class StartupFaultTest {
   }
 
   @Test
+  void start_storeMigratedByALaterRelease_exits2WithOneLine_andLeavesItAsItWas() throws Exception {
+    Path data = existingStore();
+    Path file = data.resolve(SqliteStores.FILE_NAME);
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+        java.sql.Statement s = c.createStatement()) {
+      // What a later release's migration V3 leaves behind.
+      s.executeUpdate("INSERT INTO flyway_schema_history VALUES (3, '3', 'later release', 'SQL', 'V3__later.sql',"
+          + " 1, '', '2030-01-01 00:00:00.000', 1, 1)");
+      s.executeUpdate("ALTER TABLE api_keys ADD COLUMN later_release_column TEXT");
+      s.executeUpdate("PRAGMA user_version = 12345");
+    }
+
+    String line = refused(start(data));
+
+    assertThat(line).contains("a later release migrated this store to schema version 3");
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+        java.sql.ResultSet r = c.createStatement().executeQuery("PRAGMA user_version")) {
+      assertThat(r.getInt(1)).as("the later release's stamp, untouched").isEqualTo(12345);
+    }
+  }
+
+  @Test
   void start_fileThatIsNotADatabase_exits2WithOneLine() throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
     byte[] noise = new byte[100_000];

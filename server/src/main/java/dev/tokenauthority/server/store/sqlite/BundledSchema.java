@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.zip.CRC32;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationVersion;
 
 /**
  * The SQLite migrations this build carries, and a stamp of them (CRC-32 of their names and
@@ -33,9 +35,26 @@ final class BundledSchema {
 
   private BundledSchema() {}
 
-  /** Runs the bundled migrations on {@code file} through Flyway (which stamps nothing itself). */
+  /**
+   * Runs the bundled migrations on {@code file} through Flyway (which stamps nothing itself). A
+   * store a later release has migrated is refused (Flyway would only warn and run this build's
+   * code on a schema it does not know): one process owns a SQLite file, so there is no rolling
+   * upgrade to allow for, as there is on PostgreSQL.
+   */
   static void migrate(Path file) {
-    Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null).locations("classpath:" + LOCATION).load().migrate();
+    Flyway flyway = Flyway.configure()
+        .dataSource("jdbc:sqlite:" + file, null, null)
+        .locations("classpath:" + LOCATION)
+        .ignoreMigrationPatterns(new String[0])
+        .load();
+    MigrationInfo current = flyway.info().current();
+    MigrationVersion known = MigrationVersion.fromVersion(String.valueOf(MIGRATIONS.size()));
+    if (current != null && current.getVersion() != null && current.getVersion().compareTo(known) > 0) {
+      throw new IllegalStateException("a later release migrated this store to schema version "
+          + current.getVersion() + ", which this build (up to version " + known
+          + ") does not know: run that release or a later one");
+    }
+    flyway.migrate();
   }
 
   /** Never 0, the {@code user_version} of a new or never-stamped file. */
