@@ -1,6 +1,7 @@
 package dev.tokenauthority.server;
 
 import dev.tokenauthority.server.apikey.ApiKeySecrets;
+import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.config.ConfigFile;
 import dev.tokenauthority.server.config.SettingException;
@@ -75,6 +76,10 @@ import picocli.CommandLine.Option;
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
   static final int EXIT_BAD_SETTING = 2;
+  /** The environment the settings were read from (System.getenv() but in tests). */
+  private Map<String, String> env = Map.of();
+  /** ForkJoinPool's own limit. */
+  static final int MAX_EXECUTOR_THREADS = 32767;
 
   @Option(names = "--config", paramLabel = "FILE",
       description = "A properties file of settings, one 'key = value' a line, the keys being the option names"
@@ -210,6 +215,7 @@ public final class Main implements Callable<Integer> {
   }
 
   private CommandLine commandLine(String[] args, Map<String, String> env) {
+    this.env = env;
     CommandLine cl = new CommandLine(this).setCaseInsensitiveEnumValuesAllowed(true);
     ConfigFile file = ConfigFile.none();
     String configPath = configPath(args, env);
@@ -283,8 +289,9 @@ public final class Main implements Callable<Integer> {
 
   /** Checks values and combinations that no single converter can. */
   void validate() {
-    if (executorThreads < -1) {
-      throw new SettingException("--executor-threads", "must be -1, 0 or a number of threads, not " + executorThreads);
+    if (executorThreads < -1 || executorThreads > MAX_EXECUTOR_THREADS) {
+      throw new SettingException("--executor-threads",
+          "must be -1, 0 or a number of threads up to " + MAX_EXECUTOR_THREADS + ", not " + executorThreads);
     }
     if (shutdownGrace.isNegative()) {
       throw new SettingException("--shutdown-grace", "must not be negative");
@@ -344,7 +351,17 @@ public final class Main implements Callable<Integer> {
     if (httpPort != HTTP_OFF) {
       HttpGateway.warmUpInBackground();
     }
-    Optional<String> adminSecret = Optional.ofNullable(System.getenv("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
+    Optional<String> adminSecret = Optional.ofNullable(env.get("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
+    if (adminSecret.isPresent()) {
+      // With the other settings: a secret that could never authenticate stops the start before
+      // a store is created or written.
+      try {
+        ApiKeyService.checkConfiguredAdminSecret(adminSecret.get(), new ApiKeySecrets(apiKeyPrefix));
+      } catch (IllegalArgumentException e) {
+        commandLine.getErr().println("token-authority: " + e.getMessage());
+        return EXIT_BAD_SETTING;
+      }
+    }
     // Closed once the gRPC server has drained: metrics, audit log, TLS reloader, the store last.
     Deque<AutoCloseable> resources = new ArrayDeque<>();
     try {
@@ -519,7 +536,7 @@ public final class Main implements Callable<Integer> {
     if (kind.equals("sqlite")) {
       return SqliteStores.open(dataDir, Duration.ofSeconds(5));
     }
-    return PostgresStores.open(store, System.getenv("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+    return PostgresStores.open(store, env.get("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
   }
 
   /** The setting to name when the store cannot be used: the data dir for SQLite. */

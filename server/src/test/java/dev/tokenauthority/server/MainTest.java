@@ -159,10 +159,20 @@ class MainTest {
     assertThat(refused(run(Map.of(), "--shutdown-grace", "5"))).contains("--shutdown-grace: '5' is not a duration");
     assertThat(refused(run(Map.of(), "--executor-threads", "many"))).contains("--executor-threads: 'many' is not a whole number");
     assertThat(refused(run(Map.of(), "--executor-threads", "-2"))).contains("--executor-threads:");
+    assertThat(refused(run(Map.of(), "--executor-threads", "100000"))).contains("--executor-threads: must be -1, 0 or a number of threads up to 32767");
     assertThat(refused(run(Map.of(), "--store", "bogus"))).contains("--store: must be sqlite, memory or a jdbc:postgresql:// URL, not 'bogus'");
     assertThat(refused(run(Map.of(), "--api-key-prefix", "SK-"))).contains("--api-key-prefix: 'SK-'");
     assertThat(refused(run(Map.of(), "--prot", "1"))).contains("unknown option").contains("--prot");
     assertThat(refused(run(Map.of(), "--port", "9000", "--metrics-port", "9000"))).contains("--metrics-port: must differ from --port");
+  }
+
+  @Test
+  void adminKeyThatCouldNeverAuthenticate_stopsTheStartBeforeAStoreIsCreated() {
+    Path data = dir.resolve("data");
+    String line = refused(run(Map.of("TOKEN_AUTHORITY_ADMIN_KEY", "short"), "--data-dir", data.toString(), "--port", "0"));
+
+    assertThat(line).contains("TOKEN_AUTHORITY_ADMIN_KEY must have 32");
+    assertThat(data.resolve(dev.tokenauthority.server.store.sqlite.SqliteStores.FILE_NAME)).doesNotExist();
   }
 
   @Test

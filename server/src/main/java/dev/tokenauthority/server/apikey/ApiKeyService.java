@@ -252,25 +252,35 @@ public final class ApiKeyService {
    *
    * @return the generated secret, to be shown once; empty when nothing was generated
    */
+  /**
+   * Refuses a {@code TOKEN_AUTHORITY_ADMIN_KEY} that could never authenticate, before anything is
+   * opened: the start checks it with its other settings.
+   *
+   * @throws IllegalArgumentException saying what is wrong, never echoing the secret
+   */
+  public static void checkConfiguredAdminSecret(String secret, ApiKeySecrets secrets) {
+    if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
+      throw new IllegalArgumentException(
+          "TOKEN_AUTHORITY_ADMIN_KEY must have " + MIN_SECRET_LENGTH + " to " + MAX_SECRET_LENGTH + " characters");
+    }
+    if (!secret.equals(secret.strip()) || !secret.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+      // A header carries printable ASCII, and the server strips what surrounds a key: such a
+      // secret could never be presented, so the deployment would have no usable admin key.
+      throw new IllegalArgumentException(
+          "TOKEN_AUTHORITY_ADMIN_KEY must be printable ASCII with no space or line break around it, as it is sent in a header");
+    }
+    if (secrets.hasGeneratedShape(secret) && !secrets.isWellFormed(secret)) {
+      // It would be refused by its checksum on every call: say so now, not at the first call.
+      throw new IllegalArgumentException(
+          "TOKEN_AUTHORITY_ADMIN_KEY looks like a generated " + secrets.prefix() + " key but its checksum is wrong (a typo?)");
+    }
+  }
+
   public Optional<String> ensureAdminKey(Optional<String> configuredSecret) {
     Instant now = storedPrecision(clock.instant());
     if (configuredSecret.isPresent()) {
       String secret = configuredSecret.get();
-      if (secret.length() < MIN_SECRET_LENGTH || secret.length() > MAX_SECRET_LENGTH) {
-        throw new IllegalArgumentException(
-            "TOKEN_AUTHORITY_ADMIN_KEY must have " + MIN_SECRET_LENGTH + " to " + MAX_SECRET_LENGTH + " characters");
-      }
-      if (!secret.equals(secret.strip()) || !secret.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
-        // A header carries printable ASCII, and the server strips what surrounds a key: such a
-        // secret could never be presented, so the deployment would have no usable admin key.
-        throw new IllegalArgumentException(
-            "TOKEN_AUTHORITY_ADMIN_KEY must be printable ASCII with no space or line break around it, as it is sent in a header");
-      }
-      if (secrets.hasGeneratedShape(secret) && !secrets.isWellFormed(secret)) {
-        // It would be refused by its checksum on every call: say so now, not at the first call.
-        throw new IllegalArgumentException(
-            "TOKEN_AUTHORITY_ADMIN_KEY looks like a generated " + secrets.prefix() + " key but its checksum is wrong (a typo?)");
-      }
+      checkConfiguredAdminSecret(secret, secrets);
       SecretHash hash = SecretHash.of(secret);
       Optional<ApiKey> existing = keys.findApiKeyBySecretHash(hash);
       if (existing.isPresent()) {
