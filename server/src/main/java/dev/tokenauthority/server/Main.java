@@ -4,6 +4,7 @@ import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.config.ConfigFile;
+import dev.tokenauthority.server.config.FileProblems;
 import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
@@ -293,6 +294,10 @@ public final class Main implements Callable<Integer> {
       throw new SettingException("--executor-threads",
           "must be -1, 0 or a number of threads up to " + MAX_EXECUTOR_THREADS + ", not " + executorThreads);
     }
+    if (dataDir.toString().isBlank()) {
+      // An empty value (--data-dir "$UNSET") would be the working directory, wherever that is.
+      throw new SettingException("--data-dir", "must not be empty");
+    }
     if (shutdownGrace.isNegative()) {
       throw new SettingException("--shutdown-grace", "must not be negative");
     }
@@ -494,7 +499,7 @@ public final class Main implements Callable<Integer> {
     try {
       return AuditLog.open(auditLog);
     } catch (IOException | RuntimeException e) {
-      throw new SettingException("--audit-log", "cannot open " + auditLog + ": " + e.getMessage());
+      throw new SettingException("--audit-log", "cannot open " + auditLog + ": " + FileProblems.reason(e));
     }
   }
 

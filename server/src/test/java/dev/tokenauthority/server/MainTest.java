@@ -160,10 +160,24 @@ class MainTest {
     assertThat(refused(run(Map.of(), "--executor-threads", "many"))).contains("--executor-threads: 'many' is not a whole number");
     assertThat(refused(run(Map.of(), "--executor-threads", "-2"))).contains("--executor-threads:");
     assertThat(refused(run(Map.of(), "--executor-threads", "100000"))).contains("--executor-threads: must be -1, 0 or a number of threads up to 32767");
+    assertThat(refused(run(Map.of(), "--data-dir", ""))).contains("--data-dir: must not be empty");
     assertThat(refused(run(Map.of(), "--store", "bogus"))).contains("--store: must be sqlite, memory or a jdbc:postgresql:// URL, not 'bogus'");
     assertThat(refused(run(Map.of(), "--api-key-prefix", "SK-"))).contains("--api-key-prefix: 'SK-'");
     assertThat(refused(run(Map.of(), "--prot", "1"))).contains("unknown option").contains("--prot");
     assertThat(refused(run(Map.of(), "--port", "9000", "--metrics-port", "9000"))).contains("--metrics-port: must differ from --port");
+  }
+
+  @Test
+  void aFileProblemAtStart_isNamed_notJustItsPath() throws Exception {
+    Path file = Files.writeString(dir.resolve("a-file"), "x");
+
+    assertThat(refused(run(Map.of(), "--data-dir", file.toString(), "--port", "0", "--http-port", "off")))
+        .endsWith("a file of that name is in the way of a directory");
+    assertThat(refused(run(Map.of(), "--data-dir", file.resolve("sub").toString(), "--port", "0", "--http-port", "off")))
+        .endsWith("Not a directory");
+    assertThat(refused(run(Map.of(), "--data-dir", dir.resolve("d").toString(), "--audit-log",
+        dir.resolve("no/such/dir/audit.log").toString(), "--port", "0", "--http-port", "off")))
+        .endsWith("no such file or directory");
   }
 
   @Test

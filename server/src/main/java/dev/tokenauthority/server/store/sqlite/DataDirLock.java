@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.store.sqlite;
 
+import dev.tokenauthority.server.config.FileProblems;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -40,7 +41,7 @@ final class DataDirLock implements AutoCloseable {
     try {
       channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     } catch (IOException e) {
-      throw new StoreUnavailableException("cannot write in the data dir " + dir + ": " + reason(e), e);
+      throw new StoreUnavailableException("cannot write in the data dir " + dir + ": " + FileProblems.reason(e), e);
     }
     try {
       FileLock lock;
@@ -64,7 +65,7 @@ final class DataDirLock implements AutoCloseable {
       if (e instanceof StoreUnavailableException su) {
         throw su;
       }
-      throw new StoreUnavailableException("cannot lock the data dir " + dir + ": " + reason(e), e);
+      throw new StoreUnavailableException("cannot lock the data dir " + dir + ": " + FileProblems.reason(e), e);
     }
   }
 
@@ -75,16 +76,6 @@ final class DataDirLock implements AutoCloseable {
     } catch (IOException e) {
       return "";
     }
-  }
-
-  private static String reason(Exception e) {
-    if (e instanceof java.nio.file.AccessDeniedException) {
-      return "permission denied";
-    }
-    if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
-      return fse.getReason();
-    }
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
   }
 
   private static void closeQuietly(FileChannel channel) {

@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.store.sqlite;
 
+import dev.tokenauthority.server.config.FileProblems;
 import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.jdbc.Database;
@@ -230,8 +231,7 @@ public final class SqliteDatabase implements Database {
   }
 
   private static String firstLine(Exception e) {
-    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return message.lines().findFirst().orElse(message);
+    return FileProblems.reason(e);
   }
 
   /**
