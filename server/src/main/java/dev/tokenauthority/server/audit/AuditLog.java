@@ -64,6 +64,8 @@ public final class AuditLog implements AutoCloseable {
   private final Duration closeWait;
   /** Lines the sink took; the writer thread's own count, read after it has ended. */
   private volatile long written;
+  /** Whether the sink kept part of a refused batch that could not be cut off (writer thread only). */
+  private boolean lineBroken;
   /** Lines of the batch being handed to the sink, for a close() that gives up on it. */
   private volatile int inFlight;
 
@@ -180,7 +182,14 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     inFlight = batchLines;
+    long fileSize = fileSize();
     try {
+      if (lineBroken) {
+        // A sink that kept part of a refused batch: end that fragment's line, so this batch's
+        // first line is whole.
+        out.write('\n');
+        lineBroken = false;
+      }
       // Stdout (a PrintStream, shared with the log) keeps its failures to itself, and its error
       // flag would stay set for good: a failing stdout is not seen here, a failing file is.
       batch.writeTo(out);
@@ -192,6 +201,9 @@ public final class AuditLog implements AutoCloseable {
       }
     } catch (IOException e) {
       dropped.add(batchLines);
+      // A disk that filled up half-way through has kept the bytes that fitted: cut them off,
+      // or the next batch would be appended to half a line.
+      lineBroken = !truncateTo(fileSize);
       if (!failing) {
         log.warn("writing the audit log failed, dropping lines until it works again: {}", e.getMessage());
         failing = true;
@@ -200,6 +212,28 @@ public final class AuditLog implements AutoCloseable {
       batch.reset();
       batchLines = 0;
       inFlight = 0;
+    }
+  }
+
+  /** The file's size before a batch, or -1 when the sink is not a file. */
+  private long fileSize() {
+    try {
+      return out instanceof FileOutputStream file ? file.getChannel().size() : -1;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /** Cuts the file back to {@code size}; false when the sink is not a file or refuses that too. */
+  private boolean truncateTo(long size) {
+    if (size < 0 || !(out instanceof FileOutputStream file)) {
+      return false;
+    }
+    try {
+      file.getChannel().truncate(size);
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 

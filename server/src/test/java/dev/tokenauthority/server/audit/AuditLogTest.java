@@ -51,6 +51,70 @@ class AuditLogTest {
     };
   }
 
+  @Test
+  void aDiskThatFillsHalfWayThroughABatch_leavesNoHalfLine_theNextBatchIsWhole(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("audit.log");
+    java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean(true);
+    // A file whose disk takes the first 37 bytes of the first write, then refuses the rest.
+    java.io.FileOutputStream disk = new java.io.FileOutputStream(file.toFile(), true) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (full.getAndSet(false)) {
+          super.write(b, off, Math.min(len, 37));
+          throw new IOException("No space left on device");
+        }
+        super.write(b, off, len);
+      }
+    };
+    AuditLog log = new AuditLog(disk, true, 64);
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_first"));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (log.dropped() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_second"));
+    log.close();
+
+    List<String> written = Files.readAllLines(file);
+    assertThat(written).hasSize(1);
+    assertThat(JSON.readTree(written.get(0)).get("session_id").asText()).isEqualTo("ses_second");
+    assertThat(log.dropped()).isEqualTo(1);
+  }
+
+  @Test
+  void aSinkThatKeepsPartOfARefusedBatch_andIsNoFile_getsTheFragmentEndedSoTheNextLineIsWhole() throws Exception {
+    ByteArrayOutputStream kept = new ByteArrayOutputStream();
+    java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean(true);
+    OutputStream pipe = new OutputStream() {
+      @Override
+      public void write(int b) {
+        kept.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (full.getAndSet(false)) {
+          kept.write(b, off, Math.min(len, 37));
+          throw new IOException("broken pipe");
+        }
+        kept.write(b, off, len);
+      }
+    };
+    AuditLog log = new AuditLog(pipe, false, 64);
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_first"));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (log.dropped() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_second"));
+    log.close();
+
+    String[] written = kept.toString(StandardCharsets.UTF_8).split("\n");
+    assertThat(written).hasSize(2);
+    assertThat(JSON.readTree(written[1]).get("session_id").asText()).isEqualTo("ses_second");
+  }
+
   private static List<JsonNode> lines(ByteArrayOutputStream out) throws IOException {
     List<JsonNode> lines = new ArrayList<>();
     for (String line : out.toString(StandardCharsets.UTF_8).split("\n", -1)) {
