@@ -11,8 +11,9 @@ import org.slf4j.Marker;
  * Drops the warnings Armeria (the HTTP port's server) logs about what a peer did wrong: an HTTP/2
  * connection error raised by the codec for a bad frame or header block, an HTTP/1.1 request
  * whose {@code Expect} header it cannot meet (answered 417), and a TLS handshake that failed by
- * the client's doing (no certificate where mTLS asks for one, one of another CA, plain text on
- * the TLS port; the gRPC port logs none of these either). Anyone can send those, without a key, once
+ * the client's doing (no certificate where mTLS asks for one, one of another CA or expired, plain
+ * text on the TLS port, an old protocol or no common cipher; the gRPC port logs none of these
+ * either). Anyone can send those, without a key, once
  * per connection or request. Every other warning of the same loggers, which may be the
  * server's own trouble, still reaches the log; grpc-java's peer trouble is {@link JulBridge}'s.
  * The built-in set-up installs it; an operator's logback.xml can name it as a
@@ -23,12 +24,15 @@ public final class PeerTroubleFilter extends TurboFilter {
   static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
   static final String PIPELINE = "com.linecorp.armeria.server.HttpServerPipelineConfigurator";
   /**
-   * The handshake failures that are the client's (no certificate where mTLS asks for one, one of
-   * another CA, plain text on the TLS port). Others, such as a client refusing our certificate,
-   * may be the server's own trouble and stay visible.
+   * The handshake failures that are the client's: no certificate where mTLS asks for one, one of
+   * another CA, an expired one or one not meant for TLS clients, plain text on the TLS port, and
+   * what any client can offer without a certificate (an old protocol, no cipher we take). Others,
+   * such as a client refusing our certificate, may be the server's own trouble and stay visible.
    */
   private static final List<String> PEER_TLS_MISTAKES =
-      List.of("Empty client certificate chain", "unable to find valid certification path", "not an SSL/TLS record");
+      List.of("Empty client certificate chain", "unable to find valid certification path", "not an SSL/TLS record",
+          "validity check failed", "Extended key usage does not permit", "is not enabled or supported",
+          "no cipher suites in common", "Unsupported or unrecognized SSL message");
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {

@@ -104,6 +104,14 @@ class LogFormatTest {
       context.getLogger(PeerTroubleFilter.SERVER_HANDLER).warn("{} Unexpected exception:", "[id: 0x3]", new IllegalStateException("ours"));
       // A client without the certificate mTLS asks for: Armeria's format, as 1.36 logs it.
       context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x4]", "Empty client certificate chain");
+      // What any client can send, certificate or not, each once per connection (as 1.36 and the JDK word them).
+      for (String mistake : new String[] {
+          "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed",
+          "Extended key usage does not permit use for TLS client authentication",
+          "Client requested protocol TLSv1.1 is not enabled or supported in server context",
+          "no cipher suites in common"}) {
+        context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x6]", mistake);
+      }
       // A client refusing our certificate may be our trouble (an expired one): it stays.
       context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x5]", "Received fatal alert: certificate_expired");
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(seen);
