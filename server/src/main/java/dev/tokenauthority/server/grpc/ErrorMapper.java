@@ -17,6 +17,8 @@ import io.grpc.protobuf.StatusProto;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,38 @@ public final class ErrorMapper {
   public static final String COMMIT_STATE = "commit_state";
 
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+  private static final StoreTroubleLog STORE_TROUBLE = new StoreTroubleLog(Duration.ofSeconds(10));
+
+  /**
+   * The warning of calls failed by the store: while it is down every call fails, so one line per
+   * call would be thousands a second, each dropped by the log's queue and hiding everything else.
+   * The first failure is logged at once, then at most one line per interval, saying how many
+   * calls failed since the last.
+   */
+  static final class StoreTroubleLog {
+    private final long intervalNanos;
+    private final AtomicLong nextLineNanos;
+    private final LongAdder unlogged = new LongAdder();
+
+    StoreTroubleLog(Duration interval) {
+      this.intervalNanos = interval.toNanos();
+      this.nextLineNanos = new AtomicLong(System.nanoTime() - intervalNanos);
+    }
+
+    /** Logs {@code e} now, or counts it for the next line; whether it was logged. */
+    boolean warn(StoreUnavailableException e) {
+      long now = System.nanoTime();
+      long next = nextLineNanos.get();
+      if (now - next < 0 || !nextLineNanos.compareAndSet(next, now + intervalNanos)) {
+        unlogged.increment();
+        return false;
+      }
+      long more = unlogged.sumThenReset();
+      log.warn("store unavailable{}: {}{}", e.commitUnknown() ? " (commit outcome unknown)" : "", e.getMessage(),
+          more == 0 ? "" : " (and " + more + " more calls failed by the store since the last such line)");
+      return true;
+    }
+  }
 
   private ErrorMapper() {}
 
@@ -44,7 +78,7 @@ public final class ErrorMapper {
       return fromAuthority(e);
     }
     if (t instanceof StoreUnavailableException e) {
-      log.warn("store unavailable{}: {}", e.commitUnknown() ? " (commit outcome unknown)" : "", e.getMessage());
+      STORE_TROUBLE.warn(e);
       if (e.commitUnknown()) {
         return build(Code.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE.wireName(),
             "the store failed while committing; the change may have been made: check before retrying (Introspect a redeemed token)",
