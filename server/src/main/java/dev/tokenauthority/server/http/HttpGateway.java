@@ -13,6 +13,7 @@ import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.QueryParams;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.logging.RequestLogProperty;
 import com.linecorp.armeria.common.metric.NoopMeterRegistry;
 import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.RoutingContext;
@@ -100,7 +101,8 @@ public final class HttpGateway {
   private final RouteTable routes;
   private final ServerMethodDefinition<?, ?> openJwks;
   private final BooleanSupplier serving;
-  private volatile boolean stopping;
+  /** When {@link #stop()} began (System.nanoTime()); {@link Long#MAX_VALUE} until then. */
+  private volatile long stoppedAtNanos = Long.MAX_VALUE;
   private final Settings settings;
   private final String openApi;
   private final Server server;
@@ -197,8 +199,23 @@ public final class HttpGateway {
    * cut off the ones running.
    */
   public CompletableFuture<Void> stop() {
-    stopping = true;
+    stoppedAtNanos = System.nanoTime();
     return server.stop();
+  }
+
+  /**
+   * Whether the request began arriving after the stop: one whose headers came before it is a call
+   * in flight, even when its body (which a unary route waits for) comes after.
+   */
+  private boolean arrivedAfterStop(ServiceRequestContext ctx) {
+    long stoppedAt = stoppedAtNanos;
+    if (stoppedAt == Long.MAX_VALUE) {
+      return false;
+    }
+    if (!ctx.log().isAvailable(RequestLogProperty.REQUEST_START_TIME)) {
+      return true;
+    }
+    return ctx.log().partial().requestStartTimeNanos() - stoppedAt >= 0;
   }
 
   /** The OpenAPI document served at {@code /openapi.json}. */
@@ -226,7 +243,7 @@ public final class HttpGateway {
   private HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
     String method = req.method().name();
     String path = ctx.path();
-    if (stopping && !path.equals(HEALTH_PATH)) {
+    if (!path.equals(HEALTH_PATH) && arrivedAfterStop(ctx)) {
       ctx.initiateConnectionShutdown();
       return HttpReplies.envelope(HttpStatus.SERVICE_UNAVAILABLE, "UNAVAILABLE",
           "the server is stopping; this call did not run: retry it on another replica").toHttpResponse();
