@@ -47,6 +47,8 @@ public final class SigningKeys {
   private final Clock clock;
   private final Duration retention;
   private volatile Ring ring;
+  /** Whether the last {@link #tidy} failed, so the next reload tries again (guarded by this). */
+  private boolean tidyPending;
   /** When an unknown kid last made us read the store (nanoTime), to do so at most once a second. */
   private final AtomicLong lastLookupRefresh = new AtomicLong(System.nanoTime() - UNKNOWN_KID_REFRESH_INTERVAL.toNanos());
 
@@ -146,6 +148,9 @@ public final class SigningKeys {
     Ring current = ring;
     List<String> kids = stored.stream().map(SigningKey::kid).toList();
     if (kids.equals(current.storedKids()) && clock.instant().isBefore(current.rebuildBy())) {
+      if (tidyPending) {
+        tidy(stored);
+      }
       return false;
     }
     ring = build(stored);
@@ -175,7 +180,9 @@ public final class SigningKeys {
           log.info("erased the private half of retired signing key kid={}", key.kid());
         }
       }
+      tidyPending = false;
     } catch (RuntimeException e) {
+      tidyPending = true;
       log.warn("tidying retired signing keys failed ({}); tried again on the next reload", e.getMessage());
     }
   }

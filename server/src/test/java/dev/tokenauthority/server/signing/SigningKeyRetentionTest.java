@@ -77,6 +77,47 @@ class SigningKeyRetentionTest {
   }
 
   @Test
+  void anErasureTheStoreRefused_isTriedAgainOnTheNextReload() {
+    MemoryStore memory = new MemoryStore();
+    java.util.concurrent.atomic.AtomicInteger blips = new java.util.concurrent.atomic.AtomicInteger(1);
+    SigningKeyStore blipping = new SigningKeyStore() {
+      @Override
+      public java.util.List<SigningKey> listSigningKeys() {
+        return memory.listSigningKeys();
+      }
+
+      @Override
+      public void insertSigningKey(SigningKey key) {
+        memory.insertSigningKey(key);
+      }
+
+      @Override
+      public void forgetPrivateKey(String kid) {
+        if (blips.getAndDecrement() > 0) {
+          throw new IllegalStateException("a store blip");
+        }
+        memory.forgetPrivateKey(kid);
+      }
+
+      @Override
+      public void deleteSigningKey(String kid) {
+        memory.deleteSigningKey(kid);
+      }
+    };
+    TestClock clock = new TestClock(T);
+    SigningKeys keys = new SigningKeys(blipping, new Ed25519Provider(), clock, Authority.MAX_SESSION_TTL);
+    String oldKid = keys.active().kid();
+    clock.advanceSeconds(5);
+    keys.rotate(); // its erasure of the old key's private half fails
+
+    clock.advanceSeconds(1);
+    keys.refresh();
+
+    assertThat(memory.listSigningKeys().stream().filter(k -> k.kid().equals(oldKid)).findFirst().orElseThrow().hasPrivateKey())
+        .isFalse();
+  }
+
+  @Test
   void retiredKey_leavesTheSetOnceTheRetentionAndTheReplicaMarginHavePassed() {
     TestClock clock = new TestClock(T.minusSeconds(3600));
     MemoryStore store = new MemoryStore();
