@@ -15,6 +15,13 @@ public record Caller(
   public Caller {
     scopes = List.copyOf(scopes);
     allowedOrigins = List.copyOf(allowedOrigins);
+    for (String origin : allowedOrigins) {
+      if (origin.indexOf('[') >= 0) {
+        // An IPv6 literal stored before it was normalised (Origins.asNormalisedNow).
+        allowedOrigins = allowedOrigins.stream().map(Origins::asNormalisedNow).toList();
+        break;
+      }
+    }
   }
 
   static Caller of(ApiKey key) {

@@ -60,7 +60,16 @@ public final class Origins {
    * bound to none, else the same origin once normalised.
    */
   public static boolean matchesBinding(String bound, String presented) {
-    return bound.isEmpty() || bound.equals(normalise(presented).orElse(""));
+    return bound.isEmpty() || asNormalisedNow(bound).equals(normalise(presented).orElse(""));
+  }
+
+  /**
+   * A stored origin in today's normal form: before 2026-12-07 an IPv6 literal was stored as
+   * written ({@code [0:0:0:0:0:0:0:1]}), so keys and sessions of then still match what browsers
+   * send. Anything else is stored normalised already and returned as it is.
+   */
+  public static String asNormalisedNow(String stored) {
+    return stored.indexOf('[') < 0 ? stored : normalise(stored).orElse(stored);
   }
 
   /** The normalised origin, or empty when {@code value} is not a serialised origin. */
@@ -92,13 +101,22 @@ public final class Origins {
       if (host.startsWith("[")) {
         // An IPv6 literal in the one form a browser sends (RFC 5952: zeros compressed,
         // lowercase): [0:0:0:0:0:0:0:1] would otherwise never match [::1].
-        java.net.InetAddress literal = InetAddresses.forString(host.substring(1, host.length() - 1));
+        String text = host.substring(1, host.length() - 1);
+        java.net.InetAddress literal = InetAddresses.forString(text);
+        if (literal instanceof java.net.Inet4Address && InetAddresses.isMappedIPv4Address(text)) {
+          // Guava and the JDK make ::ffff:a.b.c.d an IPv4 address; a browser writes it in hex.
+          byte[] mapped = new byte[16];
+          mapped[10] = (byte) 0xff;
+          mapped[11] = (byte) 0xff;
+          System.arraycopy(literal.getAddress(), 0, mapped, 12, 4);
+          literal = java.net.Inet6Address.getByAddress(null, mapped, (java.net.NetworkInterface) null);
+        }
         if (literal instanceof java.net.Inet6Address) {
           host = "[" + InetAddresses.toAddrString(literal) + "]";
         }
       }
       return Optional.of(scheme + "://" + host + (defaultPort ? "" : ":" + port));
-    } catch (URISyntaxException | IllegalArgumentException e) {
+    } catch (URISyntaxException | IllegalArgumentException | java.net.UnknownHostException e) {
       return Optional.empty();
     }
   }

@@ -25,10 +25,23 @@ class OriginsTest {
     // IPv6 literals as a browser serialises them (RFC 5952): zeros compressed, lowercase.
     "http://[0:0:0:0:0:0:0:1]:3000, http://[::1]:3000",
     "https://[2001:DB8:0:0:0:0:0:1], https://[2001:db8::1]",
-    "https://[2001:db8:0:0:1:0:0:1]:443, https://[2001:db8::1:0:0:1]"
+    "https://[2001:db8:0:0:1:0:0:1]:443, https://[2001:db8::1:0:0:1]",
+    "http://[::ffff:127.0.0.1]:8080, http://[::ffff:7f00:1]:8080",
+    "http://[::FFFF:7F00:1], http://[::ffff:7f00:1]"
   })
   void normalise_serialisedOrigin_isLowercaseWithoutDefaultPort(String given, String normalised) {
     assertThat(Origins.normalise(given)).contains(normalised);
+  }
+
+  @Test
+  void aKeyOrSessionStoredBeforeIpv6Normalisation_stillMatchesWhatBrowsersSend() {
+    // Stored as written by the release before: the long form.
+    Caller caller = new Caller("key_1", "default", List.of("sessions:mint"), List.of("http://[0:0:0:0:0:0:0:1]:8080"), null);
+
+    assertThat(caller.allowsOrigin("http://[::1]:8080")).isTrue();
+    assertThat(caller.allowedOrigins()).containsExactly("http://[::1]:8080");
+    assertThat(Origins.matchesBinding("http://[0:0:0:0:0:0:0:1]:8080", "http://[::1]:8080")).isTrue();
+    assertThat(Origins.matchesBinding("http://[0:0:0:0:0:0:0:1]:8080", "http://[::2]:8080")).isFalse();
   }
 
   @ParameterizedTest
