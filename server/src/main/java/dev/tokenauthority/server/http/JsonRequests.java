@@ -2,9 +2,9 @@ package dev.tokenauthority.server.http;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
@@ -113,17 +113,65 @@ final class JsonRequests {
     try (JsonReader reader = new JsonReader(new StringReader(body))) {
       // Strict: {a: 1} or a trailing second document is not JSON, whatever lenient parsers accept.
       reader.setStrictness(Strictness.STRICT);
-      element = JsonParser.parseReader(reader);
+      element = read(reader, "");
       if (reader.peek() != JsonToken.END_DOCUMENT) {
         throw new JsonParseException("trailing data");
       }
-    } catch (JsonParseException | IOException | IllegalStateException e) {
+    } catch (JsonParseException | IOException | IllegalStateException | NumberFormatException e) {
       throw AuthorityException.of(ErrorReason.INVALID_REQUEST, "the body is not JSON");
     }
     if (!element.isJsonObject()) {
       throw AuthorityException.of(ErrorReason.INVALID_REQUEST, "the body must be a JSON object");
     }
     return element.getAsJsonObject();
+  }
+
+  /**
+   * One JSON value, as Gson's own parser reads it, except that an object naming a key twice is
+   * refused (naming it, as sent): Gson keeps the last, so {@code {"externalUserId":"u1",
+   * "externalUserId":"u2"}} would mint for u2 while a proxy that reads the first sees u1. Its
+   * depth is bounded by the reader's nesting limit.
+   */
+  private static JsonElement read(JsonReader reader, String path) throws IOException {
+    switch (reader.peek()) {
+      case BEGIN_OBJECT -> {
+        JsonObject object = new JsonObject();
+        reader.beginObject();
+        while (reader.hasNext()) {
+          String name = reader.nextName();
+          if (object.has(name)) {
+            throw invalid(path + name, "is given twice");
+          }
+          object.add(name, read(reader, path + name + "."));
+        }
+        reader.endObject();
+        return object;
+      }
+      case BEGIN_ARRAY -> {
+        JsonArray array = new JsonArray();
+        reader.beginArray();
+        for (int i = 0; reader.hasNext(); i++) {
+          array.add(read(reader, path.isEmpty() ? "[" + i + "]." : path.substring(0, path.length() - 1) + "[" + i + "]."));
+        }
+        reader.endArray();
+        return array;
+      }
+      case STRING -> {
+        return new JsonPrimitive(reader.nextString());
+      }
+      case NUMBER -> {
+        // Exact, as written: an int64 past 2^53 keeps every digit for JsonFormat to judge.
+        return new JsonPrimitive(new java.math.BigDecimal(reader.nextString()));
+      }
+      case BOOLEAN -> {
+        return new JsonPrimitive(reader.nextBoolean());
+      }
+      case NULL -> {
+        reader.nextNull();
+        return JsonNull.INSTANCE;
+      }
+      default -> throw new JsonParseException("unexpected " + reader.peek());
+    }
   }
 
   /**

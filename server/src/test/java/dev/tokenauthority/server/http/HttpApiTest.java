@@ -365,6 +365,13 @@ class HttpApiTest {
     assertThat(firstPath(both)).isEqualTo("external_user_id");
     assertThat(both.body()).contains("given twice").doesNotContain("u2");
 
+    HttpTestClient.Reply sameNameTwice = mint(key, "{\"externalUserId\":\"u1\",\"externalUserId\":\"u2\"}");
+    assertThat(sameNameTwice.status()).isEqualTo(400);
+    assertThat(firstPath(sameNameTwice)).isEqualTo("externalUserId");
+    HttpTestClient.Reply nested = mint(key, "{\"externalUserId\":\"u1\",\"context\":{\"role\":\"a\",\"role\":\"admin\"}}");
+    assertThat(nested.status()).isEqualTo(400);
+    assertThat(firstPath(nested)).isEqualTo("context.role");
+
     HttpTestClient.Reply twoTargets = http.post("/v1/revoke", key, "{\"apiKeyId\":\"key_a\",\"sessionId\":\"ses_b\"}");
     assertThat(twoTargets.status()).isEqualTo(400);
     assertThat(firstPath(twoTargets)).isEqualTo("session_id");
