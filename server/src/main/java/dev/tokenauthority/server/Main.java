@@ -439,15 +439,19 @@ public final class Main implements Callable<Integer> {
         // The HTTP port's calls run on the same pool as the gRPC port's.
         http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace);
       }
-      TokenAuthorityServer server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http);
+      TokenAuthorityServer server;
       try {
+        server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http);
         server.start();
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         // The key is stored: a later start finds an admin key and makes none, so this is the
         // one chance to show it, even though this start fails.
         generated.ifPresent(Main::printAdminKey);
+        if (e instanceof RuntimeException r) {
+          throw r;
+        }
         boolean httpFailed = e.getMessage() != null && e.getMessage().startsWith("cannot serve HTTP");
-        throw httpFailed ? bindFailure("--http-port", httpPort, e) : bindFailure("--port", port, e);
+        throw httpFailed ? bindFailure("--http-port", httpPort, (IOException) e) : bindFailure("--port", port, (IOException) e);
       }
       generated.ifPresent(Main::printAdminKey);
       if (tls != null) {

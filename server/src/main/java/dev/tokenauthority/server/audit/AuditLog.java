@@ -183,6 +183,7 @@ public final class AuditLog implements AutoCloseable {
     }
     inFlight = batchLines;
     long fileSize = fileSize();
+    boolean fragmentBefore = lineBroken;
     try {
       if (lineBroken) {
         // A sink that kept part of a refused batch: end that fragment's line, so this batch's
@@ -203,7 +204,8 @@ public final class AuditLog implements AutoCloseable {
       dropped.add(batchLines);
       // A disk that filled up half-way through has kept the bytes that fitted: cut them off,
       // or the next batch would be appended to half a line.
-      lineBroken = !truncateTo(fileSize);
+      // A fragment left by an earlier batch is still there: cutting off this one does not end it.
+      lineBroken = !truncateTo(fileSize) || fragmentBefore;
       if (!failing) {
         log.warn("writing the audit log failed, dropping lines until it works again: {}", e.getMessage());
         failing = true;

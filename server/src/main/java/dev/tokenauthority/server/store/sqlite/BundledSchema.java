@@ -48,7 +48,8 @@ final class BundledSchema {
         .ignoreMigrationPatterns(new String[0])
         .load();
     MigrationInfo current = flyway.info().current();
-    MigrationVersion known = MigrationVersion.fromVersion(String.valueOf(MIGRATIONS.size()));
+    String newest = MIGRATIONS.get(MIGRATIONS.size() - 1);
+    MigrationVersion known = MigrationVersion.fromVersion(newest.substring(1, newest.indexOf("__")).replace('_', '.'));
     if (current != null && current.getVersion() != null && current.getVersion().compareTo(known) > 0) {
       throw new IllegalStateException("a later release migrated this store to schema version "
           + current.getVersion() + ", which this build (up to version " + known
