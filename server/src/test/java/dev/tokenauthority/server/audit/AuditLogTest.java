@@ -51,6 +51,17 @@ class AuditLogTest {
     };
   }
 
+  /** Records ses_first, waits until its write was refused, records ses_second, closes. */
+  private static void firstRefusedThenSecond(AuditLog log) throws InterruptedException {
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_first"));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (log.dropped() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_second"));
+    log.close();
+  }
+
   @Test
   void aDiskThatFillsHalfWayThroughABatch_leavesNoHalfLine_theNextBatchIsWhole(@org.junit.jupiter.api.io.TempDir Path dir)
       throws Exception {
@@ -68,13 +79,7 @@ class AuditLogTest {
       }
     };
     AuditLog log = new AuditLog(disk, true, 64);
-    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_first"));
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (log.dropped() == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_second"));
-    log.close();
+    firstRefusedThenSecond(log);
 
     List<String> written = Files.readAllLines(file);
     assertThat(written).hasSize(1);
@@ -102,13 +107,7 @@ class AuditLogTest {
       }
     };
     AuditLog log = new AuditLog(pipe, false, 64);
-    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_first"));
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (log.dropped() == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    log.record(event("tokenauthority.v1.TokenAuthority/MintSession", "ses_second"));
-    log.close();
+    firstRefusedThenSecond(log);
 
     String[] written = kept.toString(StandardCharsets.UTF_8).split("\n");
     assertThat(written).hasSize(2);
