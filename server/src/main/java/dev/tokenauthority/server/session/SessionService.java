@@ -288,7 +288,9 @@ public final class SessionService {
   /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
   public Introspection introspect(Caller caller, String token) {
     try {
-      return new Introspection(true, null, inspect(caller, token));
+      Session session = inspect(caller, token);
+      checkModule(caller, session);
+      return new Introspection(true, null, session);
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
     }
@@ -306,24 +308,31 @@ public final class SessionService {
   public Session verify(Caller caller, String token, String origin, String audience) {
     Session session = inspect(caller, token);
     checkBinding(session, origin, audience);
+    checkModule(caller, session);
     return session;
   }
 
-  /** The checks of an introspection; throws the reason a token is inactive. */
+  /**
+   * The checks of an introspection before its module's: throws the reason a token is inactive.
+   * In Redeem's order (the tenant, the token's state, then what the redeemer presents, then the
+   * module), so that one token gets one reason whichever of them asks.
+   */
   private Session inspect(Caller caller, String token) {
     Session session = lookUp(caller, token);
-    Optional<Tenant> tenant = tenants.find(caller.tenantId());
-    if (tenant.isPresent()) {
-      TenantPolicy.check(tenant.get(), TenantPolicy.Operation.INTROSPECT);
-      if (!TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
-        throw moduleDisabled();
-      }
-    }
+    tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.INTROSPECT));
     ErrorReason reason = stateOf(session, clock.instant(), true);
     if (reason != null) {
       throw stateRefusal(reason);
     }
     return session;
+  }
+
+  /** MODULE_NOT_ENABLED when the token's audience is no longer one of its tenant's modules. */
+  private void checkModule(Caller caller, Session session) {
+    Optional<Tenant> tenant = tenants.find(caller.tenantId());
+    if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
+      throw moduleDisabled();
+    }
   }
 
   /** Revokes a session given by id; NOT_FOUND when it is not the caller's tenant's. */
@@ -427,14 +436,15 @@ public final class SessionService {
     if (session.isExpiredAt(now)) {
       return ErrorReason.TOKEN_EXPIRED;
     }
+    // Used up before the minting key's revocation, as Redeem finds it (its consume checks the key).
+    if (session.usesRemaining() <= 0) {
+      return ErrorReason.TOKEN_ALREADY_USED;
+    }
     if (checkMinter) {
       Optional<ApiKey> minter = keys.findApiKey(session.apiKeyId());
       if (minter.isEmpty() || minter.get().isRevoked()) {
         return ErrorReason.TOKEN_REVOKED;
       }
-    }
-    if (session.usesRemaining() <= 0) {
-      return ErrorReason.TOKEN_ALREADY_USED;
     }
     return null;
   }

@@ -14,6 +14,7 @@ import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.RedeemRequest;
 import dev.tokenauthority.v1.RevokeRequest;
+import io.grpc.Status;
 import java.nio.file.Path;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
@@ -154,6 +155,26 @@ class IntrospectTest {
     MintSessionResponse minted = ta.mint(minter, "u");
     ta.stub(minter).revoke(RevokeRequest.newBuilder().setSessionId(minted.getSessionId()).build());
     assertInactive(introspect(minted.getToken()), "TOKEN_REVOKED");
+  }
+
+  @Test
+  void aTokenThatFailsSeveralChecks_getsTheSameReasonFromIntrospectAsFromRedeem() {
+    // Used up, then its minting key revoked: used up, whichever asks.
+    String used = ta.mint(minter, "u1").getToken();
+    ta.stub(redeemer).redeem(RedeemRequest.newBuilder().setToken(used).build());
+    // Expired, then its audience no longer an enabled module: expired, whichever asks.
+    String expired = ta.mint(minter, MintSessionRequest.newBuilder().setExternalUserId("u2").setAudience("chat").build()).getToken();
+    ta.admin().revoke(RevokeRequest.newBuilder().setApiKeyId(minterKey.getApiKey().getId()).build());
+
+    ta.assertFails(Status.Code.UNAUTHENTICATED, "TOKEN_ALREADY_USED",
+        () -> ta.stub(redeemer).redeem(RedeemRequest.newBuilder().setToken(used).build()));
+    assertInactive(introspect(used), "TOKEN_ALREADY_USED");
+
+    ta.clock().advanceSeconds(300);
+    ta.updateTenant(dev.tokenauthority.v1.Tenant.newBuilder().setId("default").addEnabledModules("other").build(), "enabled_modules");
+    ta.assertFails(Status.Code.UNAUTHENTICATED, "TOKEN_EXPIRED",
+        () -> ta.stub(redeemer).redeem(RedeemRequest.newBuilder().setToken(expired).build()));
+    assertInactive(introspect(expired), "TOKEN_EXPIRED");
   }
 
   @Test
