@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * When and how long {@link TokenAuthorityClient} waits before repeating a call that is safe to
  * repeat (MintSession, Introspect, ListApiKeys, GetJwks, GetTenant, ListTenants; never Redeem,
- * CreateApiKey or another write). It retries on UNAVAILABLE and on RATE_LIMITED, with
+ * CreateApiKey or another write). It retries on UNAVAILABLE, on RATE_LIMITED and on a
+ * transport's INTERNAL without a reason ({@link #isTransient}), with
  * exponential backoff and full jitter, waiting at least the server's RetryInfo delay; a retry
  * never goes past the call's deadline. Immutable.
  */
@@ -63,10 +64,16 @@ public final class RetryPolicy {
     return maxBackoff;
   }
 
-  /** Whether this failure may go away on its own: UNAVAILABLE, or RATE_LIMITED. */
+  /**
+   * Whether this failure may go away on its own: UNAVAILABLE, RATE_LIMITED, or an INTERNAL without
+   * a reason. The server's own internal errors always carry one; without it, the failure is the
+   * HTTP/2 transport's, as when grpc-java reports a call refused by a draining server's GOAWAY as
+   * {@code INTERNAL: http2 exception}: the server never ran it (deployment.md, Shutdown).
+   */
   public static boolean isTransient(TokenAuthorityException e) {
     return e.code() == Status.Code.UNAVAILABLE
-        || (e.code() == Status.Code.RESOURCE_EXHAUSTED && e.reason() == ErrorReason.RATE_LIMITED);
+        || (e.code() == Status.Code.RESOURCE_EXHAUSTED && e.reason() == ErrorReason.RATE_LIMITED)
+        || (e.code() == Status.Code.INTERNAL && e.reasonName().isEmpty());
   }
 
   /**

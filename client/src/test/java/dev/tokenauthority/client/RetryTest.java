@@ -328,6 +328,26 @@ class RetryTest {
   }
 
   @Test
+  void aTransportsInternalWithoutAReason_isRetriedForASafeCall_theServersOwnInternalIsNot() {
+    // grpc-java's "http2 exception" for a call a draining server refused: never run, safe to repeat.
+    TokenAuthorityClient client = client();
+    flaky.failNext(1, com.google.rpc.Status.newBuilder().setCode(Code.INTERNAL.getNumber()).setMessage("http2 exception").build());
+    assertThat(client.mintSession("u").token()).isNotEmpty();
+    assertThat(flaky.attempts("MintSession")).isEqualTo(2);
+
+    flaky.failNext(1, refusal(Code.INTERNAL, "INTERNAL", null));
+    TokenAuthorityException e = catchThrowableOfType(TokenAuthorityException.class, () -> client.mintSession("u"));
+    assertThat(e.code()).isEqualTo(Status.Code.INTERNAL);
+    assertThat(flaky.attempts("MintSession")).isEqualTo(1);
+
+    flaky.failNext(1, com.google.rpc.Status.newBuilder().setCode(Code.INTERNAL.getNumber()).setMessage("http2 exception").build());
+    String token = client.mintSession("u").token();
+    flaky.failNext(1, com.google.rpc.Status.newBuilder().setCode(Code.INTERNAL.getNumber()).setMessage("http2 exception").build());
+    catchThrowableOfType(TokenAuthorityException.class, () -> client.redeem(token));
+    assertThat(flaky.attempts("Redeem")).as("a redeem is never repeated").isEqualTo(1);
+  }
+
+  @Test
   void quotaExceeded_isNotRetried() {
     TokenAuthorityClient client = client();
     flaky.failNext(1, refusal(Code.RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", null));
