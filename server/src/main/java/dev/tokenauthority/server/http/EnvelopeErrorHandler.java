@@ -28,6 +28,17 @@ import org.slf4j.LoggerFactory;
 final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerErrorHandler {
   private static final Logger log = LoggerFactory.getLogger(EnvelopeErrorHandler.class);
 
+  /** The methods a path allows, as an {@code Allow} value, or null when it is no route (HttpGateway). */
+  private final java.util.function.Function<String, String> allowedMethods;
+
+  EnvelopeErrorHandler() {
+    this(path -> null);
+  }
+
+  EnvelopeErrorHandler(java.util.function.Function<String, String> allowedMethods) {
+    this.allowedMethods = allowedMethods;
+  }
+
   @Override
   public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
     Throwable t = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
@@ -38,7 +49,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       return timeout(receivedWhole(ctx), ctx.method()).toHttpResponse();
     }
     if (t instanceof HttpStatusException e) {
-      return forStatus(e.httpStatus(), null).toHttpResponse();
+      return forStatus(e.httpStatus(), ctx.path()).toHttpResponse();
     }
     if (t instanceof ClosedStreamException) {
       // The client reset its stream or its connection closed (ClosedSessionException): its call
@@ -72,7 +83,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   @Override
   public AggregatedHttpResponse onProtocolViolation(
       ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
-    return forStatus(status, description);
+    return forStatus(status, headers.path());
   }
 
   @Override
@@ -81,10 +92,22 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     if (cause instanceof RequestTimeoutException && ctx != null) {
       return timeout(receivedWhole(ctx), ctx.method());
     }
-    return forStatus(status, description);
+    return forStatus(status, headers.path());
   }
 
-  private static AggregatedHttpResponse forStatus(HttpStatus status, String description) {
+  /** The envelope of Armeria's own refusal of a request for {@code path} (its query included, or null). */
+  private AggregatedHttpResponse forStatus(HttpStatus status, String path) {
+    if (status.code() == 405 && path != null) {
+      // Armeria's 405 for a method it does not know (PROPFIND), on any path. RFC 9110 wants
+      // Allow on a 405; a path that is no route is 404, as it would be with a known method.
+      int query = path.indexOf('?');
+      String allowed = allowedMethods.apply(query < 0 ? path : path.substring(0, query));
+      if (allowed == null) {
+        return forStatus(HttpStatus.NOT_FOUND, null);
+      }
+      AggregatedHttpResponse reply = HttpReplies.envelope(status, "INVALID_REQUEST", "this method is not allowed on this route; use " + allowed);
+      return AggregatedHttpResponse.of(reply.headers().toBuilder().set("allow", allowed).build(), reply.content());
+    }
     return switch (status.code()) {
       case 413 -> tooLarge();
       case 408 -> timeout(false, null);

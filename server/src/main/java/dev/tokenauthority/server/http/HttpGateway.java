@@ -167,7 +167,7 @@ public final class HttpGateway {
             ? DRAIN_QUIET_PERIOD : settings.drainGrace())
         // Armeria's own meters (not exported) stay out of the global registry.
         .meterRegistry(NoopMeterRegistry.get())
-        .errorHandler(new EnvelopeErrorHandler())
+        .errorHandler(new EnvelopeErrorHandler(this::allowedMethods))
         // Armeria's reporter of "exceptions that didn't reach a LoggingService" would warn, every
         // 10 s, with what clients did (a reset stream, a bad chunk): the error handler already
         // logs the server's own failures, once each.
@@ -272,6 +272,15 @@ public final class HttpGateway {
       return notAllowed(method, String.join(", ", wrong.allowed()));
     }
     return HttpReplies.envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no such route (see /openapi.json)").toHttpResponse();
+  }
+
+  /** The methods {@code path} allows, as an {@code Allow} value; null when it is no route. */
+  private String allowedMethods(String path) {
+    return switch (path) {
+      case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> "GET, HEAD";
+      // No route has an empty method: the lookup says which methods this path has, if any.
+      default -> routes.find("", path) instanceof RouteTable.WrongMethod wrong ? String.join(", ", wrong.allowed()) : null;
+    };
   }
 
   private CompletableFuture<AggregatedHttpResponse> call(ServiceRequestContext ctx, RouteTable.Found found, AggregatedHttpRequest body) {

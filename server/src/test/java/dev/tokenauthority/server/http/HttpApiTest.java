@@ -390,6 +390,19 @@ class HttpApiTest {
   }
 
   @Test
+  void aMethodArmeriaDoesNotKnow_is405WithAllowOnARoute_and404Elsewhere() {
+    HttpTestClient.Reply sessions = http.send("PROPFIND", "/v1/sessions", admin(), null);
+    assertThat(sessions.status()).isEqualTo(405);
+    assertThat(sessions.header("allow")).isEqualTo("POST");
+    assertThat(sessions.code()).isEqualTo("INVALID_REQUEST");
+    assertThat(http.send("PROPFIND", "/v1/apiKeys?pageSize=1", admin(), null).header("allow")).isEqualTo("GET, HEAD, POST");
+    assertThat(http.send("PROPFIND", "/healthz", null, null).header("allow")).isEqualTo("GET, HEAD");
+    HttpTestClient.Reply nowhere = http.send("PROPFIND", "/nowhere", admin(), null);
+    assertThat(nowhere.status()).isEqualTo(404);
+    assertThat(nowhere.code()).isEqualTo("NOT_FOUND");
+  }
+
+  @Test
   void head_onAGetRoute_isItsHeadersWithoutABody() {
     HttpTestClient.Reply head = http.send("HEAD", "/v1/jwks", admin(), null);
 
