@@ -288,9 +288,7 @@ public final class SessionService {
   /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
   public Introspection introspect(Caller caller, String token) {
     try {
-      Session session = inspect(caller, token);
-      checkModule(caller, session);
-      return new Introspection(true, null, session);
+      return new Introspection(true, null, inspect(caller, token, session -> {}));
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
     }
@@ -306,33 +304,27 @@ public final class SessionService {
    * @throws AuthorityException with the reason the token is not active, or does not match
    */
   public Session verify(Caller caller, String token, String origin, String audience) {
-    Session session = inspect(caller, token);
-    checkBinding(session, origin, audience);
-    checkModule(caller, session);
-    return session;
+    return inspect(caller, token, session -> checkBinding(session, origin, audience));
   }
 
   /**
-   * The checks of an introspection before its module's: throws the reason a token is inactive.
-   * In Redeem's order (the tenant, the token's state, then what the redeemer presents, then the
+   * The checks of an introspection; throws the reason a token is inactive. In Redeem's order (the
+   * tenant, the token's state, then what the redeemer presents, {@code presented}, then the
    * module), so that one token gets one reason whichever of them asks.
    */
-  private Session inspect(Caller caller, String token) {
+  private Session inspect(Caller caller, String token, java.util.function.Consumer<Session> presented) {
     Session session = lookUp(caller, token);
-    tenants.find(caller.tenantId()).ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.INTROSPECT));
+    Optional<Tenant> tenant = tenants.find(caller.tenantId());
+    tenant.ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.INTROSPECT));
     ErrorReason reason = stateOf(session, clock.instant(), true);
     if (reason != null) {
       throw stateRefusal(reason);
     }
-    return session;
-  }
-
-  /** MODULE_NOT_ENABLED when the token's audience is no longer one of its tenant's modules. */
-  private void checkModule(Caller caller, Session session) {
-    Optional<Tenant> tenant = tenants.find(caller.tenantId());
+    presented.accept(session);
     if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
       throw moduleDisabled();
     }
+    return session;
   }
 
   /** Revokes a session given by id; NOT_FOUND when it is not the caller's tenant's. */
