@@ -102,16 +102,12 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       // Allow on a 405; a path that is no route is 404, as it would be with a known method.
       int query = path.indexOf('?');
       String allowed = allowedMethods.apply(query < 0 ? path : path.substring(0, query));
-      if (allowed == null) {
-        return forStatus(HttpStatus.NOT_FOUND, null);
-      }
-      AggregatedHttpResponse reply = HttpReplies.envelope(status, "INVALID_REQUEST", "this method is not allowed on this route; use " + allowed);
-      return AggregatedHttpResponse.of(reply.headers().toBuilder().set("allow", allowed).build(), reply.content());
+      return allowed == null ? HttpReplies.noRoute() : HttpReplies.notAllowed("this method", allowed);
     }
     return switch (status.code()) {
       case 413 -> tooLarge();
       case 408 -> timeout(false, null);
-      case 404 -> HttpReplies.envelope(status, "NOT_FOUND", "no such route (see /openapi.json)");
+      case 404 -> HttpReplies.noRoute();
       case 503 -> HttpReplies.envelope(status, "UNAVAILABLE", "the server is not serving; retry later");
       default -> status.code() < 500
           ? HttpReplies.envelope(status, "INVALID_REQUEST", "bad request: " + status.reasonPhrase())

@@ -62,6 +62,8 @@ public final class HttpGateway {
    */
   static final String JWKS_CACHE_CONTROL = "public, max-age=15, stale-if-error=86400";
   private static final Duration DRAIN_QUIET_PERIOD = Duration.ofMillis(100);
+  /** What the open routes allow: GET, and HEAD as GET without the body (RFC 9110 9.3.2). */
+  private static final String OPEN_ROUTE_METHODS = "GET, HEAD";
 
   /**
    * How the port is served.
@@ -253,7 +255,7 @@ public final class HttpGateway {
         // HEAD as GET (RFC 9110 9.3.2): probes and key fetchers send it; Armeria sends the
         // headers of the reply without its body.
         if (!method.equals("GET") && !method.equals("HEAD")) {
-          return notAllowed(method, "GET, HEAD");
+          return HttpReplies.notAllowed(method, OPEN_ROUTE_METHODS).toHttpResponse();
         }
         return switch (path) {
           case HEALTH_PATH -> health();
@@ -269,17 +271,17 @@ public final class HttpGateway {
       return HttpResponse.of(req.aggregate().thenCompose(body -> call(ctx, found, body)).thenApply(AggregatedHttpResponse::toHttpResponse));
     }
     if (lookup instanceof RouteTable.WrongMethod wrong) {
-      return notAllowed(method, String.join(", ", wrong.allowed()));
+      return HttpReplies.notAllowed(method, wrong.allowHeader()).toHttpResponse();
     }
-    return HttpReplies.envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no such route (see /openapi.json)").toHttpResponse();
+    return HttpReplies.noRoute().toHttpResponse();
   }
 
   /** The methods {@code path} allows, as an {@code Allow} value; null when it is no route. */
   private String allowedMethods(String path) {
     return switch (path) {
-      case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> "GET, HEAD";
+      case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> OPEN_ROUTE_METHODS;
       // No route has an empty method: the lookup says which methods this path has, if any.
-      default -> routes.find("", path) instanceof RouteTable.WrongMethod wrong ? String.join(", ", wrong.allowed()) : null;
+      default -> routes.find("", path) instanceof RouteTable.WrongMethod wrong ? wrong.allowHeader() : null;
     };
   }
 
@@ -326,15 +328,6 @@ public final class HttpGateway {
           }
           return reply.toHttpResponse();
         });
-  }
-
-  private static HttpResponse notAllowed(String method, String allowed) {
-    AggregatedHttpResponse reply = HttpReplies.envelope(HttpStatus.METHOD_NOT_ALLOWED, "INVALID_REQUEST",
-        // The path is not echoed: a client that put a key or token in it would find it in
-        // its error logs.
-        method + " is not allowed on this route; use " + allowed);
-    return AggregatedHttpResponse.of(reply.headers().toBuilder().set(HttpHeaderNames.ALLOW, allowed).build(), reply.content())
-        .toHttpResponse();
   }
 
   private Executor executor(ServiceRequestContext ctx) {

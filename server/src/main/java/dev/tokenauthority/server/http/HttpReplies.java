@@ -76,6 +76,21 @@ final class HttpReplies {
     return reply(ResponseHeaders.builder(status), HttpErrorEnvelope.json(code, message, List.of()));
   }
 
+  /**
+   * 404 for a path that is no route. Neither this nor {@link #notAllowed} echoes the path: a
+   * client that put a key or a token in it would find it in its error logs.
+   */
+  static AggregatedHttpResponse noRoute() {
+    return envelope(HttpStatus.NOT_FOUND, "NOT_FOUND", "no such route (see /openapi.json)");
+  }
+
+  /** 405 with the {@code Allow} header RFC 9110 asks for; {@code method} names the refused one. */
+  static AggregatedHttpResponse notAllowed(String method, String allowed) {
+    AggregatedHttpResponse reply =
+        envelope(HttpStatus.METHOD_NOT_ALLOWED, "INVALID_REQUEST", method + " is not allowed on this route; use " + allowed);
+    return AggregatedHttpResponse.of(reply.headers().toBuilder().set(HttpHeaderNames.ALLOW, allowed).build(), reply.content());
+  }
+
   private static AggregatedHttpResponse reply(ResponseHeadersBuilder headers, String body) {
     headers.contentType(MediaType.JSON_UTF_8).set(HttpHeaderNames.CACHE_CONTROL, "no-store");
     if (headers.status().code() == 401) {

@@ -113,7 +113,7 @@ final class JsonRequests {
     try (JsonReader reader = new JsonReader(new StringReader(body))) {
       // Strict: {a: 1} or a trailing second document is not JSON, whatever lenient parsers accept.
       reader.setStrictness(Strictness.STRICT);
-      element = read(reader, "");
+      element = read(reader);
       if (reader.peek() != JsonToken.END_DOCUMENT) {
         throw new JsonParseException("trailing data");
       }
@@ -132,7 +132,7 @@ final class JsonRequests {
    * "externalUserId":"u2"}} would mint for u2 while a proxy that reads the first sees u1. Its
    * depth is bounded by the reader's nesting limit.
    */
-  private static JsonElement read(JsonReader reader, String path) throws IOException {
+  private static JsonElement read(JsonReader reader) throws IOException {
     switch (reader.peek()) {
       case BEGIN_OBJECT -> {
         JsonObject object = new JsonObject();
@@ -140,9 +140,10 @@ final class JsonRequests {
         while (reader.hasNext()) {
           String name = reader.nextName();
           if (object.has(name)) {
-            throw invalid(path + name, "is given twice");
+            // The reader's JSONPath ($.context.role) is the key's path as sent.
+            throw invalid(reader.getPath().replaceFirst("^\\$\\.?", ""), "is given twice");
           }
-          object.add(name, read(reader, path + name + "."));
+          object.add(name, read(reader));
         }
         reader.endObject();
         return object;
@@ -150,8 +151,8 @@ final class JsonRequests {
       case BEGIN_ARRAY -> {
         JsonArray array = new JsonArray();
         reader.beginArray();
-        for (int i = 0; reader.hasNext(); i++) {
-          array.add(read(reader, path.isEmpty() ? "[" + i + "]." : path.substring(0, path.length() - 1) + "[" + i + "]."));
+        while (reader.hasNext()) {
+          array.add(read(reader));
         }
         reader.endArray();
         return array;

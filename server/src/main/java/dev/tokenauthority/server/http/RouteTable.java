@@ -62,7 +62,12 @@ final class RouteTable {
   record NoPath() implements Lookup {}
 
   /** Routes have this path, with other methods. */
-  record WrongMethod(TreeSet<String> allowed) implements Lookup {}
+  record WrongMethod(TreeSet<String> allowed) implements Lookup {
+    /** The methods as an {@code Allow} header's value. */
+    String allowHeader() {
+      return String.join(", ", allowed);
+    }
+  }
 
   Lookup find(String method, String path) {
     TreeSet<String> allowed = new TreeSet<>();
