@@ -443,15 +443,15 @@ public final class Main implements Callable<Integer> {
       try {
         server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http);
         server.start();
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException e) {
         // The key is stored: a later start finds an admin key and makes none, so this is the
         // one chance to show it, even though this start fails.
         generated.ifPresent(Main::printAdminKey);
-        if (e instanceof RuntimeException r) {
-          throw r;
-        }
         boolean httpFailed = e.getMessage() != null && e.getMessage().startsWith("cannot serve HTTP");
-        throw httpFailed ? bindFailure("--http-port", httpPort, (IOException) e) : bindFailure("--port", port, (IOException) e);
+        throw httpFailed ? bindFailure("--http-port", httpPort, e) : bindFailure("--port", port, e);
+      } catch (RuntimeException e) {
+        generated.ifPresent(Main::printAdminKey);
+        throw e;
       }
       generated.ifPresent(Main::printAdminKey);
       if (tls != null) {

@@ -247,12 +247,6 @@ public final class ApiKeyService {
   }
 
   /**
-   * Makes sure the deployment has an admin key. With a configured secret, ensures a key with
-   * that secret exists; without one, generates a key when no unrevoked admin key exists.
-   *
-   * @return the generated secret, to be shown once; empty when nothing was generated
-   */
-  /**
    * Refuses a {@code TOKEN_AUTHORITY_ADMIN_KEY} that could never authenticate, before anything is
    * opened: the start checks it with its other settings.
    *
@@ -276,6 +270,12 @@ public final class ApiKeyService {
     }
   }
 
+  /**
+   * Makes sure the deployment has an admin key. With a configured secret, ensures a key with
+   * that secret exists; without one, generates a key when no unrevoked admin key exists.
+   *
+   * @return the generated secret, to be shown once; empty when nothing was generated
+   */
   public Optional<String> ensureAdminKey(Optional<String> configuredSecret) {
     Instant now = storedPrecision(clock.instant());
     if (configuredSecret.isPresent()) {
