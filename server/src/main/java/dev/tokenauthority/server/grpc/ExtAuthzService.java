@@ -8,6 +8,7 @@ import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionService;
+import dev.tokenauthority.server.signing.SessionTokenCodec;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
@@ -239,9 +240,12 @@ public final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBa
       return !token.isEmpty() ? token : authorizationHoldsToken() ? bearer() : "";
     }
 
-    /** Whether {@code authorization} carries a session token (a compact JWS), not some other credential. */
+    /**
+     * Whether {@code authorization} carries a session token (a JWS typed {@code session+jwt}), not
+     * some other credential, such as the upstream's own OIDC bearer, which is left alone.
+     */
     boolean authorizationHoldsToken() {
-      return ApiKeyAuthInterceptor.looksLikeJwt(bearer());
+      return SessionTokenCodec.isSessionTokenShaped(bearer());
     }
 
     private String bearer() {

@@ -99,6 +99,20 @@ public final class SessionTokenCodec {
 
   /** A top-level string claim of a token, read WITHOUT verifying anything (see {@link #peekSessionId}). */
   public static Optional<String> peekClaim(String token, String claim) {
+    return peekMember(token, false, claim);
+  }
+
+  /**
+   * Whether a string is shaped as this authority's session token: a compact JWS whose protected
+   * header says {@code typ: session+jwt}. Nothing is verified; it tells a session token apart
+   * from another bearer credential (an OIDC access token, say) that a request may carry.
+   */
+  public static boolean isSessionTokenShaped(String token) {
+    return peekMember(token, true, "typ").filter(TYPE::equals).isPresent();
+  }
+
+  /** A top-level string member of a token's header or payload, read without verifying anything. */
+  private static Optional<String> peekMember(String token, boolean header, String member) {
     if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
       return Optional.empty();
     }
@@ -108,15 +122,15 @@ public final class SessionTokenCodec {
       return Optional.empty();
     }
     try {
-      byte[] payload = Base64.getUrlDecoder().decode(token.substring(first + 1, second));
-      try (JsonParser p = JSON.createParser(payload)) {
+      byte[] json = Base64.getUrlDecoder().decode(header ? token.substring(0, first) : token.substring(first + 1, second));
+      try (JsonParser p = JSON.createParser(json)) {
         if (p.nextToken() != JsonToken.START_OBJECT) {
           return Optional.empty();
         }
         while (p.nextToken() == JsonToken.FIELD_NAME) {
           String name = p.currentName();
           JsonToken value = p.nextToken();
-          if (claim.equals(name)) {
+          if (member.equals(name)) {
             return value == JsonToken.VALUE_STRING ? Optional.of(p.getText()) : Optional.empty();
           }
           p.skipChildren();

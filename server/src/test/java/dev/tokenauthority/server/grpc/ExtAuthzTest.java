@@ -221,6 +221,21 @@ class ExtAuthzTest {
   }
 
   @Test
+  void check_anotherJwtInAuthorization_isLeftForTheUpstream_andIsNoSessionToken() throws Exception {
+    // The upstream's own OIDC access token: a JWT, but not ours (its typ is not session+jwt).
+    String oidc = "Bearer " + Base64.getUrlEncoder().withoutPadding().encodeToString(
+            "{\"alg\":\"RS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+        + ".eyJzdWIiOiJhbGljZSJ9.c2ln";
+    String token = mint();
+
+    CheckResponse r = check(Map.of("x-session-token", token, "authorization", oidc), Map.of("mode", "verify"));
+
+    assertThat(upstream(r)).containsEntry("x-external-user-id", "rep_8842");
+    assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("x-session-token").doesNotContain("authorization");
+    assertDenied(check(Map.of("authorization", oidc), Map.of()), 401, Code.UNAUTHENTICATED, "SESSION_REQUIRED");
+  }
+
+  @Test
   void check_rawHeaderMap_isReadLikeHeaders() {
     String token = mint();
     CheckRequest raw = CheckRequest.newBuilder()
