@@ -49,6 +49,13 @@ public final class MintRules {
     v.check(request.externalUserId().isEmpty() || !request.externalUserId().isBlank(), "external_user_id", "must not be blank");
     v.text(request.externalGroupId(), "external_group_id", 0, 256);
     v.text(request.audience(), "audience", 0, 128);
+    // These travel as HTTP header values (Envoy's Check sets them for the upstream), and HTTP
+    // trims a value's outer whitespace: " rep_8842" would reach the upstream as "rep_8842", another user.
+    if (!request.externalUserId().isBlank()) {
+      untrimmed(v, request.externalUserId(), "external_user_id");
+    }
+    untrimmed(v, request.externalGroupId(), "external_group_id");
+    untrimmed(v, request.audience(), "audience");
     v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     String origin = Origins.validateOptional(request.origin(), "origin", v);
@@ -83,5 +90,9 @@ public final class MintRules {
         ? Origins.normalise(request.browserOrigin()).orElse("")
         : origin;
     return new Admitted(scopes, bound, ttl, maxUses);
+  }
+
+  private static void untrimmed(Violations v, String value, String field) {
+    v.check(value.strip().length() == value.length(), field, "must not start or end with whitespace");
   }
 }

@@ -186,6 +186,33 @@ class MintSessionTest {
     assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id", "audience");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {" rep_8842", "rep_8842 ", "rep_8842\u3000"})
+  void mintSession_outerWhitespaceInIdentity_isInvalidRequest_becauseHeadersWouldTrimItIntoAnotherUser(String text) {
+    // Envoy's Check passes these as header values, and HTTP trims a value's outer whitespace.
+    StatusRuntimeException e =
+        ta.assertFails(
+            Code.INVALID_ARGUMENT,
+            "INVALID_REQUEST",
+            () -> ta.mint(minter, request().setExternalUserId(text).setExternalGroupId(text).setAudience(text).build()));
+    assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id", "audience");
+    assertThat(InProcessAuthority.badRequest(e).getFieldViolationsList())
+        .allSatisfy(violation -> assertThat(violation.getDescription()).isEqualTo("must not start or end with whitespace"));
+  }
+
+  @Test
+  void mintSession_blankGroupId_isInvalidRequest() {
+    StatusRuntimeException e =
+        ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.mint(minter, request().setExternalGroupId("  ").build()));
+    assertThat(violationFields(e)).containsExactly("external_group_id");
+  }
+
+  @Test
+  void mintSession_innerSpacesInIdentity_areAccepted() {
+    assertThat(ta.mint(minter, request().setExternalUserId("Alex Doe").setExternalGroupId("agency chicago").build()).getSessionId())
+        .isNotEmpty();
+  }
+
   @Test
   void mintSession_externalUserId256_isAccepted() {
     assertThat(ta.mint(minter, request().setExternalUserId("u".repeat(256)).build()).getSessionId()).isNotEmpty();
