@@ -1,5 +1,6 @@
 """A Python backend's token endpoint (standard library only): the signed-in user asks for a
 session token, the backend mints one for that user with its API key, and returns it."""
+import http.client
 import json
 import os
 import urllib.error
@@ -37,13 +38,15 @@ class TokenEndpoint(BaseHTTPRequestHandler):
             return self.send(401, {"error": "SIGN_IN_FIRST"})
         try:
             status, body, retry_after = mint_for(user)
-        except OSError:
+            if status == 200:
+                return self.send(200, {"token": body["token"], "expiresAt": body["expireTime"]})
+            code = body["error"]["code"]
+        except (OSError, http.client.HTTPException, ValueError, LookupError, TypeError):
+            # Unreachable, or an answer that is not the authority's (a proxy's HTML page, a wrong port).
             return self.send(502, {"error": "AUTHORITY_UNREACHABLE"})
-        if status == 200:
-            return self.send(200, {"token": body["token"], "expiresAt": body["expireTime"]})
         # Pass the reason on (RATE_LIMITED, SUBSCRIPTION_PAST_DUE, ...), never the key.
         headers = {"Retry-After": retry_after} if retry_after else {}
-        return self.send(429 if status == 429 else 502, {"error": body["error"]["code"]}, headers)
+        return self.send(429 if status == 429 else 502, {"error": code}, headers)
 
     def send(self, status, body, headers=None):
         data = json.dumps(body).encode()

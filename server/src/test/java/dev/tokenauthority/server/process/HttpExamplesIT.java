@@ -6,6 +6,10 @@ import dev.tokenauthority.server.http.HttpTestClient;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +70,60 @@ class HttpExamplesIT extends ProcessTestBase {
     throw new AssertionError(name + " is needed to run the " + name + " example of docs/integration.md; install it (it is on CI)");
   }
 
+  @Test
+  void bothBackends_answer502_whenTheAuthorityUrlAnswersSomethingElse() throws Exception {
+    // A proxy's HTML error page, an HTML 200 (a login portal), and a port that does not speak
+    // HTTP/1.1 at all (the gRPC port, an SSH server): the user gets 502, the backend keeps serving.
+    List<String> replies = List.of(
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 17\r\nConnection: close\r\n\r\n<html>oops</html>",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        "SSH-2.0-OpenSSH_9.2\r\n");
+    for (List<String> command : List.of(
+        List.of(interpreter("node"), EXAMPLES.resolve("token-endpoint.mjs").toAbsolutePath().toString()),
+        List.of(interpreter("python3"), EXAMPLES.resolve("token_endpoint.py").toAbsolutePath().toString()))) {
+      for (String reply : replies) {
+        try (ServerSocket notTheAuthority = answering(reply)) {
+          try (Backend backend = startBackend(command, "http://127.0.0.1:" + notTheAuthority.getLocalPort(), "sk_unused")) {
+            HttpTestClient.Reply r = backend.endpoint.send("POST", "/token", null, null, Map.of("X-Session-Id", "session-of-rep-8842"));
+            assertThat(r.status()).as("%s with %s: %s", command.get(0), reply.lines().findFirst().orElseThrow(), backend.output).isEqualTo(502);
+            assertThat(r.field("error")).isEqualTo("AUTHORITY_UNREACHABLE");
+            // Still serving the next user.
+            assertThat(backend.endpoint.post("/token", null, "{}").status()).isEqualTo(401);
+          }
+        }
+      }
+    }
+  }
+
+  /** A one-line TCP server that reads each request (headers and Content-Length body) and writes {@code reply}. */
+  private static ServerSocket answering(String reply) throws IOException {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread acceptor = new Thread(() -> {
+      while (!server.isClosed()) {
+        try (Socket s = server.accept()) {
+          BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+          int length = 0;
+          for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+              length = Integer.parseInt(line.substring("content-length:".length()).strip());
+            }
+          }
+          for (int i = 0; i < length; i++) {
+            in.read();
+          }
+          OutputStream out = s.getOutputStream();
+          out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
+          out.flush();
+        } catch (IOException e) {
+          // closed, or the client went away: take the next one
+        }
+      }
+    });
+    acceptor.setDaemon(true);
+    acceptor.start();
+    return server;
+  }
+
   private void runBackend(List<String> command) throws Exception {
     String admin = secret(ServerProcess.randomSecret());
     ServerProcess server = start(dataDir, Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin));
@@ -73,33 +131,8 @@ class HttpExamplesIT extends ProcessTestBase {
     String mintKey = secret(authority.post("/v1/apiKeys", admin, "{\"name\":\"backend\",\"scopes\":[\"sessions:mint\"]}").field("secret"));
     String redeemKey = secret(authority.post("/v1/apiKeys", admin, "{\"name\":\"roleplay\",\"scopes\":[\"sessions:redeem\"]}").field("secret"));
 
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("TOKEN_AUTHORITY_URL", "http://127.0.0.1:" + server.httpPort());
-    builder.environment().put("TOKEN_AUTHORITY_API_KEY", mintKey);
-    builder.environment().put("PORT", "0");
-    Process backend = builder.start();
-    try {
-      StringBuffer output = new StringBuffer();
-      CompletableFuture<Integer> port = new CompletableFuture<>();
-      Thread reader = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(backend.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) {
-            output.append(line).append('\n');
-            Matcher m = PORT.matcher(line);
-            if (m.find()) {
-              port.complete(Integer.parseInt(m.group(1)));
-            }
-          }
-        } catch (IOException e) {
-          output.append(e.getMessage());
-        }
-        port.completeExceptionally(new AssertionError("the backend exited without listening:\n" + output));
-      });
-      reader.setDaemon(true);
-      reader.start();
-      HttpTestClient endpoint = HttpTestClient.local(port.get(30, TimeUnit.SECONDS));
-
+    try (Backend backend = startBackend(command, "http://127.0.0.1:" + server.httpPort(), mintKey)) {
+      HttpTestClient endpoint = backend.endpoint;
       HttpTestClient.Reply anonymous = endpoint.post("/token", null, "{}");
       assertThat(anonymous.status()).isEqualTo(401);
 
@@ -112,10 +145,49 @@ class HttpExamplesIT extends ProcessTestBase {
       assertThat(redeemed.status()).isEqualTo(200);
       assertThat(redeemed.field("externalUserId")).isEqualTo("rep_8842");
       assertThat(redeemed.field("externalGroupId")).isEqualTo("agency_chicago");
-      assertThat(output.toString()).doesNotContain(mintKey).doesNotContain(token);
-    } finally {
+      assertThat(backend.output.toString()).doesNotContain(mintKey).doesNotContain(token);
+    }
+  }
+
+  /** An example backend running as its own process, and a client of its endpoint. */
+  private record Backend(Process process, HttpTestClient endpoint, StringBuffer output) implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Backend startBackend(List<String> command, String authorityUrl, String apiKey) throws Exception {
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("TOKEN_AUTHORITY_URL", authorityUrl);
+    builder.environment().put("TOKEN_AUTHORITY_API_KEY", apiKey);
+    builder.environment().put("PORT", "0");
+    Process backend = builder.start();
+    StringBuffer output = new StringBuffer();
+    CompletableFuture<Integer> port = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(backend.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          output.append(line).append('\n');
+          Matcher m = PORT.matcher(line);
+          if (m.find()) {
+            port.complete(Integer.parseInt(m.group(1)));
+          }
+        }
+      } catch (IOException e) {
+        output.append(e.getMessage());
+      }
+      port.completeExceptionally(new AssertionError("the backend exited without listening:\n" + output));
+    });
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      return new Backend(backend, HttpTestClient.local(port.get(30, TimeUnit.SECONDS)), output);
+    } catch (Exception e) {
       backend.destroy();
-      backend.waitFor(10, TimeUnit.SECONDS);
+      throw e;
     }
   }
 }
