@@ -74,7 +74,8 @@ public interface Database extends AutoCloseable {
    * (rate-limit buckets): a database that groups runs the items waiting at that moment with
    * {@code many}, one group of this kind at a time so that groups never wait on each other's row
    * locks. {@code many} commits each of its statements on its own and must leave every item
-   * either done or untouched when it throws, since the items are then run again alone.
+   * either done or untouched when it throws: the items are then run again alone, except those a
+   * {@link PartlyDoneException} it throws names as done, which get the result it carries.
    */
   default <I, R> Batch<I, R> unflushedBatch(ItemWork<I, R> one, BatchWork<I, R> many) {
     return item -> writeUnflushedStatementAsync(s -> one.run(s, item));

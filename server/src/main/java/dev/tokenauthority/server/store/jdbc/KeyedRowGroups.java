@@ -10,8 +10,9 @@ import java.util.List;
  * quota months), each statement committed on its own: one statement over the group; rows for
  * the keys it found absent, and the same statement again over the items still open; then each
  * item left, alone. Nothing is committed until the first statement is, so a failure there lets
- * the caller re-run the whole group item by item; once it has committed, its results stand and a
- * later failure only sends the items still open through the single upsert.
+ * the caller re-run the whole group item by item; once it has committed, its results stand: a
+ * later failure sends the items still open through the single upsert, and one there is thrown as
+ * a {@link PartlyDoneException} that carries the results so far.
  */
 final class KeyedRowGroups {
   /** One statement over the open items: fills their results, returns the items still open. */
@@ -48,10 +49,15 @@ final class KeyedRowGroups {
         // The first statement's results stand; the items still open go alone, below.
       }
     }
-    for (int i = 0; i < results.length; i++) {
-      if (results[i] == null) {
-        results[i] = alone.run(i);
+    try {
+      for (int i = 0; i < results.length; i++) {
+        if (results[i] == null) {
+          results[i] = alone.run(i);
+        }
       }
+    } catch (SQLException e) {
+      // The first statement committed: re-running its items would take their effect twice.
+      throw new PartlyDoneException(e, results);
     }
     return Arrays.asList(results);
   }
