@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.jdbc.Database;
+import dev.tokenauthority.server.store.jdbc.PartlyDoneException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -52,6 +53,8 @@ public final class PostgresDatabase implements Database {
   static final int BATCH_RUNNERS = 4;
   /** The most items one group carries. */
   static final int MAX_BATCH = 256;
+  /** SQLSTATE read_only_sql_transaction: a write on a standby or in a read-only session. */
+  private static final String READ_ONLY_TRANSACTION = "25006";
 
   private final HikariDataSource pool;
   private final HikariDataSource unflushedPool;
@@ -106,6 +109,19 @@ public final class PostgresDatabase implements Database {
     } catch (RuntimeException e) {
       pool.close();
       throw new StoreUnavailableException("cannot migrate the PostgreSQL schema: " + rootMessage(e), e);
+    }
+    try (Connection c = pool.getConnection()) {
+      if (!writable(c, timeout)) {
+        throw new StoreUnavailableException(
+            "PostgreSQL accepts no writes here (a hot standby, or a read-only session or database): point the URL at the"
+                + " primary; with several hosts, add targetServerType=primary", null);
+      }
+    } catch (SQLException e) {
+      pool.close();
+      throw new StoreUnavailableException("cannot read PostgreSQL's state: " + rootMessage(e), e);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
     }
     HikariDataSource unflushed;
     try {
@@ -295,8 +311,12 @@ public final class PostgresDatabase implements Database {
       return false;
     }
     boolean answered;
+    String trouble = "does not answer";
     try (Connection c = pool.getConnection()) {
-      answered = c.isValid((int) Math.max(1, timeout.toSeconds()));
+      // A server that answers but takes no writes (a primary demoted to standby after a
+      // failover) fails every mint and redeem: it is down for this store as well.
+      answered = writable(c, timeout);
+      trouble = "accepts no writes (a standby or read-only)";
     } catch (SQLException e) {
       answered = false;
     }
@@ -304,7 +324,7 @@ public final class PostgresDatabase implements Database {
       if (answered) {
         log.info("PostgreSQL answers again");
       } else {
-        log.warn("PostgreSQL does not answer");
+        log.warn("PostgreSQL {}", trouble);
       }
     }
     serving = answered;
@@ -354,13 +374,28 @@ public final class PostgresDatabase implements Database {
     return new StoreUnavailableException("a store " + what + " failed: " + e.getMessage(), e);
   }
 
-  /** Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout. */
+  /**
+   * Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout, and
+   * a server that refuses writes (25006: a standby, read-only); the health probe brings the store
+   * back once a connection reaches a writable primary.
+   */
   private static boolean isConnectionFailure(SQLException e) {
     String state = e.getSQLState();
     return e instanceof SQLTransientConnectionException
         || state == null
         || state.startsWith("08")
-        || state.startsWith("57P");
+        || state.startsWith("57P")
+        || state.equals(READ_ONLY_TRANSACTION);
+  }
+
+  /** Whether the connection's server takes writes: not in recovery (a standby), not read-only. */
+  private static boolean writable(Connection c, Duration timeout) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'")) {
+      ps.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && !rs.getBoolean(1);
+      }
+    }
   }
 
   private static void rollback(Connection c) {
@@ -501,11 +536,26 @@ public final class PostgresDatabase implements Database {
       } catch (RuntimeException e) {
         // Rolled back unless the commit's outcome is unknown: only then may the items not be re-run.
         boolean rolledBack = !(e instanceof StoreUnavailableException u && u.commitUnknown());
-        if (rolledBack && serving && !closed) {
-          log.debug("a group of {} writes failed, running them one by one: {}", group.size(), e.getMessage());
-          group.forEach(this::runAlone);
-        } else {
-          fail(group, e);
+        boolean rerun = rolledBack && serving && !closed;
+        // An unflushed group (each statement committed on its own) whose first statement
+        // committed: its items' results stand.
+        List<Object> done =
+            kind == GroupKind.UNFLUSHED && e.getCause() instanceof PartlyDoneException partly ? partly.results() : null;
+        if (rerun) {
+          log.debug("a group of {} writes failed, running {} one by one: {}",
+              group.size(), done == null ? "them" : "those not done", e.getMessage());
+        }
+        for (int i = 0; i < group.size(); i++) {
+          Pending<I, R> p = group.get(i);
+          if (done != null && done.get(i) != null) {
+            @SuppressWarnings("unchecked")
+            R result = (R) done.get(i);
+            p.done().complete(result);
+          } else if (rerun) {
+            runAlone(p);
+          } else {
+            p.done().completeExceptionally(e);
+          }
         }
         return;
       }
