@@ -3,6 +3,7 @@ package dev.tokenauthority.server.tenant;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Tenants as the hot path reads them: from a cache that keeps each tenant for a short time
@@ -14,6 +15,8 @@ public final class TenantDirectory {
   private final TenantStore store;
   private final long ttlNanos;
   private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
+  /** Counts this replica's changes, so that a read that began before one never caches what it read. */
+  private final AtomicLong changes = new AtomicLong();
 
   private record Cached(Optional<Tenant> tenant, long loadedAtNanos) {}
 
@@ -29,13 +32,21 @@ public final class TenantDirectory {
     if (cached != null && now - cached.loadedAtNanos() < ttlNanos) {
       return cached.tenant();
     }
+    long before = changes.get();
     Optional<Tenant> tenant = store.findTenant(id);
-    cache.put(id, new Cached(tenant, now));
+    Cached loaded = new Cached(tenant, now);
+    cache.put(id, loaded);
+    if (changes.get() != before) {
+      // A change on this replica (a suspension, say) raced this read: what was read may be the
+      // old tenant, and must not stay cached over the change. Later calls read the store again.
+      cache.remove(id, loaded);
+    }
     return tenant;
   }
 
-  /** Forgets a tenant after this replica changed it. */
+  /** Forgets a tenant after this replica changed it, including what a read in flight is about to cache. */
   public void invalidate(String id) {
+    changes.incrementAndGet();
     cache.remove(id);
   }
 
