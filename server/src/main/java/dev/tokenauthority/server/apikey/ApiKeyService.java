@@ -155,7 +155,7 @@ public final class ApiKeyService {
     Instant now = storedPrecision(clock.instant());
     Violations v = new Violations();
     v.text(request.name(), "name", 1, 100);
-    v.check(request.name().isEmpty() || !request.name().isBlank(), "name", "must not be blank");
+    v.check(request.name().isEmpty() || !Violations.isBlank(request.name()), "name", "must not be blank");
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
     List<String> origins = Origins.validateAll(request.allowedOrigins(), "allowed_origins", v);
@@ -272,7 +272,8 @@ public final class ApiKeyService {
 
   /**
    * Makes sure the deployment has an admin key. With a configured secret, ensures a key with
-   * that secret exists; without one, generates a key when no unrevoked admin key exists.
+   * that secret exists; without one, generates a key when no admin key would authenticate (each
+   * is revoked or expired).
    *
    * @return the generated secret, to be shown once; empty when nothing was generated
    */
@@ -303,7 +304,7 @@ public final class ApiKeyService {
 
       return Optional.empty();
     }
-    if (hasActiveAdminKey()) {
+    if (hasActiveAdminKey(now)) {
       return Optional.empty();
     }
     String secret = secrets.generate();
@@ -311,12 +312,13 @@ public final class ApiKeyService {
     return Optional.of(secret);
   }
 
-  private boolean hasActiveAdminKey() {
+  /** Whether an admin key still authenticates: unrevoked and unexpired (an expired one never will again). */
+  private boolean hasActiveAdminKey(Instant now) {
     ApiKeyCursor after = null;
     while (true) {
       List<ApiKey> page = keys.listApiKeys(Tenant.DEFAULT_ID, after, 500);
       for (ApiKey key : page) {
-        if (key.scopes().contains(Scopes.ADMIN)) {
+        if (key.scopes().contains(Scopes.ADMIN) && !key.isRevoked() && !key.isExpiredAt(now)) {
           return true;
         }
       }

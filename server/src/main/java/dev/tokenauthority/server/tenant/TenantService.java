@@ -94,6 +94,9 @@ public final class TenantService {
 
   /** The tenant, or NOT_FOUND. */
   public Tenant get(String id) {
+    if (id.isEmpty()) {
+      throw AuthorityException.invalidField("id", "is required");
+    }
     return directory.store().findTenant(id)
         .orElseThrow(() -> AuthorityException.of(ErrorReason.NOT_FOUND, "no tenant with this id"));
   }
@@ -114,6 +117,7 @@ public final class TenantService {
    */
   public Tenant update(Tenant changes, List<String> paths, Set<String> unnamed) {
     Violations v = new Violations();
+    v.check(!changes.id().isEmpty(), "tenant.id", "is required");
     Set<String> fields = new LinkedHashSet<>();
     if (paths.isEmpty()) {
       fields.addAll(populatedFields(changes));
@@ -205,6 +209,7 @@ public final class TenantService {
 
   private static void validatePolicy(Tenant t, Violations v) {
     v.text(t.displayName(), "tenant.display_name", 0, MAX_DISPLAY_NAME);
+    v.check(t.displayName().isEmpty() || !Violations.isBlank(t.displayName()), "tenant.display_name", "must not be blank");
     v.check(t.enabledModules().size() <= MAX_MODULES, "tenant.enabled_modules", "at most " + MAX_MODULES + " modules");
     for (int i = 0; i < t.enabledModules().size(); i++) {
       v.check(MODULE.matcher(t.enabledModules().get(i)).matches(), "tenant.enabled_modules[" + i + "]",

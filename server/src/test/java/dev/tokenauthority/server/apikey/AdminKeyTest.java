@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.store.memory.MemoryStore;
+import dev.tokenauthority.server.testing.TestClock;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -69,5 +71,24 @@ class AdminKeyTest {
 
     assertThatThrownBy(() -> authority.apiKeys().authenticate(typo))
         .hasMessage("the API key is not valid");
+  }
+
+  @Test
+  void restartWithoutConfiguredSecret_whenEveryAdminKeyIsRevokedOrExpired_generatesOne() {
+    TestClock clock = new TestClock();
+    Authority authority = new Authority(new MemoryStore(), Authority.Settings.defaults(), clock);
+    String first = authority.ensureAdminKey(Optional.empty()).orElseThrow();
+    Caller admin = authority.apiKeys().authenticate(first);
+    // A second admin key that expires in an hour revokes the first...
+    ApiKeyService.CreatedKey expiring = authority.apiKeys().create(
+        admin, new ApiKeyService.NewKey("", "break-glass", clock.instant().plus(Duration.ofHours(1)), List.of("admin"), List.of()));
+    authority.apiKeys().revoke(authority.apiKeys().authenticate(expiring.secret()), admin.apiKeyId());
+    assertThat(authority.ensureAdminKey(Optional.empty())).as("an admin key still works").isEmpty();
+
+    // ...and expires: no admin key authenticates any more.
+    clock.advance(Duration.ofHours(2));
+    String generated = authority.ensureAdminKey(Optional.empty()).orElseThrow();
+
+    assertThat(authority.apiKeys().authenticate(generated).isAdmin()).isTrue();
   }
 }

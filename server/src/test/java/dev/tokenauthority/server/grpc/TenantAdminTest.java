@@ -249,6 +249,16 @@ class TenantAdminTest {
   }
 
   @Test
+  void getOrUpdateTenant_withoutAnId_isInvalidRequestNamingTheField_notNotFound() {
+    StatusRuntimeException get =
+        ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> admin.getTenant(GetTenantRequest.getDefaultInstance()));
+    assertThat(InProcessAuthority.violationFields(get)).containsExactly("id");
+    StatusRuntimeException update = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () ->
+        ta.updateTenant(Tenant.newBuilder().setDisplayName("x").build(), "display_name"));
+    assertThat(InProcessAuthority.violationFields(update)).containsExactly("tenant.id");
+  }
+
+  @Test
   void updateTenant_unknown_isNotFound() {
     ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () ->
         ta.updateTenant(Tenant.newBuilder().setId("nope").setDisplayName("x").build(), "display_name"));
