@@ -31,12 +31,14 @@ public final class Violations {
 
   /**
    * Checks a text field: its length in code points, and no control characters (a NUL, a
-   * newline or an escape sequence is never part of a name or id, and would forge log lines).
+   * newline or an escape sequence is never part of a name or id, and would forge log lines; a
+   * bidirectional override or isolate makes a name read otherwise than it is, as
+   * {@code prod\u202Egnp.exe} displays as {@code prodexe.png}).
    */
   public Violations text(String value, String field, int min, int max) {
     int n = value.codePointCount(0, value.length());
     if (hasControlCharacter(value)) {
-      add(field, "must not contain control characters");
+      add(field, "must not contain control characters (bidirectional overrides and isolates included)");
     } else if (n < min) {
       add(field, min == 1 ? "is required" : "must have at least " + min + " characters");
     } else if (n > max) {
@@ -47,11 +49,27 @@ public final class Violations {
 
   private static boolean hasControlCharacter(String value) {
     for (int i = 0; i < value.length(); i++) {
-      if (Character.isISOControl(value.charAt(i))) {
+      char c = value.charAt(i);
+      if (Character.isISOControl(c) || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069')) {
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Whether text shows nothing: only whitespace, spaces of any kind (a no-break space) and
+   * invisible format characters (a zero-width space, a direction mark). True for "".
+   */
+  public static boolean isBlank(String value) {
+    for (int i = 0; i < value.length(); ) {
+      int c = value.codePointAt(i);
+      if (!(Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.getType(c) == Character.FORMAT)) {
+        return false;
+      }
+      i += Character.charCount(c);
+    }
+    return true;
   }
 
   public boolean isEmpty() {

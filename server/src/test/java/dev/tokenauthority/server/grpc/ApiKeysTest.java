@@ -140,6 +140,26 @@ class ApiKeysTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"\u200b", "\u00a0\u00a0", "\u3000", "\u200e\u2060"})
+  void createApiKey_nameOfInvisibleCharactersOnly_isBlank(String name) {
+    StatusRuntimeException e =
+        ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () -> ta.admin().createApiKey(newKey("sessions:mint").setName(name).build()));
+    assertThat(InProcessAuthority.badRequest(e).getFieldViolationsList())
+        .singleElement().satisfies(v -> assertThat(v.getField() + ": " + v.getDescription()).isEqualTo("name: must not be blank"));
+  }
+
+  @Test
+  void createApiKey_nameWithABidirectionalOverride_isRefused_soThatItCannotReadAsAnotherName() {
+    // Displays as "prodexe.png".
+    StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+        () -> ta.admin().createApiKey(newKey("sessions:mint").setName("prod\u202egnp.exe").build()));
+    assertThat(violationFields(e)).containsExactly("name");
+    // Visible text with a joiner or a direction mark inside is a name.
+    assertThat(ta.admin().createApiKey(newKey("sessions:mint").setName("ops \uD83D\uDC69\u200D\uD83D\uDCBB \u200fkey").build())
+        .getApiKey().getName()).startsWith("ops");
+  }
+
   @Test
   void createApiKey_name100_isAccepted() {
     assertThat(ta.admin().createApiKey(newKey("sessions:mint").setName("n".repeat(100)).build()).getApiKey().getName()).hasSize(100);
