@@ -281,7 +281,8 @@ public final class PostgresDatabase implements Database {
             }
             try {
               done.complete(write.get());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+              // An Error too (a stack overflow, say): the caller gets an answer, never a hang.
               done.completeExceptionally(e);
             }
           });
@@ -533,6 +534,9 @@ public final class PostgresDatabase implements Database {
           case READ -> autocommit(unit, "read");
           case UNFLUSHED -> autocommit(unflushedPool, unit, "write");
         };
+      } catch (Error e) {
+        fail(group, e);
+        return;
       } catch (RuntimeException e) {
         // Rolled back unless the commit's outcome is unknown: only then may the items not be re-run.
         boolean rolledBack = !(e instanceof StoreUnavailableException u && u.commitUnknown());
@@ -575,12 +579,12 @@ public final class PostgresDatabase implements Database {
           case TRANSACTION_WRITE -> write(unit);
           case UNFLUSHED -> autocommit(unflushedPool, unit, "write");
         });
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         p.done().completeExceptionally(e);
       }
     }
 
-    private void fail(List<Pending<I, R>> group, RuntimeException e) {
+    private void fail(List<Pending<I, R>> group, Throwable e) {
       for (Pending<I, R> p : group) {
         p.done().completeExceptionally(e);
       }

@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
@@ -19,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -43,6 +45,7 @@ class PostgresUnflushedGroupFailureTest {
   private volatile CountDownLatch hold;
   private final CountDownLatch holding = new CountDownLatch(1);
   private final AtomicInteger failNext = new AtomicInteger();
+  private final AtomicInteger errorNext = new AtomicInteger();
   private String url;
   private Store store;
 
@@ -74,6 +77,8 @@ class PostgresUnflushedGroupFailureTest {
                   h.await(10, TimeUnit.SECONDS);
                 } else if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                   throw new PSQLException("ERROR: canceling statement due to statement timeout", PSQLState.QUERY_CANCELED);
+                } else if (errorNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                  throw new StackOverflowError("a bug of ours, not a store fault");
                 }
               }
               return invoke(m2, ps, a2);
@@ -148,6 +153,25 @@ class PostgresUnflushedGroupFailureTest {
     }
     assertThat(store.sessions().countRedemptions("ta", "2026-01")).as("ta's redemptions this month").isEqualTo(3);
     assertThat(store.sessions().countRedemptions("tb", "2026-01")).as("tb's redemptions this month").isEqualTo(1);
+  }
+
+  @Test
+  void anErrorInAGroupOrAlone_failsTheCalls_neverLeavesThemWaiting() throws Exception {
+    Store store = store();
+    store.rateLimits().admitRateLimited("b", INTERVAL, PERIOD, NOW).join();
+    CountDownLatch release = holdTheRunner(() -> store.rateLimits().admitRateLimited("h", INTERVAL, PERIOD, NOW));
+    CompletableFuture<Long> first = store.rateLimits().admitRateLimited("b", INTERVAL, PERIOD, NOW);
+    CompletableFuture<Long> second = store.rateLimits().admitRateLimited("c", INTERVAL, PERIOD, NOW);
+    errorNext.set(1); // the group's statement
+    release.countDown();
+
+    for (CompletableFuture<Long> call : List.of(first, second)) {
+      assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS)).as("an answer, not a timeout").isInstanceOf(ExecutionException.class);
+    }
+    errorNext.set(1); // a call alone
+    CompletableFuture<Long> alone = store.rateLimits().admitRateLimited("d", INTERVAL, PERIOD, NOW);
+    assertThatThrownBy(() -> alone.get(10, TimeUnit.SECONDS)).as("an answer, not a timeout").isInstanceOf(ExecutionException.class);
+    assertThat(store.rateLimits().admitRateLimited("d", INTERVAL, PERIOD, NOW).get(10, TimeUnit.SECONDS)).as("the next call works").isPositive();
   }
 
   private long tat(String bucket) throws Exception {
