@@ -295,6 +295,8 @@ public final class ApiKeyService {
         if (existing.get().isRevoked()) {
           // Revocation is permanent: a revoked secret is never brought back to life.
           log.warn("the configured admin key {} is revoked; set a new TOKEN_AUTHORITY_ADMIN_KEY", existing.get().id());
+        } else if (existing.get().isExpiredAt(now)) {
+          log.warn("the configured admin key {} has expired; set a new TOKEN_AUTHORITY_ADMIN_KEY", existing.get().id());
         }
         return Optional.empty();
       }

@@ -35,12 +35,10 @@ public final class TenantDirectory {
     long before = changes.get();
     Optional<Tenant> tenant = store.findTenant(id);
     Cached loaded = new Cached(tenant, now);
-    cache.put(id, loaded);
-    if (changes.get() != before) {
-      // A change on this replica (a suspension, say) raced this read: what was read may be the
-      // old tenant, and must not stay cached over the change. Later calls read the store again.
-      cache.remove(id, loaded);
-    }
+    // Cached only if no change on this replica (a suspension, say) raced this read: what was
+    // read may be the old tenant. The check runs under the entry's lock, which invalidate's
+    // remove also takes, so a stale copy is never seen by a call that starts after the change.
+    cache.compute(id, (key, old) -> changes.get() == before ? loaded : old);
     return tenant;
   }
 

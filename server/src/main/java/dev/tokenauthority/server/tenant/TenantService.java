@@ -83,7 +83,7 @@ public final class TenantService {
             requested.subscriptionStatus() == null ? Tenant.SubscriptionStatus.ACTIVE : requested.subscriptionStatus(),
             requested.enabledModules(), requested.sessionTtlDefaultSeconds(), requested.sessionTtlMaxSeconds(),
             requested.mintRatePerMinute(), requested.mintRatePerUserPerHour(), requested.monthlySessionQuota(), now, now);
-    validatePolicy(tenant, v);
+    validatePolicy(tenant, v, true);
     if (!directory.store().insertTenant(tenant)) {
       throw AuthorityException.of(ErrorReason.ALREADY_EXISTS, "a tenant with id " + tenant.id() + " exists already");
     }
@@ -179,7 +179,9 @@ public final class TenantService {
             fields.contains("monthly_session_quota") ? changes.monthlySessionQuota() : current.monthlySessionQuota(),
             current.createTime(),
             now.isBefore(after) ? after : now);
-    validatePolicy(updated, new Violations());
+    // A stored name is checked only when this update sets it: a name an older build accepted
+    // must not keep the operator from suspending the tenant.
+    validatePolicy(updated, new Violations(), fields.contains("display_name"));
     return updated;
   }
 
@@ -207,9 +209,11 @@ public final class TenantService {
     return new Page(List.copyOf(shown), Base64.getUrlEncoder().withoutPadding().encodeToString(last.getBytes(StandardCharsets.UTF_8)));
   }
 
-  private static void validatePolicy(Tenant t, Violations v) {
-    v.text(t.displayName(), "tenant.display_name", 0, MAX_DISPLAY_NAME);
-    v.check(t.displayName().isEmpty() || !Violations.isBlank(t.displayName()), "tenant.display_name", "must not be blank");
+  private static void validatePolicy(Tenant t, Violations v, boolean checkName) {
+    if (checkName) {
+      v.text(t.displayName(), "tenant.display_name", 0, MAX_DISPLAY_NAME);
+      v.check(t.displayName().isEmpty() || !Violations.isBlank(t.displayName()), "tenant.display_name", "must not be blank");
+    }
     v.check(t.enabledModules().size() <= MAX_MODULES, "tenant.enabled_modules", "at most " + MAX_MODULES + " modules");
     for (int i = 0; i < t.enabledModules().size(); i++) {
       v.check(MODULE.matcher(t.enabledModules().get(i)).matches(), "tenant.enabled_modules[" + i + "]",

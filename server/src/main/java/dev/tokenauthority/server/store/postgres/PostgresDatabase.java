@@ -363,7 +363,9 @@ public final class PostgresDatabase implements Database {
    */
   private StoreUnavailableException unavailable(String what, SQLException e, boolean committing) {
     boolean connectionLost = isConnectionFailure(e);
-    if (connectionLost) {
+    // A server that refuses writes (25006: a standby, read-only) committed nothing, but is down
+    // for this store: the health probe brings it back once a connection reaches a writable primary.
+    if (connectionLost || READ_ONLY_TRANSACTION.equals(e.getSQLState())) {
       if (serving) {
         log.warn("PostgreSQL {} failed, marking the store down until it answers: {}", what, e.getMessage());
       }
@@ -375,18 +377,13 @@ public final class PostgresDatabase implements Database {
     return new StoreUnavailableException("a store " + what + " failed: " + e.getMessage(), e);
   }
 
-  /**
-   * Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout, and
-   * a server that refuses writes (25006: a standby, read-only); the health probe brings the store
-   * back once a connection reaches a writable primary.
-   */
+  /** Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout. */
   private static boolean isConnectionFailure(SQLException e) {
     String state = e.getSQLState();
     return e instanceof SQLTransientConnectionException
         || state == null
         || state.startsWith("08")
-        || state.startsWith("57P")
-        || state.equals(READ_ONLY_TRANSACTION);
+        || state.startsWith("57P");
   }
 
   /** Whether the connection's server takes writes: not in recovery (a standby), not read-only. */

@@ -58,7 +58,9 @@ class PostgresReadOnlyTest {
       readOnly(true);
       assertThatThrownBy(() -> store.sessions().insertSession(session("s1")).join())
           .isInstanceOf(CompletionException.class)
-          .hasCauseInstanceOf(StoreUnavailableException.class);
+          .cause()
+          .isInstanceOfSatisfying(StoreUnavailableException.class,
+              e -> assertThat(e.commitUnknown()).as("a refused write committed nothing: safe to retry").isFalse());
       assertThat(store.isServing()).as("health while every write fails").isFalse();
 
       readOnly(false);
