@@ -317,16 +317,23 @@ public final class TimedStore implements Store {
     private final RateLimitStore delegate;
     private final Timer admit;
     private final Timer purge;
+    private final Timer refund;
 
     RateLimits(RateLimitStore delegate, Metrics metrics) {
       this.delegate = delegate;
       admit = metrics.storeTimer("admitRateLimited");
+      refund = metrics.storeTimer("refundRateLimited");
       purge = metrics.storeTimer("purgeRateLimits");
     }
 
     @Override
     public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
       return timeAsync(admit, () -> delegate.admitRateLimited(bucket, intervalMicros, periodMicros, nowMicros));
+    }
+
+    @Override
+    public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
+      return timeAsync(refund, () -> delegate.refundRateLimited(bucket, intervalMicros));
     }
 
     @Override

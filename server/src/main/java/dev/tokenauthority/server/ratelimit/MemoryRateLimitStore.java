@@ -20,6 +20,12 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   @Override
+  public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
+    tats.computeIfPresent(bucket, (k, tat) -> tat - intervalMicros);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public int purgeRateLimits(long nowMicros) {
     int before = tats.size();
     tats.values().removeIf(tat -> tat < nowMicros);

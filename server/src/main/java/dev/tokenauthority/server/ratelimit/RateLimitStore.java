@@ -16,6 +16,13 @@ public interface RateLimitStore {
   CompletableFuture<Long> admitRateLimited(
       String bucket, long intervalMicros, long periodMicros, long nowMicros);
 
+  /**
+   * Gives back one call of {@code intervalMicros} that {@link #admitRateLimited} admitted: the
+   * bucket's TAT moves back by the interval (GCRA's admissions add up, so this undoes one
+   * whatever was admitted since). Committed as admissions are.
+   */
+  CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros);
+
   /** Deletes buckets whose TAT is before {@code nowMicros}: they are full again, as if absent. */
   int purgeRateLimits(long nowMicros);
 }

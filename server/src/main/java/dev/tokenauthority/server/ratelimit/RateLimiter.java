@@ -31,8 +31,8 @@ public final class RateLimiter {
      * that waits this long is admitted: {@code retry-after}.
      */
     public long retryAfterSeconds() {
-      long millis = retryAfter.toMillis();
-      return Math.max(1, (millis + 999) / 1000);
+      long seconds = retryAfter.getSeconds() + (retryAfter.getNano() > 0 ? 1 : 0);
+      return Math.max(1, seconds);
     }
   }
 
@@ -46,11 +46,31 @@ public final class RateLimiter {
    * future completes once the bucket is updated (at once for in-memory buckets).
    */
   public CompletableFuture<Decision> take(String bucket, int limit, Duration period, Instant now) {
-    long periodMicros = period.toNanos() / 1000;
-    long interval = Gcra.intervalMicros(limit, periodMicros);
+    long interval = Gcra.intervalMicros(limit, period.toNanos() / 1000);
+    // The period the whole-microsecond interval makes: a burst of exactly limit calls (7,768
+    // per minute would otherwise admit 7,769, and anything past 60 million per minute far fewer).
+    long periodMicros = interval * limit;
     long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
-    return buckets.admitRateLimited(bucket, interval, periodMicros, nowMicros)
+    return buckets.admitRateLimited(stored(bucket, limit), interval, periodMicros, nowMicros)
         .thenApply(result -> decision(result, limit, interval, periodMicros, nowMicros));
+  }
+
+  /**
+   * The stored bucket of a limit: a limit that changes starts a new, full bucket, so raising a
+   * tenant's limit takes effect at once (a bucket filled at 1 a minute would count as 600 calls
+   * used at 600 a minute), and lowering it gives at most one allowance of the new limit at once.
+   */
+  private static String stored(String bucket, int limit) {
+    return bucket + "@" + limit;
+  }
+
+  /**
+   * Gives back a call {@link #take} admitted from {@code bucket} (a mint refused by another limit
+   * after this one admitted it): best effort, a failure only leaves the call counted.
+   */
+  public CompletableFuture<Void> giveBack(String bucket, int limit, Duration period) {
+    return buckets.refundRateLimited(stored(bucket, limit), Gcra.intervalMicros(limit, period.toNanos() / 1000))
+        .exceptionally(failure -> null);
   }
 
   private static Decision decision(long result, int limit, long interval, long periodMicros, long nowMicros) {

@@ -138,8 +138,19 @@ public final class SessionService {
       }
       return rateLimiter
           .take("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR, now)
-          .thenApply(userDecision -> !userDecision.allowed() || userDecision.remaining() < keyDecision.remaining()
-              ? userDecision : keyDecision);
+          .thenCompose(userDecision -> {
+            if (!userDecision.allowed()) {
+              // The key's call goes back: one user over their limit must not spend the
+              // allowance every other user of the key shares.
+              return tenant.mintRatePerMinute() > 0
+                  ? rateLimiter.giveBack("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE).thenApply(ignored -> userDecision)
+                  : CompletableFuture.completedFuture(userDecision);
+            }
+            // The headers describe the tighter limit: fewer calls left, or on a tie the later reset.
+            boolean userTighter = userDecision.remaining() < keyDecision.remaining()
+                || (userDecision.remaining() == keyDecision.remaining() && userDecision.reset().isAfter(keyDecision.reset()));
+            return CompletableFuture.completedFuture(userTighter ? userDecision : keyDecision);
+          });
     });
   }
 

@@ -322,6 +322,45 @@ class PolicyTest {
   }
 
   @Test
+  void perUserRate_aUserOverTheirLimit_doesNotSpendTheKeysAllowanceOfOtherUsers() {
+    update(Tenant.newBuilder().setMintRatePerMinute(3).setMintRatePerUserPerHour(1), "mint_rate_per_minute", "mint_rate_per_user_per_hour");
+    mint(user("u1"));
+    for (int i = 0; i < 5; i++) {
+      ta.assertFails(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", () -> mint(user("u1")));
+    }
+
+    // The key's 3 a minute: u1's one mint, then two other users'.
+    mint(user("u2"));
+    mint(user("u3"));
+    ta.assertFails(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", () -> mint(user("u4")));
+  }
+
+  @Test
+  void rateLimitHeaders_bothLimitsWithAsManyLeft_describeTheOneWholeAgainLater() {
+    update(Tenant.newBuilder().setMintRatePerMinute(1).setMintRatePerUserPerHour(1), "mint_rate_per_minute", "mint_rate_per_user_per_hour");
+
+    Metadata headers = mintHeaders();
+
+    assertThat(headers.get(REMAINING)).isEqualTo("0");
+    // The user's hour, not the key's minute: the allowance is whole again only then.
+    long hour = ta.clock().instant().getEpochSecond() + 3600;
+    assertThat(Long.parseLong(headers.get(RESET))).isBetween(hour - 1, hour + 1);
+  }
+
+  @Test
+  void rateLimit_raised_takesEffectAtOnce() {
+    update(Tenant.newBuilder().setMintRatePerMinute(1), "mint_rate_per_minute");
+    mint(user("u1"));
+    ta.assertFails(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", () -> mint(user("u2")));
+
+    update(Tenant.newBuilder().setMintRatePerMinute(600), "mint_rate_per_minute");
+
+    Metadata headers = mintHeaders();
+    assertThat(headers.get(LIMIT)).isEqualTo("600");
+    assertThat(headers.get(REMAINING)).isEqualTo("599");
+  }
+
+  @Test
   void quotaUsedUp_theRefusedMintCarriesTheQuotaAsItsLimit_andWhenToRetry_asOverHttp() {
     update(Tenant.newBuilder().setMonthlySessionQuota(1), "monthly_session_quota");
     redeem(mint(user("u1")));

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The limiter's decisions, and the whole seconds the headers show of them. */
 class RateLimiterTest {
@@ -40,5 +42,47 @@ class RateLimiterTest {
 
     assertThat(d.retryAfterSeconds()).isEqualTo(1);
     assertThat(new RateLimiter.Decision(false, 1, 0, NOW, Duration.ofMillis(1001)).retryAfterSeconds()).isEqualTo(2);
+  }
+
+  @Test
+  void retryAfterSeconds_aFewMicrosecondsOverAWholeSecond_roundsUp() {
+    // 19.0003 s: a client told 19 would come back 300 µs early and be refused again.
+    assertThat(new RateLimiter.Decision(false, 1, 0, NOW, Duration.ofNanos(19_000_300_000L)).retryAfterSeconds()).isEqualTo(20);
+    assertThat(new RateLimiter.Decision(false, 1, 0, NOW, Duration.ofSeconds(19)).retryAfterSeconds()).isEqualTo(19);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {7_768, 9_999, 100_000_000})
+  void take_aLimitTheMicrosecondDoesNotDivide_admitsExactlyTheLimitInABurst(int limit) {
+    RateLimiter.Decision first = limiter.take("k", limit, Duration.ofMinutes(1), NOW).join();
+    assertThat(first.remaining()).as("after the first call").isEqualTo(limit - 1);
+    int admitted = 1;
+    while (limiter.take("k", limit, Duration.ofMinutes(1), NOW).join().allowed()) {
+      admitted++;
+    }
+    assertThat(admitted).isEqualTo(limit);
+  }
+
+  @Test
+  void take_aLimitRaised_appliesAtOnce_notAfterTheOldUsageDrains() {
+    assertThat(limiter.take("k", 1, Duration.ofMinutes(1), NOW).join().allowed()).isTrue();
+    assertThat(limiter.take("k", 1, Duration.ofMinutes(1), NOW).join().allowed()).isFalse();
+
+    RateLimiter.Decision raised = limiter.take("k", 600, Duration.ofMinutes(1), NOW.plusSeconds(1)).join();
+
+    assertThat(raised.allowed()).isTrue();
+    assertThat(raised.remaining()).isEqualTo(599);
+  }
+
+  @Test
+  void giveBack_undoesOneAdmission() {
+    limiter.take("k", 2, Duration.ofMinutes(1), NOW).join();
+    limiter.take("k", 2, Duration.ofMinutes(1), NOW).join();
+    assertThat(limiter.take("k", 2, Duration.ofMinutes(1), NOW).join().allowed()).isFalse();
+
+    limiter.giveBack("k", 2, Duration.ofMinutes(1)).join();
+
+    assertThat(limiter.take("k", 2, Duration.ofMinutes(1), NOW).join().allowed()).isTrue();
+    assertThat(limiter.take("k", 2, Duration.ofMinutes(1), NOW).join().allowed()).isFalse();
   }
 }

@@ -194,6 +194,17 @@ final class JdbcRateLimitStore implements RateLimitStore {
   }
 
   @Override
+  public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
+    return db.writeUnflushedStatementAsync(s -> {
+      PreparedStatement refund = s.prepare("UPDATE rate_limits SET tat = tat - ? WHERE bucket = ?");
+      refund.setLong(1, intervalMicros);
+      refund.setString(2, bucket);
+      refund.executeUpdate();
+      return null;
+    });
+  }
+
+  @Override
   public int purgeRateLimits(long nowMicros) {
     return db.write(
         s -> {

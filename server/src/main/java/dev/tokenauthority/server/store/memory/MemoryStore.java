@@ -329,6 +329,11 @@ public final class MemoryStore
   }
 
   @Override
+  public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
+    return rateLimits.refundRateLimited(bucket, intervalMicros);
+  }
+
+  @Override
   public int purgeRateLimits(long nowMicros) {
     return rateLimits.purgeRateLimits(nowMicros);
   }
