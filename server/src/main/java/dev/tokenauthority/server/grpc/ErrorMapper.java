@@ -12,6 +12,7 @@ import dev.tokenauthority.server.error.FieldViolation;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.secret.RandomStrings;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import java.time.Duration;
@@ -173,7 +174,20 @@ public final class ErrorMapper {
                           .setDescription(e.getMessage()))
                   .build()));
     }
-    return StatusProto.toStatusRuntimeException(status.build());
+    com.google.rpc.Status built = status.build();
+    if (!errorInfoMetadata(e).containsKey("limit")) {
+      return StatusProto.toStatusRuntimeException(built);
+    }
+    // A limit's refusal (RATE_LIMITED, QUOTA_EXCEEDED) carries x-ratelimit-* and retry-after in
+    // its trailers on every method, Redeem's quota as MintSession's rate, from the same details
+    // the HTTP port and Envoy's Check make their headers of.
+    Metadata trailers = new Metadata();
+    HttpErrorEnvelope.of(built).headers().forEach((name, value) -> {
+      if (name.startsWith("x-ratelimit-") || name.equals("retry-after")) {
+        trailers.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), value);
+      }
+    });
+    return StatusProto.toStatusRuntimeException(built, trailers);
   }
 
   /** The exception's metadata, and for a rate limit the limiter's decision as api.md names it. */

@@ -11,9 +11,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import io.grpc.protobuf.StatusProto;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -21,9 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link RpcMethod#rateLimitHeaders} (MintSession): {@code x-ratelimit-limit},
  * {@code x-ratelimit-remaining} and {@code x-ratelimit-reset} (Unix seconds) in the headers of
  * a success, or the trailers of a refusal, plus {@code retry-after} (seconds) when limited. The
- * service records the decision in the holder this interceptor puts in the call's context; a
- * limit refused before any decision (QUOTA_EXCEEDED) sends the limit its ErrorInfo names, as the
- * HTTP port does ({@link HttpErrorEnvelope}).
+ * service records the decision in the holder this interceptor puts in the call's context. A
+ * refusal by a limit on any method (QUOTA_EXCEEDED of Redeem too) has them in its trailers from
+ * {@link ErrorMapper}, as the HTTP port has them from the same details ({@link HttpErrorEnvelope}).
  */
 public final class RateLimitHeaders implements ServerInterceptor {
   static final Metadata.Key<String> LIMIT = Metadata.Key.of("x-ratelimit-limit", Metadata.ASCII_STRING_MARSHALLER);
@@ -56,10 +53,10 @@ public final class RateLimitHeaders implements ServerInterceptor {
 
           @Override
           public void close(Status status, Metadata trailers) {
-            if (!sent && !add(trailers, decision.get()) && status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
-              // Refused before a rate decision (the monthly quota): the limit the ErrorInfo names,
-              // as the HTTP port sends it from the same details, so the transports agree.
-              addFromDetails(trailers, status);
+            // A refusal's trailers already carry its limit (ErrorMapper); a decision made before
+            // a later failure (the store, say) is what the call used.
+            if (!sent) {
+              add(trailers, decision.get());
             }
             super.close(status, trailers);
           }
@@ -67,30 +64,22 @@ public final class RateLimitHeaders implements ServerInterceptor {
     return Contexts.interceptCall(Context.current().withValue(DECISION, decision), withHeaders, headers, next);
   }
 
-  private static void addFromDetails(Metadata trailers, Status status) {
-    com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(status, trailers);
-    if (details == null) {
-      return;
-    }
-    Map<String, String> headers = HttpErrorEnvelope.of(details).headers();
-    for (Metadata.Key<String> key : List.of(LIMIT, REMAINING, RESET, RETRY_AFTER)) {
-      String value = headers.get(key.name());
-      if (value != null) {
-        trailers.put(key, value);
-      }
-    }
-  }
-
   private static boolean add(Metadata m, RateLimiter.Decision d) {
     if (d == null) {
       return false;
     }
-    m.put(LIMIT, String.valueOf(d.limit()));
-    m.put(REMAINING, String.valueOf(d.remaining()));
-    m.put(RESET, String.valueOf(d.resetEpochSeconds()));
+    replace(m, LIMIT, String.valueOf(d.limit()));
+    replace(m, REMAINING, String.valueOf(d.remaining()));
+    replace(m, RESET, String.valueOf(d.resetEpochSeconds()));
     if (!d.allowed()) {
-      m.put(RETRY_AFTER, String.valueOf(d.retryAfterSeconds()));
+      replace(m, RETRY_AFTER, String.valueOf(d.retryAfterSeconds()));
     }
     return true;
+  }
+
+  /** One value per header: the refusal's trailers may carry it already. */
+  private static void replace(Metadata m, Metadata.Key<String> key, String value) {
+    m.discardAll(key);
+    m.put(key, value);
   }
 }

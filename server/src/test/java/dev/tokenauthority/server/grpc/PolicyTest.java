@@ -379,6 +379,36 @@ class PolicyTest {
   }
 
   @Test
+  void quotaUsedUp_theRefusedRedeemCarriesTheLimitTrailersToo_onceEach() {
+    update(Tenant.newBuilder().setMonthlySessionQuota(1), "monthly_session_quota");
+    String spare = mint(user("u2"));
+    redeem(mint(user("u1")));
+    sleepPastCache();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    ta.assertFails(Code.RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", () ->
+        ta.stub(key).withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(new AtomicReference<>(), trailers))
+            .redeem(RedeemRequest.newBuilder().setToken(spare).build()));
+
+    assertThat(trailers.get().getAll(LIMIT)).containsExactly("1");
+    assertThat(trailers.get().getAll(REMAINING)).containsExactly("0");
+    assertThat(trailers.get().getAll(RETRY_AFTER)).singleElement().satisfies(s -> assertThat(Long.parseLong(s)).isPositive());
+  }
+
+  @Test
+  void rateLimited_theRefusalsTrailersCarryEachHeaderOnce() {
+    update(Tenant.newBuilder().setMintRatePerMinute(1), "mint_rate_per_minute");
+    mint(user("u1"));
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    ta.assertFails(Code.RESOURCE_EXHAUSTED, "RATE_LIMITED", () ->
+        ta.stub(key).withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(new AtomicReference<>(), trailers))
+            .mintSession(user("u2").build()));
+
+    for (Metadata.Key<String> header : java.util.List.of(LIMIT, REMAINING, RESET, RETRY_AFTER)) {
+      assertThat(trailers.get().getAll(header)).as(header.name()).hasSize(1);
+    }
+  }
+
+  @Test
   void quota_unusedTokensCostNothing() {
     update(Tenant.newBuilder().setMonthlySessionQuota(1), "monthly_session_quota");
     for (int i = 0; i < 5; i++) {
