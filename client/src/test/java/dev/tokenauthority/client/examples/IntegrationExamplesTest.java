@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.tokenauthority.client.CreateApiKeyParams;
 import dev.tokenauthority.client.MintSessionParams;
 import dev.tokenauthority.client.RedeemParams;
+import dev.tokenauthority.client.TenantParams;
 import dev.tokenauthority.client.TokenAuthorityClient;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.server.testing.TestClock;
@@ -92,6 +93,20 @@ class IntegrationExamplesTest {
     assertThat(response.headers().firstValue("Cache-Control")).contains("no-store");
     RoleplayService.Conversation conversation = new RoleplayService(roleplayClient).open(token(response), APP_ORIGIN);
     assertThat(conversation).isEqualTo(new RoleplayService.Conversation("rep_8842", "agency_chicago", "Alex"));
+  }
+
+  @Test
+  void monthlyQuotaUsedUp_getsA429ThatSaysSo_notATryAgainLater() throws Exception {
+    TokenAuthorityClient admin = TokenAuthorityClient.builder().channel(ta.channel()).apiKey(ta.adminSecret()).build();
+    admin.updateTenant("default", TenantParams.builder().monthlySessionQuota(1).build());
+    new RoleplayService(roleplayClient).open(token(askForToken("session=s3cr3t", "{}")), APP_ORIGIN);
+    Thread.sleep(600); // past the authority's 0.5 s cache of the month's count
+
+    HttpResponse<String> refused = askForToken("session=s3cr3t", "{}");
+
+    assertThat(refused.statusCode()).isEqualTo(429);
+    assertThat(refused.body()).contains("used up");
+    assertThat(refused.headers().firstValue("Retry-After")).hasValueSatisfying(s -> assertThat(Long.parseLong(s)).isPositive());
   }
 
   @Test

@@ -64,6 +64,11 @@ public final class TokenEndpoint implements HttpHandler {
           e.retryAfter().ifPresent(d -> request.getResponseHeaders().add("Retry-After", Long.toString(d.toSeconds() + 1)));
           reply(request, 429, "{\"error\":\"too many sessions, try again shortly\"}");
         }
+        case QUOTA_EXCEEDED -> {
+          // The tenant's sessions for the month are used up: retrying helps only next month.
+          e.retryAfter().ifPresent(d -> request.getResponseHeaders().add("Retry-After", Long.toString(d.toSeconds() + 1)));
+          reply(request, 429, "{\"error\":\"this month's sessions are used up\"}");
+        }
         case TENANT_INACTIVE, TENANT_SUSPENDED, SUBSCRIPTION_PAST_DUE, SUBSCRIPTION_CANCELLED, MODULE_NOT_ENABLED -> {
           log.warn("the authority refused to mint: {}", e.getMessage());
           reply(request, 403, "{\"error\":\"roleplay is not available for your account\"}");
