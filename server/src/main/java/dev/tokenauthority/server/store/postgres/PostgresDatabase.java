@@ -319,7 +319,8 @@ public final class PostgresDatabase implements Database {
       answered = writable(c, timeout);
       trouble = "accepts no writes (a standby or read-only)";
     } catch (SQLException e) {
-      answered = false;
+      // Every connection busy is load, not an outage: the calls holding them are answered.
+      answered = isPoolBusy(e) && serving;
     }
     if (answered != serving) {
       if (answered) {
@@ -377,13 +378,26 @@ public final class PostgresDatabase implements Database {
     return new StoreUnavailableException("a store " + what + " failed: " + e.getMessage(), e);
   }
 
-  /** Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout. */
+  /**
+   * Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout
+   * while connecting fails. Not a pool whose connections are all busy: that is load, and
+   * marking the store down would fail every call for a second after one slow moment.
+   */
   private static boolean isConnectionFailure(SQLException e) {
     String state = e.getSQLState();
-    return e instanceof SQLTransientConnectionException
-        || state == null
-        || state.startsWith("08")
-        || state.startsWith("57P");
+    return !isPoolBusy(e)
+        && (e instanceof SQLTransientConnectionException
+            || state == null
+            || state.startsWith("08")
+            || state.startsWith("57P"));
+  }
+
+  /**
+   * Whether the pool timed out with every connection in use: HikariCP's timeout then has no
+   * cause, while one that could not connect carries the last connection failure.
+   */
+  private static boolean isPoolBusy(SQLException e) {
+    return e instanceof SQLTransientConnectionException && e.getCause() == null;
   }
 
   /** Whether the connection's server takes writes: not in recovery (a standby), not read-only. */
