@@ -79,6 +79,9 @@ public final class SqliteDatabase implements Database {
           });
   private volatile boolean closed;
   private volatile boolean serving = true;
+  /** Set once the store's files or its data dir lock were lost under it: every call is refused. */
+  private volatile String lost;
+  private final StoreFiles files;
 
   private static final class CachedConnection implements Statements {
     final Connection connection;
@@ -169,6 +172,7 @@ public final class SqliteDatabase implements Database {
     this.lock = lock;
     this.wrap = wrap;
     this.writer = openWriter();
+    this.files = StoreFiles.of(file);
     for (int i = 0; i < READERS; i++) {
       readers.add(new CachedConnection(open(true)));
     }
@@ -198,6 +202,7 @@ public final class SqliteDatabase implements Database {
       Files.createDirectories(dir);
       lock = DataDirLock.acquire(dir);
       if (Files.notExists(file)) {
+        refuseOrphanedLog(file);
         create(file);
       }
       // Before Flyway, whose errors are many lines: a file that is not a database, or one this
@@ -221,6 +226,20 @@ public final class SqliteDatabase implements Database {
         }
       }
       throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + firstLine(e), e);
+    }
+  }
+
+  /**
+   * A write-ahead log without its database: the database was deleted or moved, and SQLite would
+   * replay the old log onto a new file (bringing back keys meant to be gone, or damaging it).
+   */
+  private static void refuseOrphanedLog(Path file) throws IOException {
+    Path wal = file.resolveSibling(file.getFileName() + "-wal");
+    if (Files.exists(wal) && Files.size(wal) > 0) {
+      throw new StoreUnavailableException(
+          wal + " is there without " + file.getFileName() + ": the database was deleted or moved. Restore it, or, to start"
+              + " a new store, remove " + wal.getFileName() + " and " + file.getFileName() + "-shm too",
+          null);
     }
   }
 
@@ -340,6 +359,7 @@ public final class SqliteDatabase implements Database {
 
   @Override
   public <T> T read(Work<T> work) {
+    refuseIfLost();
     CachedConnection reader;
     try {
       reader = closed ? null : readers.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -387,6 +407,7 @@ public final class SqliteDatabase implements Database {
   }
 
   private void enqueue(PendingWrite<?> pending) {
+    refuseIfLost();
     if (!writes.offer(pending)) {
       throw new StoreUnavailableException("the store has " + MAX_QUEUED_WRITES + " writes waiting already", null);
     }
@@ -524,6 +545,12 @@ public final class SqliteDatabase implements Database {
       PendingWrite<?> head = writes.peek();
       long now = System.nanoTime();
       if (head != null && now - head.enqueuedNanos > limit) {
+        if (serving) {
+          // The writer is stuck (a frozen or hung disk): health says so until it commits again.
+          serving = false;
+          log.warn("the SQLite writer has taken no write for {} ms (a stuck disk?); not serving until it commits again",
+              timeout.toMillis());
+        }
         for (PendingWrite<?> p : writes) {
           p.abandonIfOlderThan(limit, now);
         }
@@ -594,7 +621,10 @@ public final class SqliteDatabase implements Database {
       // Anything else (SQLITE_FULL: the commit record could not be written) left nothing committed.
       return failed(batch, e);
     }
-    serving = true;
+    if (!serving) {
+      serving = true;
+      log.info("the SQLite store writes again");
+    }
     // Acknowledge on another thread: the callers' responses are sent from there, and the
     // writer goes straight back to committing the next group.
     List<PendingWrite<?>> async = new ArrayList<>(batch.size());
@@ -710,9 +740,30 @@ public final class SqliteDatabase implements Database {
     }
   }
 
+  private void refuseIfLost() {
+    String problem = lost;
+    if (problem != null) {
+      throw new StoreUnavailableException(problem + "; restart the server", null);
+    }
+  }
+
+  /**
+   * Whether the store serves; called every second by the server, which is when its files and its
+   * data dir lock are checked: lost under it, it refuses every call until a restart.
+   */
   @Override
   public boolean isServing() {
-    return serving && !closed && writerThread.isAlive();
+    if (lost == null && !closed) {
+      String problem = files.problem();
+      if (problem == null) {
+        problem = lock.recheck();
+      }
+      if (problem != null) {
+        lost = problem;
+        log.error("{}; the store refuses every call until the server restarts", problem);
+      }
+    }
+    return lost == null && serving && !closed && writerThread.isAlive();
   }
 
   @Override
@@ -734,12 +785,19 @@ public final class SqliteDatabase implements Database {
       return;
     }
     acknowledgements.shutdown();
-    if (writer != null) {
-      writer.close();
-    }
+    // Readers first, the writer last: the last connection to close folds the log into the
+    // database file and removes it, and a read-only one cannot. So a stopped store is one file.
     List<CachedConnection> all = new ArrayList<>();
     readers.drainTo(all);
     all.forEach(CachedConnection::close);
+    if (writer != null) {
+      try (java.sql.Statement st = writer.connection.createStatement()) {
+        st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (SQLException e) {
+        log.debug("the closing checkpoint failed: {}", e.getMessage());
+      }
+      writer.close();
+    }
     lock.close();
   }
 }

@@ -27,6 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Runs the store contract, persistence included, against the SQLite store in a temporary data
@@ -153,5 +155,80 @@ class SqliteStoreTest extends StoreContractTest {
     store.close();
 
     assertThat(store.isServing()).isFalse();
+  }
+
+  @Test
+  void close_leavesTheDatabaseWhole_inOneFile() throws Exception {
+    store.tenants().insertTenant(tenant("acme"));
+    store.close();
+
+    Path db = dataDir.resolve(SqliteStores.FILE_NAME);
+    assertThat(dataDir.resolve(SqliteStores.FILE_NAME + "-wal")).doesNotExist();
+    // The file alone, copied elsewhere as a backup is, holds the data.
+    Path copy = Files.createDirectories(dataDir.resolve("backup")).resolve(SqliteStores.FILE_NAME);
+    Files.copy(db, copy);
+    try (Store restored = SqliteStores.open(copy.getParent(), TIMEOUT)) {
+      assertThat(restored.tenants().findTenant("acme")).isPresent();
+    }
+  }
+
+  @Test
+  void open_aLogWithoutItsDatabase_isRefused_insteadOfReplayedOntoANewFile() throws Exception {
+    store.tenants().insertTenant(tenant("acme"));
+    Path wal = dataDir.resolve(SqliteStores.FILE_NAME + "-wal");
+    byte[] log = Files.readAllBytes(wal); // as a kill -9 leaves it
+    store.close();
+    Files.delete(dataDir.resolve(SqliteStores.FILE_NAME));
+    Files.write(wal, log);
+
+    assertThatThrownBy(() -> SqliteStores.open(dataDir, TIMEOUT))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("without " + SqliteStores.FILE_NAME)
+        .hasMessageContaining("Restore it");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "-wal"})
+  void theDatabaseOrItsLogDeletedWhileOpen_stopsServing_andRefusesEveryCall(String suffix) throws Exception {
+    store.tenants().insertTenant(tenant("acme"));
+    assertThat(store.isServing()).isTrue();
+
+    Files.delete(dataDir.resolve(SqliteStores.FILE_NAME + suffix));
+
+    assertThat(store.isServing()).isFalse();
+    assertThatThrownBy(() -> store.tenants().insertTenant(tenant("later")))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("was deleted or replaced while the server ran");
+    assertThatThrownBy(() -> store.tenants().findTenant("acme")).isInstanceOf(StoreUnavailableException.class);
+  }
+
+  @Test
+  void theLockFileRemovedWhileOpen_isTakenAgain_soASecondProcessIsStillRefused() throws Exception {
+    Path lock = dataDir.resolve(DataDirLock.FILE_NAME);
+    Files.delete(lock);
+
+    assertThat(store.isServing()).isTrue();
+
+    assertThat(lock).exists();
+    assertThatThrownBy(() -> SqliteStores.open(dataDir, TIMEOUT))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("in use by another token-authority process");
+  }
+
+  @Test
+  void aWriterStuckPastTheTimeout_isNotServing_untilItCommitsAgain() throws Exception {
+    SqliteDatabase db = SqliteDatabase.open(dataDir.resolve("stuck").resolve(SqliteStores.FILE_NAME), Duration.ofMillis(300));
+    try (Store stuck = new JdbcStore("sqlite", db)) {
+      CountDownLatch release = WriterHold.hold(db); // a frozen disk, as the writer sees it
+      CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> stuck.tenants().insertTenant(tenant("waiting")));
+      Thread.sleep(800);
+
+      assertThat(stuck.isServing()).as("a write has waited past the timeout").isFalse();
+
+      release.countDown();
+      assertThatThrownBy(waiting::join).hasCauseInstanceOf(StoreUnavailableException.class);
+      assertThat(stuck.tenants().insertTenant(tenant("after"))).isTrue();
+      assertThat(stuck.isServing()).as("the writer commits again").isTrue();
+    }
   }
 }
