@@ -11,10 +11,12 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
     long[] result = new long[1];
     tats.compute(bucket, (k, tat) -> {
-      long current = tat == null ? 0 : tat;
+      // A TAT more than a period ahead only comes from the clock stepping back: count the bucket
+      // as just used up, so that the step costs at most one period, not its own length.
+      long current = tat == null ? 0 : Math.min(tat, nowMicros + periodMicros);
       long next = Gcra.admit(current, intervalMicros, periodMicros, nowMicros);
       result[0] = next < 0 ? -current : next;
-      return next < 0 ? tat : Long.valueOf(next);
+      return next < 0 ? (tat == null || current == tat ? tat : Long.valueOf(current)) : Long.valueOf(next);
     });
     return CompletableFuture.completedFuture(result[0]);
   }

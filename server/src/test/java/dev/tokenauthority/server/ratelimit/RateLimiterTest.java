@@ -85,4 +85,16 @@ class RateLimiterTest {
     assertThat(limiter.take("k", 2, Duration.ofMinutes(1), NOW).join().allowed()).isTrue();
     assertThat(limiter.take("k", 2, Duration.ofMinutes(1), NOW).join().allowed()).isFalse();
   }
+
+  @Test
+  void take_afterTheClockSteppedBackAnHour_refusesForOneIntervalAtMost_notTheHour() {
+    limiter.take("k", 60, Duration.ofMinutes(1), NOW).join();
+    Instant back = NOW.minus(Duration.ofHours(1));
+
+    RateLimiter.Decision refused = limiter.take("k", 60, Duration.ofMinutes(1), back).join();
+
+    assertThat(refused.allowed()).isFalse();
+    assertThat(refused.retryAfter()).isLessThanOrEqualTo(Duration.ofSeconds(1));
+    assertThat(limiter.take("k", 60, Duration.ofMinutes(1), back.plusSeconds(1)).join().allowed()).isTrue();
+  }
 }
