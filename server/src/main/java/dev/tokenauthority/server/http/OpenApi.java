@@ -6,6 +6,8 @@ import com.google.gson.JsonObject;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import dev.tokenauthority.server.rpc.MethodTable;
+import dev.tokenauthority.server.rpc.RpcMethod;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -64,8 +66,21 @@ final class OpenApi {
       JsonObject responses = new JsonObject();
       JsonObject ok = new JsonObject();
       ok.addProperty("description", "OK");
+      boolean rateLimited = MethodTable.find(route.proto().getService().getFullName() + "/" + route.proto().getName())
+          .map(RpcMethod::rateLimitHeaders)
+          .orElse(false);
+      if (rateLimited) {
+        ok.add("headers", rateLimitHeaders(false));
+      }
       ok.add("content", json(ref(route.proto().getOutputType(), pending)));
       responses.add("200", ok);
+      if (rateLimited) {
+        JsonObject limited = new JsonObject();
+        limited.addProperty("description", "RATE_LIMITED or QUOTA_EXCEEDED: the limit, and when to come back");
+        limited.add("headers", rateLimitHeaders(true));
+        limited.add("content", json(refTo("#/components/schemas/Error")));
+        responses.add("429", limited);
+      }
       responses.add("default", refTo(ERROR));
       op.add("responses", responses);
       JsonObject security = new JsonObject();
@@ -121,6 +136,28 @@ final class OpenApi {
     components.add("securitySchemes", securitySchemes);
     doc.add("components", components);
     return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(doc);
+  }
+
+  /** The x-ratelimit-* headers of a rate-limited method's answers (and Retry-After on a refusal). */
+  private static JsonObject rateLimitHeaders(boolean refusal) {
+    JsonObject headers = new JsonObject();
+    headers.add("X-RateLimit-Limit", integerHeader("calls allowed per period (2147483647: no limit)"));
+    headers.add("X-RateLimit-Remaining", integerHeader("calls left now"));
+    headers.add("X-RateLimit-Reset", integerHeader("Unix seconds when the allowance is whole again"));
+    if (refusal) {
+      headers.add("Retry-After", integerHeader("whole seconds to wait before a call is admitted, never 0"));
+    }
+    return headers;
+  }
+
+  private static JsonObject integerHeader(String description) {
+    JsonObject schema = new JsonObject();
+    schema.addProperty("type", "integer");
+    schema.addProperty("format", "int64");
+    JsonObject header = new JsonObject();
+    header.addProperty("description", description);
+    header.add("schema", schema);
+    return header;
   }
 
   private static JsonObject message(Descriptor type, Deque<Descriptor> pending) {

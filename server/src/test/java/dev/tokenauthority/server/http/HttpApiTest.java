@@ -652,6 +652,22 @@ class HttpApiTest {
   }
 
   @Test
+  void openApi_mintSession_describesItsRateLimitHeaders_andIts429() {
+    JsonObject mint = http.get("/openapi.json", null).json().getAsJsonObject("paths")
+        .getAsJsonObject("/v1/sessions").getAsJsonObject("post").getAsJsonObject("responses");
+
+    assertThat(mint.getAsJsonObject("200").getAsJsonObject("headers").keySet())
+        .containsExactlyInAnyOrder("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset");
+    assertThat(mint.getAsJsonObject("429").getAsJsonObject("headers").keySet())
+        .containsExactlyInAnyOrder("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After");
+    // What it describes is what a mint answers.
+    HttpTestClient.Reply minted = http.post("/v1/sessions", mintKey(), "{\"externalUserId\":\"u1\"}");
+    for (String header : mint.getAsJsonObject("200").getAsJsonObject("headers").keySet()) {
+      assertThat(minted.headers().firstValue(header)).as(header).isPresent();
+    }
+  }
+
+  @Test
   void openApi_describesEveryServedRoute_andServesEveryDescribedRoute() {
     HttpTestClient.Reply doc = http.get("/openapi.json", null);
     assertThat(doc.status()).isEqualTo(200);
