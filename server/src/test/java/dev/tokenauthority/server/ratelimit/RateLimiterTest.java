@@ -97,4 +97,18 @@ class RateLimiterTest {
     assertThat(refused.retryAfter()).isLessThanOrEqualTo(Duration.ofSeconds(1));
     assertThat(limiter.take("k", 60, Duration.ofMinutes(1), back.plusSeconds(1)).join().allowed()).isTrue();
   }
+
+  @Test
+  void take_aCallWhoseClockReadingIsALittleOlder_isRefused_andChangesNothing() {
+    // Concurrent calls reach the bucket out of order (one read the clock before a slow quota read).
+    int admitted = 0;
+    for (int i = 0; i < 100; i++) {
+      admitted += limiter.take("k", 60, Duration.ofMinutes(1), NOW).join().allowed() ? 1 : 0;
+    }
+    assertThat(admitted).isEqualTo(60);
+
+    assertThat(limiter.take("k", 60, Duration.ofMinutes(1), NOW.minusSeconds(2)).join().allowed()).isFalse();
+
+    assertThat(limiter.take("k", 60, Duration.ofMinutes(1), NOW).join().allowed()).as("still full at the same instant").isFalse();
+  }
 }

@@ -945,6 +945,24 @@ public abstract class StoreContractTest {
   }
 
   @Test
+  void refundRateLimited_givesBackExactlyOneCall_ofThatBucketOnly() {
+    long period = 60_000_000L;
+    long interval = Gcra.intervalMicros(2, period);
+    long now = 1_800_000_000_000_000L;
+    for (String bucket : List.of("key:a", "key:b")) {
+      store.rateLimits().admitRateLimited(bucket, interval, period, now).join();
+      store.rateLimits().admitRateLimited(bucket, interval, period, now).join();
+      assertThat(store.rateLimits().admitRateLimited(bucket, interval, period, now).join()).as(bucket + " full").isNotPositive();
+    }
+
+    store.rateLimits().refundRateLimited("key:a", interval).join();
+
+    assertThat(store.rateLimits().admitRateLimited("key:a", interval, period, now).join()).as("the call given back").isPositive();
+    assertThat(store.rateLimits().admitRateLimited("key:a", interval, period, now).join()).as("only one").isNotPositive();
+    assertThat(store.rateLimits().admitRateLimited("key:b", interval, period, now).join()).as("another bucket").isNotPositive();
+  }
+
+  @Test
   @Timeout(60)
   void admitRateLimited_manyNewBucketsAtOnce_eachAdmitsExactlyItsBurst() throws Exception {
     long period = 60_000_000L;

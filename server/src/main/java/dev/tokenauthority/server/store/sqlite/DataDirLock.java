@@ -28,6 +28,7 @@ final class DataDirLock implements AutoCloseable {
 
   private final Path dir;
   private Held held;
+  private boolean closed;
 
   /** A locked channel, and the identity of the file it is on. */
   private record Held(FileChannel channel, FileLock lock, Object fileKey) {}
@@ -89,6 +90,9 @@ final class DataDirLock implements AutoCloseable {
    * @return null while this process holds the data dir; else why it may not, in one line
    */
   synchronized String recheck() {
+    if (closed) {
+      return null;
+    }
     Object now = StoreFiles.key(dir.resolve(FILE_NAME));
     if (held.fileKey() == null || held.fileKey().equals(now)) {
       return null; // the same file, or a file system that names no identity to compare
@@ -133,6 +137,7 @@ final class DataDirLock implements AutoCloseable {
   /** Releases the lock; the file stays (removing it could race with a process starting). */
   @Override
   public synchronized void close() {
+    closed = true;
     release(held);
   }
 }

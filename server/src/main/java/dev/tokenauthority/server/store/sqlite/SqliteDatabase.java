@@ -753,7 +753,9 @@ public final class SqliteDatabase implements Database {
    */
   @Override
   public boolean isServing() {
-    if (lost == null && !closed) {
+    // Not when the server is stopping its watch thread: an interrupt cuts the lock's file
+    // operations short, which is no lost lock.
+    if (lost == null && !closed && !Thread.currentThread().isInterrupted()) {
       String problem = files.problem();
       if (problem == null) {
         problem = lock.recheck();
@@ -791,8 +793,10 @@ public final class SqliteDatabase implements Database {
     readers.drainTo(all);
     all.forEach(CachedConnection::close);
     if (writer != null) {
+      // PASSIVE never waits: a reader outside the server (sqlite3's .backup) must not hold up a
+      // shutdown. Without one, the writer's close, the last, folds the rest and removes the log.
       try (java.sql.Statement st = writer.connection.createStatement()) {
-        st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        st.execute("PRAGMA wal_checkpoint(PASSIVE)");
       } catch (SQLException e) {
         log.debug("the closing checkpoint failed: {}", e.getMessage());
       }

@@ -26,7 +26,14 @@ final class StoreFiles {
 
   /** The files as they are now, right after the store opened them. */
   static StoreFiles of(Path database) {
-    return new StoreFiles(database, key(database));
+    Path real;
+    try {
+      // SQLite keeps the log beside the file a symbolic link points to: watch that one.
+      real = database.toRealPath();
+    } catch (IOException e) {
+      real = database;
+    }
+    return new StoreFiles(real, key(real));
   }
 
   /** Null while the files at their paths are the ones opened; else what happened, in one line. */

@@ -231,4 +231,55 @@ class SqliteStoreTest extends StoreContractTest {
       assertThat(stuck.isServing()).as("the writer commits again").isTrue();
     }
   }
+
+  @Test
+  void close_whileAReaderOutsideTheServerHoldsASnapshot_doesNotWaitForIt() throws Exception {
+    Path file = dataDir.resolve("outside").resolve(SqliteStores.FILE_NAME);
+    SqliteDatabase db = SqliteDatabase.open(file, Duration.ofSeconds(30));
+    Store busy = new JdbcStore("sqlite", db);
+    busy.tenants().insertTenant(tenant("a"));
+    try (java.sql.Connection backup = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file)) {
+      backup.setAutoCommit(false);
+      try (java.sql.Statement st = backup.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM tenants")) {
+        rs.next(); // a read transaction open, as sqlite3's .backup holds one
+        busy.tenants().insertTenant(tenant("b"));
+        long start = System.nanoTime();
+        busy.close();
+        // Not the 30 s busy timeout a TRUNCATE checkpoint waits for such a reader.
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+      }
+    }
+  }
+
+  @Test
+  void theLockCheckedAfterClose_takesNothing() throws Exception {
+    Path dir = Files.createDirectories(dataDir.resolve("closed"));
+    DataDirLock lock = DataDirLock.acquire(dir);
+    lock.close();
+    Files.delete(dir.resolve(DataDirLock.FILE_NAME));
+
+    assertThat(lock.recheck()).isNull();
+
+    try (Store next = SqliteStores.open(dir, TIMEOUT)) {
+      assertThat(next.isServing()).as("the directory is free for the next store").isTrue();
+    }
+  }
+
+  @Test
+  void aDatabaseThatIsASymbolicLink_hasItsLogWatchedBesideTheTarget() throws Exception {
+    Path real = Files.createDirectories(dataDir.resolve("real"));
+    Path data = Files.createDirectories(dataDir.resolve("linked"));
+    try (Store made = SqliteStores.open(real, TIMEOUT)) {
+      made.tenants().insertTenant(tenant("x"));
+    }
+    Files.createSymbolicLink(data.resolve(SqliteStores.FILE_NAME), real.resolve(SqliteStores.FILE_NAME));
+    try (Store linked = SqliteStores.open(data, TIMEOUT)) {
+      linked.tenants().insertTenant(tenant("y"));
+      assertThat(linked.isServing()).isTrue();
+
+      Files.delete(real.resolve(SqliteStores.FILE_NAME + "-wal"));
+
+      assertThat(linked.isServing()).as("the log beside the target was deleted").isFalse();
+    }
+  }
 }
