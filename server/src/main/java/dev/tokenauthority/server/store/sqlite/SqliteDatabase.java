@@ -204,6 +204,13 @@ public final class SqliteDatabase implements Database {
       if (Files.notExists(file)) {
         refuseOrphanedLog(file);
         create(file);
+      } else if (Files.size(file) == 0 && SqliteDatabase.class.getClassLoader().getResource(BundledSchema.TEMPLATE) != null) {
+        // This build puts a new store in place whole, so an empty file came from elsewhere (a
+        // copy or restore that failed): set up anew, it would silently be another store.
+        throw new StoreUnavailableException(
+            file + " is empty (0 bytes), which no store of this build ever is: a copy or restore that failed? Restore it,"
+                + " or remove it to start a new store (with new signing and admin keys)",
+            null);
       }
       // Before Flyway, whose errors are many lines: a file that is not a database, or one this
       // process cannot write, is refused here with one line naming the cause.

@@ -282,4 +282,15 @@ class SqliteStoreTest extends StoreContractTest {
       assertThat(linked.isServing()).as("the log beside the target was deleted").isFalse();
     }
   }
+
+  @Test
+  void open_anEmptyDatabaseFile_isRefused_notSetUpAsANewStore() throws Exception {
+    Path dir = Files.createDirectories(dataDir.resolve("emptied"));
+    Files.createFile(dir.resolve(SqliteStores.FILE_NAME)); // a restore that copied nothing
+
+    assertThatThrownBy(() -> SqliteStores.open(dir, TIMEOUT))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("is empty (0 bytes)");
+    assertThat(Files.size(dir.resolve(SqliteStores.FILE_NAME))).as("left as found").isZero();
+  }
 }
