@@ -13,12 +13,13 @@ import picocli.CommandLine.Option;
 final class GrpcPortOptions {
 
   @Option(names = "--max-connections", paramLabel = "N", defaultValue = "2000", converter = Main.IntConverter.class,
-      description = "Open connections at most; one more is refused (HTTP/2 GOAWAY 'too many connections') and closed.")
+      description = "Open connections at most, on the gRPC port and again on the HTTP port; one more is refused"
+          + " (gRPC: HTTP/2 GOAWAY 'too many connections') and closed.")
   int maxConnections;
 
   @Option(names = "--max-calls-per-connection", paramLabel = "N", defaultValue = "100", converter = Main.IntConverter.class,
-      description = "Calls in flight per connection (HTTP/2 MAX_CONCURRENT_STREAMS); also bounds the responses a"
-          + " client that does not read can make the server hold.")
+      description = "Calls in flight per connection (HTTP/2 MAX_CONCURRENT_STREAMS), on both ports; also bounds the"
+          + " responses a client that does not read can make the server hold.")
   int maxCallsPerConnection;
 
   @Option(names = "--max-resets-per-10s", paramLabel = "N", defaultValue = "200", converter = Main.IntConverter.class,

@@ -437,7 +437,8 @@ public final class Main implements Callable<Integer> {
       HttpGateway.Settings http = null;
       if (httpPort != HTTP_OFF) {
         // The HTTP port's calls run on the same pool as the gRPC port's.
-        http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace);
+        http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace)
+            .withLimits(grpcPort.limits().maxConnections(), grpcPort.limits().maxCallsPerConnection());
       }
       TokenAuthorityServer server;
       try {

@@ -83,7 +83,8 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   @Override
   public AggregatedHttpResponse onProtocolViolation(
       ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
-    return forStatus(status, headers.path());
+    // No headers at all for a request line or header block that did not parse.
+    return forStatus(status, headers == null ? null : headers.path());
   }
 
   @Override
@@ -92,7 +93,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     if (cause instanceof RequestTimeoutException && ctx != null) {
       return timeout(receivedWhole(ctx), ctx.method());
     }
-    return forStatus(status, headers.path());
+    return forStatus(status, headers == null ? null : headers.path());
   }
 
   /** The envelope of Armeria's own refusal of a request for {@code path} (its query included, or null). */

@@ -74,29 +74,43 @@ public final class HttpGateway {
    * @param drainGrace how long in-flight requests may finish at stop
    */
   public record Settings(
-      int port, Duration requestTimeout, Duration idleTimeout, ServerTls tls, Executor executor, Duration drainGrace) {
+      int port, Duration requestTimeout, Duration idleTimeout, ServerTls tls, Executor executor, Duration drainGrace,
+      int maxConnections, int maxStreamsPerConnection) {
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** The gRPC port's defaults of {@code --max-connections} and {@code --max-calls-per-connection}. */
+    static final int MAX_CONNECTIONS = 2000;
+    static final int MAX_STREAMS_PER_CONNECTION = 100;
 
-    /** Plaintext on {@code port} with the default timeouts. */
+    /** Plaintext on {@code port} with the default timeouts and limits. */
     public static Settings plain(int port) {
-      return new Settings(port, REQUEST_TIMEOUT, IDLE_TIMEOUT, null, null, Duration.ofSeconds(20));
+      return new Settings(port, REQUEST_TIMEOUT, IDLE_TIMEOUT, null, null, Duration.ofSeconds(20), MAX_CONNECTIONS,
+          MAX_STREAMS_PER_CONNECTION);
     }
 
     public Settings withTls(ServerTls tls) {
-      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace);
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace, maxConnections, maxStreamsPerConnection);
     }
 
     public Settings withExecutor(Executor executor) {
-      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace);
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace, maxConnections, maxStreamsPerConnection);
     }
 
     public Settings withTimeouts(Duration request, Duration idle) {
-      return new Settings(port, request, idle, tls, executor, drainGrace);
+      return new Settings(port, request, idle, tls, executor, drainGrace, maxConnections, maxStreamsPerConnection);
     }
 
     public Settings withDrainGrace(Duration grace) {
-      return new Settings(port, requestTimeout, idleTimeout, tls, executor, grace);
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, grace, maxConnections, maxStreamsPerConnection);
+    }
+
+    /**
+     * The gRPC port's {@code --max-connections} and {@code --max-calls-per-connection}, for this
+     * port too: HTTP/2 streams in flight per connection bound what a client that does not read
+     * can make the server hold, and connections what it can hold open.
+     */
+    public Settings withLimits(int connections, int streamsPerConnection) {
+      return new Settings(port, requestTimeout, idleTimeout, tls, executor, drainGrace, connections, streamsPerConnection);
     }
   }
 
@@ -161,6 +175,8 @@ public final class HttpGateway {
       tls.clientTrustManager().ifPresent(trust -> sb.tlsCustomizer(b -> b.trustManager(trust).clientAuth(ClientAuth.REQUIRE)));
     }
     return sb.maxRequestLength(MAX_BODY_BYTES)
+        .maxNumConnections(settings.maxConnections())
+        .http2MaxStreamsPerConnection(settings.maxStreamsPerConnection())
         .requestTimeout(settings.requestTimeout())
         .idleTimeout(settings.idleTimeout())
         // A zero quiet period would switch the drain off: Armeria then closes connections with

@@ -23,6 +23,7 @@ public final class PeerTroubleFilter extends TurboFilter {
   static final String HTTP2_HANDLER = "com.linecorp.armeria.internal.common.AbstractHttp2ConnectionHandler";
   static final String SERVER_HANDLER = "com.linecorp.armeria.server.HttpServerHandler";
   static final String PIPELINE = "com.linecorp.armeria.server.HttpServerPipelineConfigurator";
+  static final String NOT_SSL_RECORD = "io.netty.handler.ssl.NotSslRecordException";
   /**
    * The handshake failures that are the client's: no certificate where mTLS asks for one, one of
    * another CA, an expired one or one not meant for TLS clients, plain text on the TLS port, and
@@ -36,8 +37,11 @@ public final class PeerTroubleFilter extends TurboFilter {
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
-    if (level != Level.WARN || format == null || params == null) {
+    if (level != Level.WARN || format == null) {
       return FilterReply.NEUTRAL;
+    }
+    if (params == null) {
+      params = new Object[0];
     }
     String name = logger.getName();
     if (name.equals(HTTP2_HANDLER) && format.contains("HTTP/2 connection error") && any(params, "io.netty.handler.codec.http2.Http2Exception")) {
@@ -50,7 +54,34 @@ public final class PeerTroubleFilter extends TurboFilter {
     if (name.equals(PIPELINE) && format.contains("TLS handshake failed") && mentions(params, PEER_TLS_MISTAKES)) {
       return FilterReply.DENY;
     }
+    // Plain text on the TLS port: Netty's message quotes the peer's bytes in hex, which for an
+    // HTTP request include its Authorization header. Dropped whole, never logged.
+    if (name.equals(PIPELINE) && causedBy(params, t, NOT_SSL_RECORD)) {
+      return FilterReply.DENY;
+    }
     return FilterReply.NEUTRAL;
+  }
+
+  /** Whether the throwable, or one among the parameters, is or was caused by the named class. */
+  private static boolean causedBy(Object[] params, Throwable t, String className) {
+    if (chainHas(t, className)) {
+      return true;
+    }
+    for (Object p : params) {
+      if (p instanceof Throwable thrown && chainHas(thrown, className)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean chainHas(Throwable t, String className) {
+    for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+      if (t.getClass().getName().equals(className)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a parameter's text holds one of {@code phrases}. */

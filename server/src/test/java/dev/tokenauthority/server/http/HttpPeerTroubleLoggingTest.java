@@ -87,6 +87,36 @@ class HttpPeerTroubleLoggingTest {
         .noneMatch(ev -> ev.getLevel().isGreaterOrEqual(Level.WARN));
   }
 
+  @Test
+  void aRequestLineThatDoesNotParse_isAnswered400_andNotLoggedAtWarn() throws Exception {
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    try (InProcessAuthority authority = InProcessAuthority.builder().directExecutor(false).http(HttpGateway.Settings.plain(0)).start()) {
+      logged.start();
+      CONTEXT.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(logged);
+      for (String request : java.util.List.of("BLAH\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n")) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), authority.httpPort())) {
+          s.setSoTimeout(5_000);
+          s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+          String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+          assertThat(reply).as(request).startsWith("HTTP/1.1 400").contains("\"code\":\"INVALID_REQUEST\"");
+        }
+      }
+    } finally {
+      CONTEXT.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(logged);
+    }
+    assertThat(logged.list).as("lines at WARN or above").noneMatch(ev -> ev.getLevel().isGreaterOrEqual(Level.WARN));
+  }
+
+  @Test
+  void h2c_boundsTheStreamsInFlightPerConnection_asTheGrpcPortDoes() throws Exception {
+    // Unbounded, one client that never reads could make the server hold a response per stream
+    // until its direct memory ran out, for both ports.
+    try (InProcessAuthority authority = InProcessAuthority.builder().http(HttpGateway.Settings.plain(0)).start();
+        RawH2 c = new RawH2(authority.httpPort())) {
+      assertThat(c.serverSettings()).as("SETTINGS_MAX_CONCURRENT_STREAMS").containsEntry(3, 100L);
+    }
+  }
+
   private static Map<String, String> request(String path) {
     Map<String, String> h = new LinkedHashMap<>();
     h.put(":method", "GET");
@@ -140,6 +170,26 @@ class HttpPeerTroubleLoggingTest {
         if (frameType == type) {
           return;
         }
+      }
+    }
+
+    /** The server's first SETTINGS frame, as setting id -> value. */
+    Map<Integer, Long> serverSettings() throws java.io.IOException {
+      java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+      while (true) {
+        int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+        int frameType = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        in.skipNBytes(4);
+        if (frameType != 4 || (flags & 1) != 0) {
+          in.skipNBytes(length);
+          continue;
+        }
+        Map<Integer, Long> settings = new LinkedHashMap<>();
+        for (int i = 0; i < length / 6; i++) {
+          settings.put(in.readUnsignedShort(), in.readInt() & 0xFFFFFFFFL);
+        }
+        return settings;
       }
     }
 

@@ -112,6 +112,10 @@ class LogFormatTest {
           "no cipher suites in common"}) {
         context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x6]", mistake);
       }
+      // Plain text on the TLS port: Netty quotes the peer's bytes in hex, an Authorization header among them.
+      String secretInHex = java.util.HexFormat.of().formatHex("Authorization: Bearer sk_secret".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} Unexpected exception:", "[id: 0x7]",
+          new io.netty.handler.codec.DecoderException(new io.netty.handler.ssl.NotSslRecordException("not an SSL/TLS record: " + secretInHex)));
       // A client refusing our certificate may be our trouble (an expired one): it stays.
       context.getLogger(PeerTroubleFilter.PIPELINE).warn("{} TLS handshake failed: {}", "[id: 0x5]", "Received fatal alert: certificate_expired");
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(seen);
