@@ -112,7 +112,7 @@ class HttpPeerTroubleLoggingTest {
     // Unbounded, one client that never reads could make the server hold a response per stream
     // until its direct memory ran out, for both ports.
     try (InProcessAuthority authority = InProcessAuthority.builder().http(HttpGateway.Settings.plain(0)).start();
-        RawH2 c = new RawH2(authority.httpPort())) {
+        dev.tokenauthority.server.testing.RawHttp2 c = new dev.tokenauthority.server.testing.RawHttp2(authority.httpPort())) {
       assertThat(c.serverSettings()).as("SETTINGS_MAX_CONCURRENT_STREAMS").containsEntry(3, 100L);
     }
   }
@@ -170,26 +170,6 @@ class HttpPeerTroubleLoggingTest {
         if (frameType == type) {
           return;
         }
-      }
-    }
-
-    /** The server's first SETTINGS frame, as setting id -> value. */
-    Map<Integer, Long> serverSettings() throws java.io.IOException {
-      java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
-      while (true) {
-        int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
-        int frameType = in.readUnsignedByte();
-        int flags = in.readUnsignedByte();
-        in.skipNBytes(4);
-        if (frameType != 4 || (flags & 1) != 0) {
-          in.skipNBytes(length);
-          continue;
-        }
-        Map<Integer, Long> settings = new LinkedHashMap<>();
-        for (int i = 0; i < length / 6; i++) {
-          settings.put(in.readUnsignedShort(), in.readInt() & 0xFFFFFFFFL);
-        }
-        return settings;
       }
     }
 

@@ -126,27 +126,7 @@ class ConnectionLimitsIT extends ProcessTestBase {
     try {
       Socket first = new Socket("127.0.0.1", server.httpPort());
       held.add(first);
-      first.setSoTimeout(5_000);
-      java.io.OutputStream out = first.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS
-      out.flush();
-      java.io.DataInputStream in = new java.io.DataInputStream(first.getInputStream());
-      Map<Integer, Long> settings = new java.util.HashMap<>();
-      while (settings.isEmpty()) {
-        int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
-        int type = in.readUnsignedByte();
-        int flags = in.readUnsignedByte();
-        in.skipNBytes(4);
-        if (type != 4 || (flags & 1) != 0) {
-          in.skipNBytes(length);
-          continue;
-        }
-        for (int i = 0; i < length / 6; i++) {
-          settings.put(in.readUnsignedShort(), in.readInt() & 0xFFFFFFFFL);
-        }
-      }
-      assertThat(settings).as("SETTINGS_MAX_CONCURRENT_STREAMS of the HTTP port").containsEntry(3, 7L);
+      assertThat(new RawHttp2(first).serverSettings()).as("SETTINGS_MAX_CONCURRENT_STREAMS of the HTTP port").containsEntry(3, 7L);
 
       held.add(new Socket("127.0.0.1", server.httpPort()));
       Thread.sleep(300);

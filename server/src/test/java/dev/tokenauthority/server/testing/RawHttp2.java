@@ -130,6 +130,21 @@ public final class RawHttp2 implements AutoCloseable {
     }
   }
 
+  /** The server's SETTINGS (its first non-ACK one), as setting id -> value; frames before it are skipped. */
+  public Map<Integer, Long> serverSettings() throws IOException {
+    while (true) {
+      Frame frame = next();
+      if (frame.type() == SETTINGS && (frame.flags() & 0x1) == 0) {
+        Map<Integer, Long> settings = new LinkedHashMap<>();
+        for (int at = 0; at + 6 <= frame.payload().length; at += 6) {
+          int id = ((frame.payload()[at] & 0xff) << 8) | (frame.payload()[at + 1] & 0xff);
+          settings.put(id, frame.int32(at + 2) & 0xFFFFFFFFL);
+        }
+        return settings;
+      }
+    }
+  }
+
   /** The next frame from the server; throws EOFException when the connection has ended. */
   public Frame next() throws IOException {
     int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();

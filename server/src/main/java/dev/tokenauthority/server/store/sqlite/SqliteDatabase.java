@@ -241,7 +241,7 @@ public final class SqliteDatabase implements Database {
    * replay the old log onto a new file (bringing back keys meant to be gone, or damaging it).
    */
   private static void refuseOrphanedLog(Path file) throws IOException {
-    Path wal = file.resolveSibling(file.getFileName() + "-wal");
+    Path wal = StoreFiles.walOf(file);
     if (Files.exists(wal) && Files.size(wal) > 0) {
       throw new StoreUnavailableException(
           wal + " is there without " + file.getFileName() + ": the database was deleted or moved. Restore it, or, to start"

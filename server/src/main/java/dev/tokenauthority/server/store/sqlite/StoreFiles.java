@@ -19,9 +19,14 @@ final class StoreFiles {
 
   private StoreFiles(Path database, Object databaseKey) {
     this.database = database;
-    this.wal = database.resolveSibling(database.getFileName() + "-wal");
+    this.wal = walOf(database);
     this.databaseKey = databaseKey;
     this.walKey = key(wal);
+  }
+
+  /** Where SQLite keeps the write-ahead log of {@code database}. */
+  static Path walOf(Path database) {
+    return database.resolveSibling(database.getFileName() + "-wal");
   }
 
   /** The files as they are now, right after the store opened them. */
