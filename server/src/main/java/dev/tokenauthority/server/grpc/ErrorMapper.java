@@ -146,11 +146,12 @@ public final class ErrorMapper {
       String ref = RandomStrings.base62(10);
       log.error("{} ref={}", reason, ref, e.getCause());
     }
+    Map<String, String> metadata = errorInfoMetadata(e);
     com.google.rpc.Status.Builder status =
         com.google.rpc.Status.newBuilder()
             .setCode(code(reason.kind()).getNumber())
             .setMessage(e.getMessage())
-            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.wireName()).setDomain(DOMAIN).putAllMetadata(errorInfoMetadata(e)).build()));
+            .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason.wireName()).setDomain(DOMAIN).putAllMetadata(metadata).build()));
     if (!e.violations().isEmpty()) {
       BadRequest.Builder bad = BadRequest.newBuilder();
       for (FieldViolation v : e.violations()) {
@@ -175,7 +176,7 @@ public final class ErrorMapper {
                   .build()));
     }
     com.google.rpc.Status built = status.build();
-    if (!errorInfoMetadata(e).containsKey("limit")) {
+    if (!metadata.containsKey("limit")) {
       return StatusProto.toStatusRuntimeException(built);
     }
     // A limit's refusal (RATE_LIMITED, QUOTA_EXCEEDED) carries x-ratelimit-* and retry-after in
