@@ -155,7 +155,7 @@ public final class ApiKeyService {
     Instant now = storedPrecision(clock.instant());
     Violations v = new Violations();
     v.text(request.name(), "name", 1, 100);
-    v.check(request.name().isEmpty() || !Violations.isBlank(request.name()), "name", "must not be blank");
+    v.notBlank(request.name(), "name");
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     v.check(!scopes.isEmpty(), "scopes", "at least one scope is required");
     List<String> origins = Origins.validateAll(request.allowedOrigins(), "allowed_origins", v);

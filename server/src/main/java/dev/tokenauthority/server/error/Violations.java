@@ -57,6 +57,11 @@ public final class Violations {
     return false;
   }
 
+  /** Checks that a text field, when given, shows something ({@link #isBlank}); an empty one is {@link #text}'s to judge. */
+  public Violations notBlank(String value, String field) {
+    return check(value.isEmpty() || !isBlank(value), field, "must not be blank");
+  }
+
   /**
    * Whether text shows nothing: only whitespace, spaces of any kind (a no-break space) and
    * invisible format characters (a zero-width space, a direction mark). True for "".

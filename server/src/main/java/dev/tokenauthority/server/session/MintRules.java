@@ -46,7 +46,7 @@ public final class MintRules {
           "must be between 1 and " + maxTtl + " seconds for this tenant (0 means its default, " + defaultTtl + ")");
     }
     v.text(request.externalUserId(), "external_user_id", 1, 256);
-    v.check(request.externalUserId().isEmpty() || !Violations.isBlank(request.externalUserId()), "external_user_id", "must not be blank");
+    v.notBlank(request.externalUserId(), "external_user_id");
     v.text(request.externalGroupId(), "external_group_id", 0, 256);
     v.text(request.audience(), "audience", 0, 128);
     // These travel as HTTP header values (Envoy's Check sets them for the upstream), and HTTP

@@ -212,7 +212,7 @@ public final class TenantService {
   private static void validatePolicy(Tenant t, Violations v, boolean checkName) {
     if (checkName) {
       v.text(t.displayName(), "tenant.display_name", 0, MAX_DISPLAY_NAME);
-      v.check(t.displayName().isEmpty() || !Violations.isBlank(t.displayName()), "tenant.display_name", "must not be blank");
+      v.notBlank(t.displayName(), "tenant.display_name");
     }
     v.check(t.enabledModules().size() <= MAX_MODULES, "tenant.enabled_modules", "at most " + MAX_MODULES + " modules");
     for (int i = 0; i < t.enabledModules().size(); i++) {
