@@ -20,6 +20,11 @@ public enum ErrorReason {
   TOKEN_ALREADY_USED,
   /** Envoy's ext_authz Check found no session token in the request (sent by the sidecar, not by an RPC). */
   SESSION_REQUIRED,
+  /**
+   * mTLS: this connection's client certificate is no longer trusted by the server (its client
+   * CAs changed after the handshake); reconnect with a certificate of a CA it trusts now.
+   */
+  CLIENT_CERTIFICATE_UNTRUSTED,
 
   SCOPE_NOT_GRANTED,
   ORIGIN_NOT_ALLOWED,

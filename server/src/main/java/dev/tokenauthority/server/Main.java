@@ -442,7 +442,8 @@ public final class Main implements Callable<Integer> {
       }
       TokenAuthorityServer server;
       try {
-        server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http);
+        server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http,
+            tls == null ? null : tls.clientCertificateTrust().orElse(null));
         server.start();
       } catch (IOException e) {
         // The key is stored: a later start finds an admin key and makes none, so this is the

@@ -3,6 +3,7 @@ package dev.tokenauthority.server;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
 import dev.tokenauthority.server.grpc.ExtAuthzService;
 import dev.tokenauthority.server.grpc.HealthWatches;
 import dev.tokenauthority.server.grpc.MalformedRequests;
@@ -13,6 +14,7 @@ import dev.tokenauthority.server.grpc.TokenAuthorityService;
 import dev.tokenauthority.server.grpc.TransportRefusals;
 import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
+import dev.tokenauthority.server.tls.ClientCertificateTrust;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
@@ -90,13 +92,30 @@ public final class TokenAuthorityServer {
   public TokenAuthorityServer(
       ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit,
       HttpGateway.Settings http) {
+    this(builder, authority, purgeInterval, metrics, audit, http, null);
+  }
+
+  /**
+   * @param clientTrust null: no client certificates required; otherwise every call on either
+   *     port is refused when its connection's certificate is not trusted by the CAs served now
+   */
+  public TokenAuthorityServer(
+      ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit,
+      HttpGateway.Settings http, ClientCertificateTrust clientTrust) {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
     this.httpSettings = http;
-    // Interceptors run last-listed first: metrics, audit, authentication, then the rate-limit
-    // headers. Metrics and audit sit outside authentication to see the calls it refuses.
+    // Interceptors run last-listed first: metrics, audit, the client certificate (mTLS),
+    // authentication, then the rate-limit headers. Metrics and audit sit outside the two checks
+    // to see the calls they refuse.
     List<ServerInterceptor> common = new ArrayList<>();
     common.add(new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants()));
+    List<ServerInterceptor> open = new ArrayList<>();
+    if (clientTrust != null) {
+      ClientCertificateInterceptor certificate = new ClientCertificateInterceptor(clientTrust);
+      common.add(certificate);
+      open.add(certificate);
+    }
     if (audit != null) {
       common.add(new AuditInterceptor(audit, authority.clock()));
     }
@@ -127,9 +146,11 @@ public final class TokenAuthorityServer {
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .addService(ServerInterceptors.intercept(MalformedRequests.guard(health.getHealthService().bindService()), healthWatches))
-            .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
-            .addService(MalformedRequests.guard(legacyReflection().bindService()))
+            .addService(ServerInterceptors.intercept(
+                ServerInterceptors.intercept(MalformedRequests.guard(health.getHealthService().bindService()), healthWatches),
+                open))
+            .addService(ServerInterceptors.intercept(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()), open))
+            .addService(ServerInterceptors.intercept(MalformedRequests.guard(legacyReflection().bindService()), open))
             .build();
     this.maintenance = Executors.newSingleThreadScheduledExecutor(daemon("maintenance"));
     this.storeWatch = Executors.newSingleThreadScheduledExecutor(daemon("store-watch"));

@@ -20,6 +20,11 @@ public enum ErrorReason {
   TOKEN_ALREADY_USED(Kind.UNAUTHENTICATED),
   /** A request behind the Envoy sidecar carried no session token at all (seed 003). */
   SESSION_REQUIRED(Kind.UNAUTHENTICATED),
+  /**
+   * mTLS: the connection's client certificate no longer chains to the client CAs served (they
+   * changed after its handshake, or it resumed a session made before).
+   */
+  CLIENT_CERTIFICATE_UNTRUSTED(Kind.UNAUTHENTICATED),
 
   SCOPE_NOT_GRANTED(Kind.PERMISSION_DENIED),
   ORIGIN_NOT_ALLOWED(Kind.PERMISSION_DENIED),

@@ -22,6 +22,10 @@ import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
+import dev.tokenauthority.server.grpc.ErrorMapper;
+import dev.tokenauthority.server.tls.ClientCertificateTrust;
+import io.grpc.StatusRuntimeException;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
@@ -120,6 +124,8 @@ public final class HttpGateway {
   /** When {@link #stop()} began (System.nanoTime()); {@link Long#MAX_VALUE} until then. */
   private volatile long stoppedAtNanos = Long.MAX_VALUE;
   private final Settings settings;
+  /** Null: no client certificates required. */
+  private final ClientCertificateTrust clientTrust;
   private final String openApi;
   private final Server server;
 
@@ -134,6 +140,7 @@ public final class HttpGateway {
     this.openJwks = openJwks;
     this.serving = serving;
     this.settings = settings;
+    this.clientTrust = settings.tls() == null ? null : settings.tls().clientCertificateTrust().orElse(null);
     this.openApi = OpenApi.generate(routes, openRoutes());
     this.server = build();
   }
@@ -272,6 +279,11 @@ public final class HttpGateway {
         // headers of the reply without its body.
         if (!method.equals("GET") && !method.equals("HEAD")) {
           return HttpReplies.notAllowed(method, OPEN_ROUTE_METHODS).toHttpResponse();
+        }
+        if (clientTrust != null && !clientTrust.trusts(ctx.sslSession())) {
+          // The API routes meet the same check in their interceptors (ClientCertificateInterceptor).
+          StatusRuntimeException refusal = ErrorMapper.toStatusException(ClientCertificateInterceptor.untrusted());
+          return HttpReplies.failure(refusal.getStatus(), null, refusal.getTrailers()).toHttpResponse();
         }
         return switch (path) {
           case HEALTH_PATH -> health();

@@ -46,6 +46,8 @@ public final class ServerTls implements AutoCloseable {
   private final Path clientCaFile;
   private final AdvancedTlsX509KeyManager keyManager = new AdvancedTlsX509KeyManager();
   private final AdvancedTlsX509TrustManager trustManager;
+  /** The same CAs, asked again by every call (a resumed session or an old connection skips the handshake's check). */
+  private final ClientCertificateTrust clientTrust;
   private final ServerCredentials credentials;
   private final ScheduledExecutorService reloader;
   private volatile X509Certificate leaf;
@@ -78,12 +80,14 @@ public final class ServerTls implements AutoCloseable {
                 .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
                 .build();
         trustManager.updateTrustCredentials(clientCas);
+        clientTrust = new ClientCertificateTrust(clientCas);
       } catch (IOException | GeneralSecurityException e) {
         throw new SettingException(CLIENT_CA_OPTION, "cannot use the CA certificates of " + clientCaFile + ": " + e.getMessage());
       }
       builder.trustManager(new UnhintedTrustManager(trustManager)).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
     } else {
       trustManager = null;
+      clientTrust = null;
     }
     this.credentials = builder.build();
     this.reloader =
@@ -141,6 +145,8 @@ public final class ServerTls implements AutoCloseable {
     try {
       load();
       if (trustManager != null) {
+        // The calls' check first: if it cannot take the CAs, the handshake keeps the old ones too.
+        clientTrust.update(clientCas);
         trustManager.updateTrustCredentials(clientCas);
       }
       loaded = now;
@@ -167,6 +173,14 @@ public final class ServerTls implements AutoCloseable {
   /** The reloading trust manager of client certificates; empty when none are required. */
   public Optional<X509TrustManager> clientTrustManager() {
     return trustManager == null ? Optional.empty() : Optional.of(new UnhintedTrustManager(trustManager));
+  }
+
+  /**
+   * The client CAs served now, for the check every call makes (TLS checks a client certificate
+   * in a full handshake only); empty when none are required.
+   */
+  public Optional<ClientCertificateTrust> clientCertificateTrust() {
+    return Optional.ofNullable(clientTrust);
   }
 
   /** When the certificate served now expires. */

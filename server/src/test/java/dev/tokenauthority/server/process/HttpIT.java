@@ -141,6 +141,41 @@ class HttpIT extends ProcessTestBase {
     assertThatThrownBy(() -> plain.get("/healthz", null)).isInstanceOf(java.io.UncheckedIOException.class);
   }
 
+  @Test
+  void httpsWithClientCertificates_aClientCaRemovedWhileConnected_refusesThatConnectionsCalls() throws Exception {
+    Ca ca = TestCertificates.ca("http it CA");
+    Path caFile = certs.resolve("ca.pem");
+    ca.write(caFile);
+    Path clientCaFile = certs.resolve("client-ca.pem");
+    ca.write(clientCaFile);
+    Path serverCert = certs.resolve("server.pem");
+    Path serverKey = certs.resolve("server.key");
+    ca.server("token-authority http it").write(serverCert, serverKey);
+    String admin = secret(ServerProcess.randomSecret());
+    ServerProcess server = startWithAdmin(admin, "--tls-cert", serverCert.toString(), "--tls-key", serverKey.toString(),
+        "--tls-client-ca", clientCaFile.toString(), "--tls-reload-interval", "200ms");
+    HttpTestClient client = new HttpTestClient("https://localhost:" + server.httpPort(),
+        HttpClient.newBuilder().sslContext(ssl(ca, ca.client("backend"))).build());
+    assertThat(client.get("/healthz", null).status()).isEqualTo(200);
+    assertThat(client.post("/v1/sessions", admin, "{\"externalUserId\":\"u1\"}").status()).isEqualTo(200);
+
+    // The operator swaps the client CA; this client keeps its HTTP/2 connection (or resumes its
+    // TLS session), which TLS alone would go on serving.
+    TestCertificates.ca("new client CA").write(clientCaFile);
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    HttpTestClient.Reply health = client.get("/healthz", null);
+    while (health.status() == 200 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      health = client.get("/healthz", null);
+    }
+    assertThat(health.status()).as("%s", server.describe()).isEqualTo(401);
+    assertThat(health.code()).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
+    HttpTestClient.Reply mint = client.post("/v1/sessions", admin, "{\"externalUserId\":\"u2\"}");
+    assertThat(mint.status()).isEqualTo(401);
+    assertThat(mint.code()).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
+    assertThat(mint.json().getAsJsonObject("error").get("message").getAsString()).contains("client certificate");
+  }
+
   private static SSLContext ssl(Ca ca, Issued client) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);

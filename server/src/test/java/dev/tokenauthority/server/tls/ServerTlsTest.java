@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.TokenAuthorityServer;
 import dev.tokenauthority.server.config.SettingException;
+import dev.tokenauthority.server.grpc.ErrorMapper;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.testing.TestCertificates;
 import dev.tokenauthority.server.testing.TestCertificates.Ca;
@@ -22,8 +23,10 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -85,7 +88,8 @@ class ServerTlsTest {
     adminSecret = authority.ensureAdminKey(Optional.empty()).orElseThrow();
     TokenAuthorityServer server =
         new TokenAuthorityServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress(0), tls.credentials()), authority, Duration.ofHours(1))
+                NettyServerBuilder.forAddress(new InetSocketAddress(0), tls.credentials()), authority, Duration.ofHours(1),
+                null, null, null, tls.clientCertificateTrust().orElse(null))
             .start();
     closeables.add(store);
     closeables.add(() -> server.stop(Duration.ofSeconds(1)));
@@ -258,6 +262,59 @@ class ServerTlsTest {
     tls.reloadIfChanged();
 
     assertThat(health(channel(port, credentials))).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void reload_clientCaRemoved_refusesTheCallsOfConnectionsOpenedUnderIt() throws Exception {
+    ServerTls tls = ServerTls.load(certFile, keyFile, clientCaFile);
+    int port = serve(tls);
+    Path clientCert = clientFiles(ca.client("backend-1"), "client1");
+    ManagedChannel opened = channel(port, withClientCertificate(caFile, clientCert, dir.resolve("client1.key")));
+    assertThat(health(opened)).isEqualTo(ServingStatus.SERVING);
+    assertThat(jwksKeys(opened)).isPositive();
+
+    // The operator replaces the client CA: the connection opened under the old one stays open,
+    // but none of its calls is served any more, open (health) or keyed.
+    TestCertificates.ca("new client CA").write(clientCaFile);
+    tls.reloadIfChanged();
+
+    StatusRuntimeException health = refused(opened);
+    assertThat(health.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(ErrorMapper.reasonOf(health.getStatus(), health.getTrailers())).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
+    StatusRuntimeException keyed = catchThrowableOfType(StatusRuntimeException.class, () -> jwksKeys(opened));
+    assertThat(keyed.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(ErrorMapper.reasonOf(keyed.getStatus(), keyed.getTrailers())).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
+    assertThat(keyed.getStatus().getDescription()).contains("client certificate");
+
+    // The old CA back: the same connection is served again.
+    ca.write(clientCaFile);
+    tls.reloadIfChanged();
+    assertThat(health(opened)).isEqualTo(ServingStatus.SERVING);
+    assertThat(jwksKeys(opened)).isPositive();
+  }
+
+  @Test
+  void reload_clientCaRemoved_aClientResumingItsTlsSessionIsRefused() throws Exception {
+    ServerTls tls = ServerTls.load(certFile, keyFile, clientCaFile);
+    int port = serve(tls);
+    Path clientCert = clientFiles(ca.client("backend-1"), "client1");
+    // One client TLS context for both connections: it offers the second handshake the session
+    // (ticket) of the first, and the server resumes it without asking for the certificate.
+    SslContext client =
+        GrpcSslContexts.forClient().trustManager(caFile.toFile()).keyManager(clientCert.toFile(), dir.resolve("client1.key").toFile()).build();
+    ManagedChannel first = NettyChannelBuilder.forAddress("localhost", port).sslContext(client).build();
+    channels.add(first);
+    assertThat(health(first)).isEqualTo(ServingStatus.SERVING);
+    first.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+
+    TestCertificates.ca("new client CA").write(clientCaFile);
+    tls.reloadIfChanged();
+
+    ManagedChannel second = NettyChannelBuilder.forAddress("localhost", port).sslContext(client).build();
+    channels.add(second);
+    StatusRuntimeException e = refused(second);
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(ErrorMapper.reasonOf(e.getStatus(), e.getTrailers())).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
   }
 
   @Test
