@@ -99,10 +99,12 @@ public final class PostgresDatabase implements Database {
 
   /** {@link #open(String, String, Duration)} with every call's connection passed through {@code wrap} (fault tests). */
   static PostgresDatabase open(String url, String password, Duration timeout, UnaryOperator<Connection> wrap) {
-    HikariDataSource pool = connect(url, password, timeout, "postgres", DEFAULT_POOL_SIZE, null);
-    try {
+    HikariDataSource pool = connect(url, password, timeout, "postgres", DEFAULT_POOL_SIZE, null, true);
+    // Migrations run on connections of their own (Flyway takes two), without the statement and socket timeouts: a
+    // migration may take minutes on a large table, and a replica waits as long for another's lock.
+    try (HikariDataSource migrations = connect(url, password, timeout, "postgres-migrations", 2, null, false)) {
       Flyway.configure()
-          .dataSource(pool)
+          .dataSource(migrations)
           .locations("classpath:db/migration/postgresql")
           .load()
           .migrate();
@@ -127,7 +129,7 @@ public final class PostgresDatabase implements Database {
     try {
       // Only this statement's commit skips the wait for its WAL flush; every other write of
       // the store stays durable on acknowledgement.
-      unflushed = connect(url, password, timeout, "postgres-unflushed", UNFLUSHED_POOL_SIZE, "SET synchronous_commit = off");
+      unflushed = connect(url, password, timeout, "postgres-unflushed", UNFLUSHED_POOL_SIZE, "SET synchronous_commit = off", true);
     } catch (RuntimeException e) {
       pool.close();
       throw e;
@@ -135,8 +137,16 @@ public final class PostgresDatabase implements Database {
     return new PostgresDatabase(pool, unflushed, timeout, DEFAULT_POOL_SIZE, wrap);
   }
 
+  /**
+   * A pool of {@code size} connections.
+   *
+   * @param bounded whether a statement is bounded in time: PostgreSQL cancels one that runs (or
+   *     waits for a lock) past {@link #statementTimeout} (SQLSTATE 57014: that call fails, the
+   *     connection and the store stay up), and a read that gets no byte for
+   *     {@link #socketTimeout} (a network that drops packets silently) fails the connection
+   */
   private static HikariDataSource connect(
-      String url, String password, Duration timeout, String name, int size, String initSql) {
+      String url, String password, Duration timeout, String name, int size, String initSql, boolean bounded) {
     HikariConfig config = new HikariConfig();
     config.setPoolName(name);
     config.setJdbcUrl(url);
@@ -151,11 +161,17 @@ public final class PostgresDatabase implements Database {
     config.setConnectionTimeout(Math.max(250, timeout.toMillis()));
     config.setValidationTimeout(Math.max(250, Math.min(timeout.toMillis(), 1000)));
     config.setInitializationFailTimeout(timeout.toMillis());
-    long seconds = Math.max(1, timeout.toSeconds());
-    // Defaults unless the URL says otherwise: a dead host fails the connect, a silent one the read.
-    config.addDataSourceProperty("connectTimeout", seconds);
-    config.addDataSourceProperty("socketTimeout", Math.max(10, seconds * 2));
-    config.addDataSourceProperty("tcpKeepAlive", true);
+    // Defaults unless the URL says otherwise: a dead host fails the connect, a silent one the
+    // read. Strings only: the driver ignores a property whose value is not a String.
+    config.addDataSourceProperty("connectTimeout", String.valueOf(Math.max(1, timeout.toSeconds())));
+    // A server that accepts the connection but never answers its start-up (a frozen PostgreSQL)
+    // must not hold a start, or a stop, for ever.
+    config.addDataSourceProperty("loginTimeout", String.valueOf(socketTimeout(timeout).toSeconds()));
+    config.addDataSourceProperty("tcpKeepAlive", "true");
+    if (bounded) {
+      config.addDataSourceProperty("socketTimeout", String.valueOf(socketTimeout(timeout).toSeconds()));
+      config.addDataSourceProperty("options", "-c statement_timeout=" + statementTimeout(timeout).toMillis());
+    }
     config.addDataSourceProperty("ApplicationName", "token-authority");
     try {
       return new HikariDataSource(config);
@@ -164,6 +180,20 @@ public final class PostgresDatabase implements Database {
     }
   }
 
+
+  /** How long a read may get no byte before its connection counts as lost (pgjdbc's {@code socketTimeout}). */
+  static Duration socketTimeout(Duration timeout) {
+    return Duration.ofSeconds(Math.max(10, Math.max(1, timeout.toSeconds()) * 2));
+  }
+
+  /**
+   * How long PostgreSQL lets one statement run, lock waits included, before it cancels it: half
+   * the socket timeout, so that a statement stuck behind a lock fails alone on a connection that
+   * answered, before the socket timeout would take the connection for lost.
+   */
+  static Duration statementTimeout(Duration timeout) {
+    return socketTimeout(timeout).dividedBy(2);
+  }
 
   @Override
   public <T> T read(Work<T> work) {

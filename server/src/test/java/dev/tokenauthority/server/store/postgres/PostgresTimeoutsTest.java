@@ -1,0 +1,153 @@
+package dev.tokenauthority.server.store.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.testing.TestPostgres;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A statement cannot hold a call for ever: PostgreSQL cancels one stuck behind a lock (the call
+ * fails alone, the store stays up), and a connection whose network went silent is given up
+ * after the socket timeout (the store is marked down). Both with the store's 2 s timeout, as
+ * the server opens it: 5 s and 10 s.
+ */
+class PostgresTimeoutsTest {
+  private static final Duration STORE_TIMEOUT = Duration.ofSeconds(2);
+  private String url;
+
+  @BeforeEach
+  void createDatabase() {
+    url = TestPostgres.newDatabase();
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    TestPostgres.dropDatabase(url);
+  }
+
+  @Test
+  void aLockHeldLongerThanTheStatementTimeout_failsTheWaitingCallAlone_andTheStoreStaysUp() throws Exception {
+    try (Store store = PostgresStores.open(url, null, STORE_TIMEOUT);
+        Connection other = DriverManager.getConnection(url)) {
+      store.tenants().insertTenant(StoreContractTest.tenant("t1"));
+      other.setAutoCommit(false);
+      try (Statement s = other.createStatement()) {
+        s.execute("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE");
+      }
+
+      long started = System.nanoTime();
+      Throwable failure = catchThrowable(() -> store.tenants().findTenant("t1"));
+      Duration waited = Duration.ofNanos(System.nanoTime() - started);
+
+      assertThat(failure).isInstanceOfSatisfying(StoreUnavailableException.class, e -> {
+        assertThat(e.commitUnknown()).isFalse();
+        assertThat(e.getMessage()).contains("statement timeout");
+      });
+      assertThat(waited).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(9));
+      assertThat(store.isServing()).as("PostgreSQL answered: only that call failed").isTrue();
+      other.rollback();
+      assertThat(store.tenants().findTenant("t1")).isPresent();
+    }
+  }
+
+  @Test
+  void aNetworkThatGoesSilent_failsTheCallAfterTheSocketTimeout_andMarksTheStoreDown() throws Exception {
+    URI real = URI.create(url.substring("jdbc:".length()));
+    try (SilentableProxy proxy = new SilentableProxy(real.getPort())) {
+      String throughProxy = url.replace(":" + real.getPort() + "/", ":" + proxy.port() + "/");
+      try (Store store = PostgresStores.open(throughProxy, null, STORE_TIMEOUT)) {
+        store.tenants().insertTenant(StoreContractTest.tenant("t1"));
+        proxy.goSilent();
+
+        long started = System.nanoTime();
+        Throwable failure = catchThrowable(() -> store.tenants().findTenant("t1"));
+        Duration waited = Duration.ofNanos(System.nanoTime() - started);
+
+        assertThat(failure).isInstanceOf(StoreUnavailableException.class);
+        assertThat(waited).as("the socket timeout, not for ever").isBetween(Duration.ofSeconds(9), Duration.ofSeconds(20));
+        assertThat(store.isServing()).isFalse();
+      }
+    }
+  }
+
+  /** A TCP proxy to PostgreSQL that can stop passing bytes on, closing nothing (packets dropped). */
+  private static final class SilentableProxy implements AutoCloseable {
+    private final ServerSocket listener;
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private volatile boolean silent;
+
+    SilentableProxy(int target) throws IOException {
+      listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      Thread accept = new Thread(() -> {
+        while (!listener.isClosed()) {
+          try {
+            Socket client = listener.accept();
+            Socket server = new Socket(InetAddress.getLoopbackAddress(), target);
+            sockets.add(client);
+            sockets.add(server);
+            pump(client, server);
+            pump(server, client);
+          } catch (IOException e) {
+            return;
+          }
+        }
+      }, "silentable-proxy");
+      accept.setDaemon(true);
+      accept.start();
+    }
+
+    int port() {
+      return listener.getLocalPort();
+    }
+
+    void goSilent() {
+      silent = true;
+    }
+
+    private void pump(Socket from, Socket to) {
+      Thread t = new Thread(() -> {
+        byte[] buffer = new byte[8192];
+        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+          int n;
+          while ((n = in.read(buffer)) >= 0) {
+            if (!silent) {
+              out.write(buffer, 0, n);
+              out.flush();
+            }
+          }
+        } catch (IOException e) {
+          // one side closed
+        }
+      }, "silentable-proxy-pump");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+      listener.close();
+      for (Socket s : sockets) {
+        s.close();
+      }
+    }
+  }
+}
