@@ -18,6 +18,8 @@ import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.store.postgres.PostgresStores;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
+import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
+import dev.tokenauthority.server.grpc.OpenConnections;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -425,8 +427,9 @@ public final class Main implements Callable<Integer> {
       }
       InetSocketAddress address = new InetSocketAddress(port);
       NettyServerBuilder builder =
-          tls == null ? NettyServerBuilder.forAddress(address) : NettyServerBuilder.forAddress(address, tls.credentials());
-      resources.push(grpcPort.limits().apply(builder, tls == null));
+          tls == null ? NettyServerBuilder.forAddress(address) : tls.serverBuilder(address);
+      OpenConnections connections = new OpenConnections();
+      resources.push(grpcPort.limits().apply(builder, tls == null, connections));
       ForkJoinPool calls = null;
       if (executorThreads > 0) {
         // Handlers never wait for a commit (writes complete asynchronously), so a pool as large
@@ -443,7 +446,7 @@ public final class Main implements Callable<Integer> {
       TokenAuthorityServer server;
       try {
         server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http,
-            tls == null ? null : tls.clientCertificateTrust().orElse(null));
+            tls == null ? null : tls.clientCertificateTrust().map(t -> new ClientCertificateInterceptor(t, connections::close)).orElse(null));
         server.start();
       } catch (IOException e) {
         // The key is stored: a later start finds an admin key and makes none, so this is the

@@ -14,7 +14,6 @@ import dev.tokenauthority.server.grpc.TokenAuthorityService;
 import dev.tokenauthority.server.grpc.TransportRefusals;
 import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.metrics.Metrics;
-import dev.tokenauthority.server.tls.ClientCertificateTrust;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
@@ -96,12 +95,12 @@ public final class TokenAuthorityServer {
   }
 
   /**
-   * @param clientTrust null: no client certificates required; otherwise every call on either
-   *     port is refused when its connection's certificate is not trusted by the CAs served now
+   * @param clientCertificates null: no client certificates required; otherwise it refuses every
+   *     call, on either port, whose connection's certificate the CAs served now do not trust
    */
   public TokenAuthorityServer(
       ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit,
-      HttpGateway.Settings http, ClientCertificateTrust clientTrust) {
+      HttpGateway.Settings http, ClientCertificateInterceptor clientCertificates) {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
     this.httpSettings = http;
@@ -111,10 +110,9 @@ public final class TokenAuthorityServer {
     List<ServerInterceptor> common = new ArrayList<>();
     common.add(new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants()));
     List<ServerInterceptor> open = new ArrayList<>();
-    if (clientTrust != null) {
-      ClientCertificateInterceptor certificate = new ClientCertificateInterceptor(clientTrust);
-      common.add(certificate);
-      open.add(certificate);
+    if (clientCertificates != null) {
+      common.add(clientCertificates);
+      open.add(clientCertificates);
     }
     if (audit != null) {
       common.add(new AuditInterceptor(audit, authority.clock()));

@@ -53,7 +53,7 @@ class MutualTlsTest {
     Authority authority = new Authority(store, Authority.Settings.defaults(), Clock.systemUTC());
     admin = authority.ensureAdminKey(Optional.empty()).orElseThrow();
     server = new TokenAuthorityServer(
-            NettyServerBuilder.forAddress(new InetSocketAddress(0), tls.credentials()), authority, Duration.ofHours(1))
+            tls.serverBuilder(new InetSocketAddress(0)), authority, Duration.ofHours(1))
         .start();
   }
 

@@ -9,6 +9,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
+import java.net.SocketAddress;
+import java.util.function.Consumer;
 
 /**
  * On a port that requires client certificates (mTLS), refuses the calls of a connection whose
@@ -19,9 +21,16 @@ import io.grpc.StatusRuntimeException;
  */
 public final class ClientCertificateInterceptor implements ServerInterceptor {
   private final ClientCertificateTrust trust;
+  private final Consumer<SocketAddress> closeConnection;
 
-  public ClientCertificateInterceptor(ClientCertificateTrust trust) {
+  /**
+   * @param closeConnection ends the refused call's connection (by its peer's address), so that
+   *     the client reconnects, with a full handshake under the CAs served now, instead of
+   *     calling on it in vain: a client's channel does not reconnect on UNAUTHENTICATED
+   */
+  public ClientCertificateInterceptor(ClientCertificateTrust trust, Consumer<SocketAddress> closeConnection) {
     this.trust = trust;
+    this.closeConnection = closeConnection;
   }
 
   @Override
@@ -32,6 +41,7 @@ public final class ClientCertificateInterceptor implements ServerInterceptor {
     }
     StatusRuntimeException refusal = ErrorMapper.toStatusException(untrusted());
     call.close(refusal.getStatus(), refusal.getTrailers());
+    closeConnection.accept(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     return new ServerCall.Listener<>() {};
   }
 

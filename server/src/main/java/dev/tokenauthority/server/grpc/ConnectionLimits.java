@@ -58,6 +58,11 @@ public record ConnectionLimits(
    * @return the event loops the builder now runs on; close after the server has stopped
    */
   public AutoCloseable apply(NettyServerBuilder builder, boolean plaintext) {
+    return apply(builder, plaintext, new OpenConnections());
+  }
+
+  /** {@link #apply(NettyServerBuilder, boolean)}, noting every connection it lets in in {@code connections}. */
+  public AutoCloseable apply(NettyServerBuilder builder, boolean plaintext, OpenConnections connections) {
     builder
         .maxConcurrentCallsPerConnection(maxCallsPerConnection)
         .maxRstFramesPerWindow(maxResetsPer10s, 10)
@@ -70,7 +75,7 @@ public record ConnectionLimits(
         .maxInboundMetadataSize(maxMetadataBytes);
     EventLoopGroup boss;
     EventLoopGroup workers;
-    ConnectionCounter counter = new ConnectionCounter(maxConnections, plaintext);
+    ConnectionCounter counter = new ConnectionCounter(maxConnections, plaintext, connections);
     if (Epoll.isAvailable()) {
       boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("grpc-boss", true));
       workers = new EpollEventLoopGroup(0, new DefaultThreadFactory("grpc-worker", true));
@@ -105,9 +110,12 @@ public record ConnectionLimits(
     private final AtomicLong refusedSinceLog = new AtomicLong();
     private final AtomicLong lastLogNanos = new AtomicLong(System.nanoTime() - REFUSAL_LOG_INTERVAL_NANOS);
 
-    ConnectionCounter(int max, boolean plaintext) {
+    private final OpenConnections connections;
+
+    ConnectionCounter(int max, boolean plaintext, OpenConnections connections) {
       this.max = max;
       this.plaintext = plaintext;
+      this.connections = connections;
     }
 
     @Override
@@ -120,6 +128,7 @@ public record ConnectionLimits(
         return;
       }
       child.closeFuture().addListener(f -> open.decrementAndGet());
+      connections.opened(child);
       // Not a limit, but the one place a connection is seen before grpc sets it up.
       LateStreamFrames.install(child, plaintext);
       ctx.fireChannelRead(msg);

@@ -273,6 +273,13 @@ public final class HttpGateway {
       return HttpReplies.envelope(HttpStatus.SERVICE_UNAVAILABLE, "UNAVAILABLE",
           "the server is stopping; this call did not run: retry it on another replica").toHttpResponse();
     }
+    boolean untrusted = clientTrust != null && !clientTrust.trusts(ctx.sslSession());
+    if (untrusted) {
+      // Refused below, and the connection ends once this reply is sent (a GOAWAY sent earlier
+      // makes JDK 17's HttpClient drop the reply): the client's next request opens a new one,
+      // with a full handshake under the client CAs served now.
+      ctx.log().whenComplete().thenRun(ctx::initiateConnectionShutdown);
+    }
     switch (path) {
       case HEALTH_PATH, JWKS_PATH, OPENAPI_PATH -> {
         // HEAD as GET (RFC 9110 9.3.2): probes and key fetchers send it; Armeria sends the
@@ -280,7 +287,7 @@ public final class HttpGateway {
         if (!method.equals("GET") && !method.equals("HEAD")) {
           return HttpReplies.notAllowed(method, OPEN_ROUTE_METHODS).toHttpResponse();
         }
-        if (clientTrust != null && !clientTrust.trusts(ctx.sslSession())) {
+        if (untrusted) {
           // The API routes meet the same check in their interceptors (ClientCertificateInterceptor).
           StatusRuntimeException refusal = ErrorMapper.toStatusException(ClientCertificateInterceptor.untrusted());
           return HttpReplies.failure(refusal.getStatus(), null, refusal.getTrailers()).toHttpResponse();

@@ -2,22 +2,36 @@ package dev.tokenauthority.server.tls;
 
 import dev.tokenauthority.server.config.SettingException;
 import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.OpenSslSessionContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.OpenSslSessionTicketKey;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.TlsServerCredentials;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
+import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Enumeration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509TrustManager;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +62,9 @@ public final class ServerTls implements AutoCloseable {
   private final AdvancedTlsX509TrustManager trustManager;
   /** The same CAs, asked again by every call (a resumed session or an old connection skips the handshake's check). */
   private final ClientCertificateTrust clientTrust;
+  /** The gRPC port's TLS contexts (mTLS only), whose sessions a change of client CAs voids. */
+  private final List<SslContext> grpcContexts = new CopyOnWriteArrayList<>();
+  private static final SecureRandom TICKET_KEYS = new SecureRandom();
   private final ServerCredentials credentials;
   private final ScheduledExecutorService reloader;
   private volatile X509Certificate leaf;
@@ -148,6 +165,7 @@ public final class ServerTls implements AutoCloseable {
         // The calls' check first: if it cannot take the CAs, the handshake keeps the old ones too.
         clientTrust.update(clientCas);
         trustManager.updateTrustCredentials(clientCas);
+        grpcContexts.forEach(ServerTls::forgetSessions);
       }
       loaded = now;
       lastRefused = null;
@@ -161,8 +179,52 @@ public final class ServerTls implements AutoCloseable {
     }
   }
 
-  public ServerCredentials credentials() {
-    return credentials;
+  /**
+   * A gRPC server builder listening on {@code address} with this TLS. With client certificates
+   * required, the TLS sessions issued before the client CAs change are not resumed after it: a
+   * resumed session skips the certificate check, so a client must make a full handshake, under
+   * the new CAs. Without, grpc's own credentials.
+   */
+  public NettyServerBuilder serverBuilder(SocketAddress address) {
+    if (trustManager == null) {
+      return NettyServerBuilder.forAddress(address, credentials);
+    }
+    try {
+      SslContext context = GrpcSslContexts.configure(SslContextBuilder.forServer(keyManager))
+          .trustManager(new UnhintedTrustManager(trustManager))
+          .clientAuth(ClientAuth.REQUIRE)
+          .build();
+      grpcContexts.add(context);
+      forgetSessions(context);
+      return NettyServerBuilder.forAddress(address).sslContext(context);
+    } catch (SSLException e) {
+      throw new SettingException(CERT_OPTION, "cannot set up TLS: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Makes every session {@code context} issued so far impossible to resume: new session-ticket
+   * keys (OpenSSL's TLS 1.3 tickets outlive the session timeout) and the session cache emptied.
+   */
+  private static void forgetSessions(SslContext context) {
+    SSLSessionContext sessions = context.sessionContext();
+    if (sessions instanceof OpenSslSessionContext openSsl) {
+      openSsl.setTicketKeys(new OpenSslSessionTicketKey(
+          random(OpenSslSessionTicketKey.NAME_SIZE), random(OpenSslSessionTicketKey.HMAC_KEY_SIZE),
+          random(OpenSslSessionTicketKey.AES_KEY_SIZE)));
+    }
+    for (Enumeration<byte[]> ids = sessions.getIds(); ids.hasMoreElements(); ) {
+      SSLSession session = sessions.getSession(ids.nextElement());
+      if (session != null) {
+        session.invalidate();
+      }
+    }
+  }
+
+  private static byte[] random(int size) {
+    byte[] bytes = new byte[size];
+    TICKET_KEYS.nextBytes(bytes);
+    return bytes;
   }
 
   /** The reloading key manager behind {@link #credentials()}, for the HTTP port's TLS. */

@@ -58,7 +58,7 @@ class DrainTest {
       ca = TestCertificates.ca("drain test CA");
       ca.server("localhost").write(dir.resolve("server.pem"), dir.resolve("server.key"));
       tls = ServerTls.load(dir.resolve("server.pem"), dir.resolve("server.key"), null);
-      builder = NettyServerBuilder.forAddress(address, tls.credentials());
+      builder = tls.serverBuilder(address);
     } else {
       builder = NettyServerBuilder.forAddress(address);
     }

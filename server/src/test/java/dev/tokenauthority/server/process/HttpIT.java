@@ -161,22 +161,34 @@ class HttpIT extends ProcessTestBase {
 
     // The operator swaps the client CA; this client keeps its HTTP/2 connection (or resumes its
     // TLS session), which TLS alone would go on serving.
-    TestCertificates.ca("new client CA").write(clientCaFile);
+    Ca next = TestCertificates.ca("new client CA");
+    next.write(clientCaFile);
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    HttpTestClient.Reply health = client.get("/healthz", null);
-    while (health.status() == 200 && System.nanoTime() < deadline) {
-      Thread.sleep(100);
-      health = client.get("/healthz", null);
-    }
-    assertThat(health.status()).as("%s", server.describe()).isEqualTo(401);
-    assertThat(health.code()).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
     HttpTestClient.Reply mint = client.post("/v1/sessions", admin, "{\"externalUserId\":\"u2\"}");
-    assertThat(mint.status()).isEqualTo(401);
+    while (mint.status() == 200 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      mint = client.post("/v1/sessions", admin, "{\"externalUserId\":\"u2\"}");
+    }
+    assertThat(mint.status()).as("%s", server.describe()).isEqualTo(401);
     assertThat(mint.code()).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
     assertThat(mint.json().getAsJsonObject("error").get("message").getAsString()).contains("client certificate");
+
+    // A new client (no TLS session to offer) with the same certificate: its full handshake
+    // refuses it. One with a certificate of the new CA is served.
+    HttpTestClient fresh = new HttpTestClient("https://localhost:" + server.httpPort(),
+        HttpClient.newBuilder().sslContext(ssl(ca, ca.client("backend"))).build());
+    assertThatThrownBy(() -> fresh.get("/healthz", null)).isInstanceOf(java.io.UncheckedIOException.class);
+    HttpTestClient renewed = new HttpTestClient("https://localhost:" + server.httpPort(),
+        HttpClient.newBuilder().sslContext(ssl(ca, next.client("backend-2"), next)).build());
+    assertThat(renewed.get("/healthz", null).status()).isEqualTo(200);
   }
 
   private static SSLContext ssl(Ca ca, Issued client) throws Exception {
+    return ssl(ca, client, ca);
+  }
+
+  /** Trusting {@code ca}; presenting {@code client}, issued by {@code issuer}, when not null. */
+  private static SSLContext ssl(Ca ca, Issued client, Ca issuer) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", ca.certificate());
@@ -187,7 +199,7 @@ class HttpIT extends ProcessTestBase {
       char[] password = "test".toCharArray();
       KeyStore keys = KeyStore.getInstance("PKCS12");
       keys.load(null, null);
-      keys.setKeyEntry("client", client.keys().getPrivate(), password, new Certificate[] {client.certificate(), ca.certificate()});
+      keys.setKeyEntry("client", client.keys().getPrivate(), password, new Certificate[] {client.certificate(), issuer.certificate()});
       kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(keys, password);
     }

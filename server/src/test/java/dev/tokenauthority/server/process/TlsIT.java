@@ -93,6 +93,49 @@ class TlsIT extends ProcessTestBase {
   }
 
   @Test
+  void mtls_clientCaReplaced_anOpenChannelIsRefused_thenItsConnectionIsClosed_andANewCertificateIsServed() throws Exception {
+    Path clientCaFile = certs.resolve("client-ca.pem");
+    ca.write(clientCaFile);
+    String admin = secret(ServerProcess.randomSecret());
+    ServerProcess server = start(dataDir, Map.of("TOKEN_AUTHORITY_ADMIN_KEY", admin),
+        "--store", "memory", "--tls-cert", serverCert.toString(), "--tls-key", serverKey.toString(),
+        "--tls-client-ca", clientCaFile.toString(), "--tls-reload-interval", "200ms");
+    ManagedChannel channel = server.tlsChannel(clientCredentials(caFile));
+    assertThat(health(channel)).isEqualTo(ServingStatus.SERVING);
+
+    Ca next = TestCertificates.ca("next client CA");
+    next.write(clientCaFile);
+    StatusRuntimeException refused = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (refused == null && System.nanoTime() < deadline) {
+      try {
+        health(channel);
+        Thread.sleep(100);
+      } catch (StatusRuntimeException e) {
+        refused = e;
+      }
+    }
+    assertThat(refused).as("a call on the connection opened under the old CA\n%s", server.describe()).isNotNull();
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(ServerProcess.reason(refused)).isEqualTo("CLIENT_CERTIFICATE_UNTRUSTED");
+
+    // The server closed that connection, so the channel reconnects, and the new handshake refuses
+    // the certificate (no resumed session skips it), as for any client of an untrusted CA.
+    Status.Code nextCall = Status.Code.UNAUTHENTICATED;
+    for (int i = 0; i < 50 && nextCall == Status.Code.UNAUTHENTICATED; i++) {
+      nextCall = refusal(channel);
+    }
+    assertThat(nextCall).isEqualTo(Status.Code.UNAVAILABLE);
+
+    Path nextCert = certs.resolve("next-client.pem");
+    Path nextKey = certs.resolve("next-client.key");
+    next.client("backend-2").write(nextCert, nextKey);
+    ManagedChannel renewed = server.tlsChannel(
+        TlsChannelCredentials.newBuilder().trustManager(caFile.toFile()).keyManager(nextCert.toFile(), nextKey.toFile()).build());
+    assertThat(health(renewed)).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
   void mtls_clientWithCertificate_mintsAndRedeems_othersAreRefused() throws Exception {
     String admin = secret(ServerProcess.randomSecret());
     ServerProcess server = startMtls(admin);
