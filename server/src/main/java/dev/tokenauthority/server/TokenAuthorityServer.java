@@ -70,6 +70,8 @@ public final class TokenAuthorityServer {
   private final ServerMethodDefinition<?, ?> openJwks;
   private final HttpGateway.Settings httpSettings;
   private volatile boolean serving;
+  /** Set once, when the stop begins: from then on health says NOT_SERVING, whatever the store says. */
+  private volatile boolean stopping;
   private HttpGateway http;
 
   public TokenAuthorityServer(ServerBuilder<?> builder, Authority authority, Duration purgeInterval) {
@@ -237,6 +239,10 @@ public final class TokenAuthorityServer {
   }
 
   private void setServing(boolean serving) {
+    if (stopping) {
+      // A store probe that was running when the stop began must not report SERVING again.
+      return;
+    }
     this.serving = serving;
     ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.setStatus("", status);
@@ -251,6 +257,7 @@ public final class TokenAuthorityServer {
    * the rest are cancelled.
    */
   public void stop(Duration grace) throws InterruptedException {
+    stopping = true;
     maintenance.shutdownNow();
     storeWatch.shutdownNow();
     serving = false;
