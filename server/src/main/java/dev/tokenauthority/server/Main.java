@@ -201,6 +201,12 @@ public final class Main implements Callable<Integer> {
     }
     cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
     cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
+    // Whatever else fails the start: one line, its stack trace at DEBUG for whoever asks.
+    cl.setExecutionExceptionHandler((e, command, parsed) -> {
+      log.debug("the start failed", e);
+      command.getErr().println("token-authority: the start failed: " + e);
+      return 1;
+    });
     return cl.execute(args);
   }
 
@@ -281,6 +287,21 @@ public final class Main implements Callable<Integer> {
       return option;
     }
     return settings == null ? option : settings.describe(option);
+  }
+
+  /**
+   * A row this build cannot decode (a signing key, a status a newer release wrote): one line that
+   * names the store, not a stack trace.
+   */
+  private SettingException unreadableStore(RuntimeException e) {
+    log.debug("the store holds data this build cannot read", e);
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String reason = e.getMessage() + (root == e ? "" : " (" + root.getMessage() + ")");
+    return new SettingException(storeSetting(), "the store holds data this build cannot read: " + reason
+        + "; restore a backup this release made, or run the release that wrote it");
   }
 
   private int fail(SettingException e) {
@@ -404,6 +425,8 @@ public final class Main implements Callable<Integer> {
         opened = openStore();
       } catch (IllegalArgumentException | StoreUnavailableException e) {
         throw new SettingException(storeSetting(), e.getMessage());
+      } catch (RuntimeException e) {
+        throw unreadableStore(e);
       }
       // Closed last: the metrics' background count and the audit of drained calls come first.
       resources.addLast(opened);
@@ -421,6 +444,8 @@ public final class Main implements Callable<Integer> {
       } catch (StoreUnavailableException e) {
         // The first reads and writes: a damaged page or a store that cannot write shows here.
         throw new SettingException(storeSetting(), e.getMessage());
+      } catch (RuntimeException e) {
+        throw unreadableStore(e);
       }
       if (metrics != null) {
         metrics.watchOutstandingSessions(store.sessions(), authority.clock());

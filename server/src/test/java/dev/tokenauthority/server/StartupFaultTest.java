@@ -118,6 +118,21 @@ class StartupFaultTest {
   }
 
   @Test
+  void start_aStoredSigningKeyThisBuildCannotDecode_exits2WithOneLine() throws Exception {
+    Path data = dir.resolve("data");
+    try (Store store = SqliteStores.open(data, Duration.ofSeconds(5))) {
+      new Authority(store, Authority.Settings.defaults(), java.time.Clock.systemUTC()); // makes the first signing key
+    }
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve(SqliteStores.FILE_NAME));
+        java.sql.Statement s = c.createStatement()) {
+      assertThat(s.executeUpdate("UPDATE signing_keys SET private_key = x'00'")).isPositive();
+    }
+
+    assertThat(refused(start(data))).contains("the store holds data this build cannot read")
+        .contains("signing key");
+  }
+
+  @Test
   void start_fileThatIsNotADatabase_exits2WithOneLine() throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
     byte[] noise = new byte[100_000];
