@@ -212,6 +212,12 @@ public final class SqliteDatabase implements Database {
                 + " or remove it to start a new store (with new signing and admin keys)",
             null);
       }
+      // A log left by a server that did not stop cleanly is replayed onto the database: checked
+      // first, since a backup restored beside it would be silently damaged by it.
+      Path wal = StoreFiles.walOf(file);
+      if (Files.exists(wal) && Files.size(wal) > 0) {
+        checkAfterUncleanStop(file, timeout);
+      }
       // Before Flyway, whose errors are many lines: a file that is not a database, or one this
       // process cannot write, is refused here with one line naming the cause.
       int stamp = probe(file, timeout);
@@ -248,6 +254,41 @@ public final class SqliteDatabase implements Database {
               + " a new store, remove " + wal.getFileName() + " and " + file.getFileName() + "-shm too",
           null);
     }
+  }
+
+  /**
+   * {@code PRAGMA quick_check} of the database as its log makes it (milliseconds for a store of a
+   * few MiB, linear in its size), before anything writes to it. SQLite cannot tell a log from
+   * another file's: one left by a crash, with a backup copied over the database, replays the
+   * crashed store's pages onto the backup, and the result serves some reads and fails others.
+   */
+  private static void checkAfterUncleanStop(Path file, Duration timeout) {
+    long started = System.nanoTime();
+    String result;
+    // Read-only: the last connection to close a database checkpoints its log into it, which
+    // would write the foreign pages into the backup file itself.
+    try (Connection c = connect(file, timeout, true);
+        java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("PRAGMA quick_check")) {
+      result = rs.next() ? rs.getString(1) : "no answer";
+    } catch (SQLException e) {
+      result = e.getMessage();
+    }
+    if (!"ok".equals(result)) {
+      Path wal = StoreFiles.walOf(file);
+      throw new StoreUnavailableException(
+          file + " is damaged as its log " + wal.getFileName() + ", left by a server that did not stop cleanly, makes it ("
+              + firstLineOf(result) + "). Was a backup put in place with that log still there? Stop, remove "
+              + wal.getFileName() + " and " + file.getFileName() + "-shm, then copy the backup in again",
+          null);
+    }
+    log.info("checked {} after an unclean stop: ok ({} ms)", file.getFileName(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  private static String firstLineOf(String text) {
+    int newline = text.indexOf('\n');
+    return newline < 0 ? text : text.substring(0, newline);
   }
 
   private static void close(DataDirLock lock) {
