@@ -79,7 +79,7 @@ final class KeysCommand {
     @Option(names = "--tenant", paramLabel = "TENANT", description = "The tenant (admin keys only). Default: the caller's own.")
     String tenant = "";
 
-    @Option(names = "--page-size", paramLabel = "N", description = "At most this many keys (default 50, at most 1000).")
+    @Option(names = "--page-size", paramLabel = "N", description = "At most this many keys (default 50; more than 1000 returns 1000).")
     int pageSize;
 
     @Option(names = "--page-token", paramLabel = "TOKEN", description = "Continue from a previous page.")

@@ -161,7 +161,7 @@ final class TenantsCommand {
   /** {@code tenants list}. */
   @Command(name = "list", description = "List tenants, ordered by id.")
   static final class ListTenants extends ClientCommand {
-    @Option(names = "--page-size", paramLabel = "N", description = "At most this many tenants (default 50, at most 1000).")
+    @Option(names = "--page-size", paramLabel = "N", description = "At most this many tenants (default 50; more than 1000 returns 1000).")
     int pageSize;
 
     @Option(names = "--page-token", paramLabel = "TOKEN", description = "Continue from a previous page.")

@@ -209,12 +209,13 @@ public final class ApiKeyService {
    */
   public Page list(Caller caller, String tenantRef, int pageSize, String pageToken) {
     Violations v = new Violations();
-    v.check(pageSize >= 0 && pageSize <= MAX_PAGE_SIZE, "page_size", "must be between 0 and " + MAX_PAGE_SIZE);
+    // Above the maximum is the maximum (AIP-158: coerced, not refused); below zero is a bug.
+    v.check(pageSize >= 0, "page_size", "must not be negative (0 means the default, 50; at most " + MAX_PAGE_SIZE + " are returned)");
     String tenantId = resolveTenant(caller, tenantRef);
     ApiKeyCursor after = pageToken.isEmpty() ? null : decodeCursor(pageToken, tenantId);
     v.check(pageToken.isEmpty() || after != null, "page_token", "is not a page token of this listing (of this tenant's keys)");
     v.throwIfAny();
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
     List<ApiKey> page = keys.listApiKeys(tenantId, after, size + 1);
     if (page.size() <= size) {
       return new Page(page, "");

@@ -188,7 +188,8 @@ public final class TenantService {
   /** Lists tenants by id. */
   public Page list(int pageSize, String pageToken) {
     Violations v = new Violations();
-    v.check(pageSize >= 0 && pageSize <= MAX_PAGE_SIZE, "page_size", "must be between 0 and " + MAX_PAGE_SIZE);
+    // Above the maximum is the maximum (AIP-158: coerced, not refused); below zero is a bug.
+    v.check(pageSize >= 0, "page_size", "must not be negative (0 means the default, 50; at most " + MAX_PAGE_SIZE + " are returned)");
     String after = "";
     if (!pageToken.isEmpty()) {
       try {
@@ -199,7 +200,7 @@ public final class TenantService {
       }
     }
     v.throwIfAny();
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
     List<Tenant> page = directory.store().listTenants(after, size + 1);
     if (page.size() <= size) {
       return new Page(page, "");

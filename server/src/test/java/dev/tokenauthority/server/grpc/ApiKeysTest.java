@@ -429,8 +429,22 @@ class ApiKeysTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {1001, -1, Integer.MAX_VALUE, Integer.MIN_VALUE})
-  void listApiKeys_pageSizeOutOfRange_isInvalidRequestOnPageSize(int size) {
+  @ValueSource(ints = {1001, Integer.MAX_VALUE})
+  void listApiKeys_pageSizeAboveTheMaximum_isTheMaximum(int size) {
+    // AIP-158: coerced, not refused. 1,001 keys, so a larger page would show.
+    for (int i = 0; i < 1000; i++) {
+      ta.createKey("sessions:mint");
+    }
+    ListApiKeysResponse page = ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setPageSize(size).build());
+    assertThat(page.getApiKeysCount()).isEqualTo(1000);
+    assertThat(page.getNextPageToken()).isNotEmpty();
+    assertThat(ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setPageSize(size).setPageToken(page.getNextPageToken()).build())
+        .getApiKeysCount()).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {-1, Integer.MIN_VALUE})
+  void listApiKeys_negativePageSize_isInvalidRequestOnPageSize(int size) {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
             () -> ta.admin().listApiKeys(ListApiKeysRequest.newBuilder().setPageSize(size).build()));

@@ -283,9 +283,15 @@ class TenantAdminTest {
   }
 
   @Test
+  void listTenants_pageSizeAboveTheMaximum_isTheMaximum() {
+    assertThat(admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(5000).build()).getTenantsList())
+        .extracting(t -> t.getId()).contains("default");
+  }
+
+  @Test
   void listTenants_badPageTokenOrSize_isInvalidRequest() {
     StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST", () ->
-        admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(1001).setPageToken("%%%").build()));
+        admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(-1).setPageToken("%%%").build()));
     assertThat(violationFields(e)).containsExactlyInAnyOrder("page_size", "page_token");
   }
 
