@@ -133,6 +133,23 @@ class StartupFaultTest {
   }
 
   @Test
+  void start_aMigrationWhoseChecksumChanged_exits2WithOneLineSayingWhichAndWhatToDo() throws Exception {
+    Path data = existingStore();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve(SqliteStores.FILE_NAME));
+        java.sql.Statement s = c.createStatement()) {
+      s.executeUpdate("UPDATE flyway_schema_history SET checksum = 42 WHERE version = '2'");
+      s.executeUpdate("PRAGMA user_version = 0"); // so that Flyway validates it
+    }
+
+    assertThat(refused(start(data)))
+        .contains("schema history does not match this build's migrations")
+        .contains("checksum mismatch for migration version 2")
+        .contains("restore a backup this release made")
+        .doesNotContain("repair")
+        .doesNotContain("Learn more");
+  }
+
+  @Test
   void start_fileThatIsNotADatabase_exits2WithOneLine() throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
     byte[] noise = new byte[100_000];

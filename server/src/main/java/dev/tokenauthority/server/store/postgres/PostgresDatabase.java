@@ -3,6 +3,7 @@ package dev.tokenauthority.server.store.postgres;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.jdbc.MigrationProblems;
 import dev.tokenauthority.server.store.jdbc.Database;
 import dev.tokenauthority.server.store.jdbc.PartlyDoneException;
 import java.sql.Connection;
@@ -110,7 +111,8 @@ public final class PostgresDatabase implements Database {
           .migrate();
     } catch (RuntimeException e) {
       pool.close();
-      throw new StoreUnavailableException("cannot migrate the PostgreSQL schema: " + rootMessage(e), e);
+      throw new StoreUnavailableException(
+          "cannot migrate the PostgreSQL schema: " + MigrationProblems.describe(e).orElseGet(() -> rootMessage(e)), e);
     }
     try (Connection c = pool.getConnection()) {
       if (!writable(c, timeout)) {

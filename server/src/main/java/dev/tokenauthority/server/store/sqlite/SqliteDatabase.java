@@ -3,6 +3,7 @@ package dev.tokenauthority.server.store.sqlite;
 import dev.tokenauthority.server.config.FileProblems;
 import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.store.jdbc.MigrationProblems;
 import dev.tokenauthority.server.store.jdbc.Database;
 import java.io.IOException;
 import java.io.InputStream;
@@ -232,6 +233,10 @@ public final class SqliteDatabase implements Database {
       throw e;
     } catch (SQLException | IOException | RuntimeException e) {
       close(lock);
+      java.util.Optional<String> migration = MigrationProblems.describe(e);
+      if (migration.isPresent()) {
+        throw new StoreUnavailableException("cannot open the SQLite store at " + file + ": " + migration.get(), e);
+      }
       // Flyway wraps the database's own error in many lines; the SQLite cause says it in one.
       for (Throwable cause = e; cause != null; cause = cause.getCause()) {
         if (cause instanceof SQLException sql) {
