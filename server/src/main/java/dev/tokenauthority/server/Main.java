@@ -608,7 +608,14 @@ public final class Main implements Callable<Integer> {
     // Handling TERM ourselves (rather than in a shutdown hook) lets an orderly stop exit 0.
     for (String name : new String[] {"TERM", "INT"}) {
       try {
-        sun.misc.Signal.handle(new sun.misc.Signal(name), s -> stopRequested.countDown());
+        sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
+          if (stopRequested.getCount() == 0) {
+            // Said, so that an operator pressing Ctrl-C again knows the drain goes on.
+            log.info("SIG{} again: already stopping; the calls in flight keep their --shutdown-grace (SIGKILL ends it now)",
+                s.getName());
+          }
+          stopRequested.countDown();
+        });
       } catch (IllegalArgumentException e) {
         log.debug("cannot handle SIG{} here", name);
       }

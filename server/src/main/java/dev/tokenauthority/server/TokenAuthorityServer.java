@@ -212,13 +212,21 @@ public final class TokenAuthorityServer {
   }
 
   private void purge() {
+    if (!serving) {
+      // The store is down (it said so, once) or the server is stopping: nothing to add.
+      return;
+    }
     try {
       int n = authority.sessions().purgeExpired();
       if (n > 0) {
-        log.info("purged {} expired sessions", n);
+        log.info(stopping ? "purged {} expired sessions, then stopped for the shutdown" : "purged {} expired sessions", n);
       }
     } catch (RuntimeException e) {
-      log.warn("purging expired sessions failed: {}", e.getMessage());
+      if (stopping) {
+        log.info("purging expired sessions stopped for the shutdown: {}", e.getMessage());
+      } else {
+        log.warn("purging expired sessions failed: {}", e.getMessage());
+      }
     }
   }
 

@@ -30,6 +30,8 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
 
   /** The methods a path allows, as an {@code Allow} value, or null when it is no route (HttpGateway). */
   private final java.util.function.Function<String, String> allowedMethods;
+  /** Calls cancelled because the shutdown grace ran out: the stop says how many, once. */
+  private final java.util.concurrent.atomic.AtomicInteger cutOffAtShutdown = new java.util.concurrent.atomic.AtomicInteger();
 
   EnvelopeErrorHandler() {
     this(path -> null);
@@ -62,12 +64,18 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       // A call still running when the shutdown grace ran out, cancelled as over gRPC. Not a
       // server fault (it was INTERNAL, with an ERROR line); but its write may have committed.
       log.debug("an HTTP call was still running when the server stopped: {}", ctx.path());
+      cutOffAtShutdown.incrementAndGet();
       return HttpReplies.envelope(HttpStatus.SERVICE_UNAVAILABLE, "UNAVAILABLE",
           "the server stopped before this call finished; it may have taken effect (a redeem its use):"
               + " check before repeating it").toHttpResponse();
     }
     var status = ErrorMapper.toStatusException(t);
     return HttpReplies.failure(status.getStatus(), null, status.getTrailers()).toHttpResponse();
+  }
+
+  /** How many calls were cancelled because the shutdown grace ran out. */
+  int cutOffAtShutdown() {
+    return cutOffAtShutdown.get();
   }
 
   /** Whether {@code type} is {@code t} or one of its causes: Armeria may wrap its shutdown in another failure. */

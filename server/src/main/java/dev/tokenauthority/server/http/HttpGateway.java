@@ -53,6 +53,7 @@ import java.util.function.BooleanSupplier;
  * are ended; every failure is answered in the error envelope, never with a stack trace.
  */
 public final class HttpGateway {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpGateway.class);
   /** The same limit as the gRPC port's largest message. */
   public static final int MAX_BODY_BYTES = 256 * 1024;
   static final String HEALTH_PATH = "/healthz";
@@ -124,6 +125,7 @@ public final class HttpGateway {
   /** When {@link #stop()} began (System.nanoTime()); {@link Long#MAX_VALUE} until then. */
   private volatile long stoppedAtNanos = Long.MAX_VALUE;
   private final Settings settings;
+  private final EnvelopeErrorHandler errors = new EnvelopeErrorHandler(this::allowedMethods);
   /** Null: no client certificates required. */
   private final ClientCertificateTrust clientTrust;
   private final String openApi;
@@ -192,7 +194,7 @@ public final class HttpGateway {
             ? DRAIN_QUIET_PERIOD : settings.drainGrace())
         // Armeria's own meters (not exported) stay out of the global registry.
         .meterRegistry(NoopMeterRegistry.get())
-        .errorHandler(new EnvelopeErrorHandler(this::allowedMethods))
+        .errorHandler(errors)
         // Armeria's reporter of "exceptions that didn't reach a LoggingService" would warn, every
         // 10 s, with what clients did (a reset stream, a bad chunk): the error handler already
         // logs the server's own failures, once each.
@@ -225,7 +227,13 @@ public final class HttpGateway {
    */
   public CompletableFuture<Void> stop() {
     stoppedAtNanos = System.nanoTime();
-    return server.stop();
+    return server.stop().thenRun(() -> {
+      int cutOff = errors.cutOffAtShutdown();
+      if (cutOff > 0) {
+        // As the gRPC port says it: one line, for the calls whose outcome their clients cannot know.
+        log.warn("{} HTTP call(s) still running after the grace period were cancelled", cutOff);
+      }
+    });
   }
 
   /**

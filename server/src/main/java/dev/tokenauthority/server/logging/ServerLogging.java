@@ -35,6 +35,11 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
       "com.zaxxer.hikari", Level.WARN,
       // It logs a stack trace per broken connection; the store logs one line when PostgreSQL goes away.
       "com.zaxxer.hikari.pool.ProxyConnection", Level.ERROR,
+      // "Failed to validate connection ... consider a shorter maxLifetime", twice a second while
+      // PostgreSQL hangs, with advice that does not apply: the store's one line says it.
+      "com.zaxxer.hikari.pool.PoolBase", Level.ERROR,
+      // "Migration ... failed! Changes successfully rolled back.": the start's one line says why.
+      "org.flywaydb.core.internal.command.DbMigrate", Level.OFF,
       "io.zonky", Level.WARN,
       // The HTTP port's server: its start-up lines repeat what Main logs.
       "com.linecorp.armeria", Level.WARN,

@@ -374,11 +374,15 @@ public final class SessionService {
     rateLimiter.purge(clock.instant());
     Instant before = clock.instant().minus(leeway);
     int total = 0;
-    int deleted;
-    do {
-      deleted = sessions.purgeExpiredSessions(before, PURGE_BATCH);
+    // A stop interrupts the purge: it ends before its next batch (the rest waits for the next
+    // run), rather than deleting through the drain until the store closes under it.
+    while (!Thread.currentThread().isInterrupted()) {
+      int deleted = sessions.purgeExpiredSessions(before, PURGE_BATCH);
       total += deleted;
-    } while (deleted == PURGE_BATCH);
+      if (deleted < PURGE_BATCH) {
+        break;
+      }
+    }
     return total;
   }
 

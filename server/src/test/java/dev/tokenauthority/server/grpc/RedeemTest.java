@@ -182,6 +182,21 @@ class RedeemTest {
   }
 
   @Test
+  void purge_interruptedByAStop_startsNoFurtherBatch_andTheNextRunTakesTheRest() {
+    for (int i = 0; i < 1001; i++) {
+      mint();
+    }
+    ta.clock().advanceSeconds(300 + 31);
+    Thread.currentThread().interrupt();
+    try {
+      assertThat(ta.authority().sessions().purgeExpired()).as("a stopping purge ends, without a store failure").isZero();
+    } finally {
+      Thread.interrupted();
+    }
+    assertThat(ta.authority().sessions().purgeExpired()).as("two batches of the next run").isEqualTo(1001);
+  }
+
+  @Test
   void redeem_otherTenantsExpiredAndPurgedToken_isTokenInvalid() {
     ta.createTenant("other");
     String otherMinter = ta.createKeyIn("other", "sessions:mint");

@@ -25,5 +25,6 @@ class EnvelopeErrorHandlerTest {
     assertThat(reply.status().code()).isEqualTo(503);
     assertThat(JsonParser.parseString(reply.contentUtf8()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString())
         .isEqualTo("UNAVAILABLE");
+    assertThat(handler.cutOffAtShutdown()).as("counted, for the stop's one warning line").isEqualTo(1);
   }
 }
