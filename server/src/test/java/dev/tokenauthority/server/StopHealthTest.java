@@ -7,7 +7,6 @@ import dev.tokenauthority.server.http.HttpTestClient;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
@@ -67,11 +66,7 @@ class StopHealthTest {
     try (Socket inFlight = new Socket("127.0.0.1", httpPort)) {
       // A call whose body is not all there yet keeps the HTTP port draining.
       String body = "{\"externalUserId\":\"in-flight\"}";
-      OutputStream out = inFlight.getOutputStream();
-      out.write(("POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + admin
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n"
-          + body.substring(0, 5)).getBytes(StandardCharsets.US_ASCII));
-      out.flush();
+      HttpTestClient.startMintWithPartBody(inFlight, admin, body, 5);
       Thread.sleep(300);
       CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
         try {
@@ -87,8 +82,7 @@ class StopHealthTest {
       Thread.sleep(1_500);
       assertThat(http.get("/healthz", null).status()).as("still draining").isEqualTo(503);
 
-      out.write(body.substring(5).getBytes(StandardCharsets.US_ASCII));
-      out.flush();
+      inFlight.getOutputStream().write(body.substring(5).getBytes(StandardCharsets.US_ASCII));
       stopped.get(20, TimeUnit.SECONDS);
     } finally {
       answer.countDown();

@@ -85,4 +85,17 @@ public final class HttpTestClient {
       throw new IllegalStateException(e);
     }
   }
+
+  /**
+   * Sends, over HTTP/1.1 on {@code socket}, a mint whose body stops after {@code sentChars}
+   * characters: a call that stays in flight until the rest comes (or never does).
+   */
+  public static void startMintWithPartBody(java.net.Socket socket, String secret, String body, int sentChars)
+      throws IOException {
+    java.io.OutputStream out = socket.getOutputStream();
+    out.write(("POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + secret
+        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n"
+        + body.substring(0, sentChars)).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    out.flush();
+  }
 }

@@ -19,7 +19,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
@@ -217,17 +216,12 @@ class HttpIT extends ProcessTestBase {
     String body = "{\"externalUserId\":\"in-flight\"}";
     try (Socket socket = new Socket("127.0.0.1", httpPort)) {
       socket.setSoTimeout(15_000);
-      OutputStream out = socket.getOutputStream();
-      out.write(("POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + admin
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n"
-          + body.substring(0, 10)).getBytes(StandardCharsets.US_ASCII));
-      out.flush();
+      HttpTestClient.startMintWithPartBody(socket, admin, body, 10);
       Thread.sleep(500);
       server.sigterm();
       Thread.sleep(1_000);
       assertThat(server.isAlive()).as("waits for the call in flight").isTrue();
-      out.write(body.substring(10).getBytes(StandardCharsets.US_ASCII));
-      out.flush();
+      socket.getOutputStream().write(body.substring(10).getBytes(StandardCharsets.US_ASCII));
       String reply = readResponse(socket.getInputStream());
       assertThat(reply).startsWith("HTTP/1.1 200");
       secret(reply.replaceAll("(?s).*\"token\":\"([^\"]+)\".*", "$1"));
