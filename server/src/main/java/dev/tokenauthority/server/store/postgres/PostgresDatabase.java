@@ -143,7 +143,7 @@ public final class PostgresDatabase implements Database {
    * A pool of {@code size} connections.
    *
    * @param bounded whether a statement is bounded in time: PostgreSQL cancels one that runs (or
-   *     waits for a lock) past {@link #statementTimeout} (SQLSTATE 57014: that call fails, the
+   *     waits for a lock) past {@link #statementTimeoutSql} (SQLSTATE 57014: that call fails, the
    *     connection and the store stay up), and a read that gets no byte for
    *     {@link #socketTimeout} (a network that drops packets silently) fails the connection
    */
@@ -155,8 +155,12 @@ public final class PostgresDatabase implements Database {
     if (password != null && !password.isEmpty()) {
       config.setPassword(password);
     }
-    if (initSql != null) {
-      config.setConnectionInitSql(initSql);
+    // The statement timeout is SET, not sent as the start-up parameter `options`, which
+    // PgBouncer refuses by default ("unsupported startup parameter").
+    String statementTimeout = bounded ? statementTimeoutSql(url, timeout) : null;
+    String init = statementTimeout == null ? initSql : initSql == null ? statementTimeout : statementTimeout + "; " + initSql;
+    if (init != null) {
+      config.setConnectionInitSql(init);
     }
     config.setMaximumPoolSize(size);
     config.setMinimumIdle(size);
@@ -172,7 +176,6 @@ public final class PostgresDatabase implements Database {
     config.addDataSourceProperty("tcpKeepAlive", "true");
     if (bounded) {
       config.addDataSourceProperty("socketTimeout", String.valueOf(socketTimeout(timeout).toSeconds()));
-      config.addDataSourceProperty("options", "-c statement_timeout=" + statementTimeout(timeout).toMillis());
     }
     config.addDataSourceProperty("ApplicationName", "token-authority");
     try {
@@ -189,12 +192,29 @@ public final class PostgresDatabase implements Database {
   }
 
   /**
-   * How long PostgreSQL lets one statement run, lock waits included, before it cancels it: half
-   * the socket timeout, so that a statement stuck behind a lock fails alone on a connection that
-   * answered, before the socket timeout would take the connection for lost.
+   * The {@code SET statement_timeout} each bounded connection starts with: how long PostgreSQL
+   * lets one statement run, lock waits included, before it cancels it. Half the socket timeout
+   * in effect, so that a statement stuck behind a lock fails alone on a connection that
+   * answered, before the socket timeout would take the connection for lost (the URL's {@code socketTimeout=} when it sets one, else ours), or null
+   * when the URL's {@code options} set a statement timeout of their own.
    */
-  static Duration statementTimeout(Duration timeout) {
-    return socketTimeout(timeout).dividedBy(2);
+  static String statementTimeoutSql(String url, Duration timeout) {
+    Duration socket = socketTimeout(timeout);
+    java.util.Properties given = org.postgresql.Driver.parseURL(url, null);
+    if (given != null) {
+      if (given.getProperty("options", "").contains("statement_timeout")) {
+        return null;
+      }
+      try {
+        long seconds = Long.parseLong(given.getProperty("socketTimeout", "0").trim());
+        if (seconds > 0) {
+          socket = Duration.ofSeconds(seconds);
+        }
+      } catch (NumberFormatException e) {
+        // pgjdbc refuses the URL itself, with its own message.
+      }
+    }
+    return "SET statement_timeout = " + Math.max(500, socket.toMillis() / 2);
   }
 
   @Override
@@ -413,11 +433,14 @@ public final class PostgresDatabase implements Database {
   /**
    * Connection exceptions (SQLSTATE class 08), a server shutting down (57P), a pool timeout
    * while connecting fails. Not a pool whose connections are all busy: that is load, and
-   * marking the store down would fail every call for a second after one slow moment.
+   * marking the store down would fail every call for a second after one slow moment. Nor a
+   * caller interrupted while it waited for a connection (a stop ending the purge): marking the
+   * store down then would fail every call still draining.
    */
   private static boolean isConnectionFailure(SQLException e) {
     String state = e.getSQLState();
     return !isPoolBusy(e)
+        && !(e.getCause() instanceof InterruptedException)
         && (e instanceof SQLTransientConnectionException
             || state == null
             || state.startsWith("08")

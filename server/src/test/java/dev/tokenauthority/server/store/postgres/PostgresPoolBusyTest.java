@@ -65,6 +65,32 @@ class PostgresPoolBusyTest {
     }
   }
 
+  @Test
+  void aCallInterruptedWhileWaitingForAConnection_failsAlone_andTheStoreStaysUp() throws Exception {
+    try (Store store = PostgresStores.open(url, null, Duration.ofSeconds(1), this::holdingTenantInserts)) {
+      List<CompletableFuture<Boolean>> slow = new ArrayList<>();
+      for (int i = 0; i < PostgresDatabase.DEFAULT_POOL_SIZE; i++) {
+        String id = "slow-" + i;
+        slow.add(CompletableFuture.supplyAsync(() -> store.tenants().insertTenant(StoreContractTest.tenant(id))));
+      }
+      assertThat(allBusy.await(10, TimeUnit.SECONDS)).as("every connection holds a slow insert").isTrue();
+
+      // As the purge thread is when a stop interrupts it while it waits for a connection.
+      Thread.currentThread().interrupt();
+      try {
+        assertThatThrownBy(() -> store.tenants().findTenant("slow-0")).isInstanceOf(StoreUnavailableException.class);
+      } finally {
+        Thread.interrupted();
+      }
+      assertThat(store.isServing()).as("an interrupted wait is not PostgreSQL gone: the drain's calls go on").isTrue();
+
+      release.countDown();
+      for (CompletableFuture<Boolean> insert : slow) {
+        assertThat(insert.get(10, TimeUnit.SECONDS)).isTrue();
+      }
+    }
+  }
+
   private Connection holdingTenantInserts(Connection real) {
     return (Connection) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class}, (p, m, a) -> {
       Object r = invoke(m, real, a);

@@ -46,8 +46,26 @@ class PostgresTimeoutsTest {
 
   @Test
   void aLockHeldLongerThanTheStatementTimeout_failsTheWaitingCallAlone_andTheStoreStaysUp() throws Exception {
-    try (Store store = PostgresStores.open(url, null, STORE_TIMEOUT);
-        Connection other = DriverManager.getConnection(url)) {
+    assertThat(waitBehindALock(url)).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(9));
+  }
+
+  @Test
+  void aSocketTimeoutInTheUrl_givesAStatementTimeoutOfHalfOfIt() throws Exception {
+    assertThat(waitBehindALock(url + (url.contains("?") ? "&" : "?") + "socketTimeout=4"))
+        .as("2 s: a lock wait still fails before the URL's 4 s socket timeout would mark the store down")
+        .isBetween(Duration.ofMillis(1_500), Duration.ofMillis(3_900));
+  }
+
+  @Test
+  void aStatementTimeoutInTheUrlsOptions_isTheOneUsed() throws Exception {
+    assertThat(waitBehindALock(url + (url.contains("?") ? "&" : "?") + "options=-c%20statement_timeout%3D1000"))
+        .isBetween(Duration.ofMillis(700), Duration.ofMillis(3_000));
+  }
+
+  /** How long a read waited behind another session's lock on its table before it failed alone. */
+  private static Duration waitBehindALock(String storeUrl) throws Exception {
+    try (Store store = PostgresStores.open(storeUrl, null, STORE_TIMEOUT);
+        Connection other = DriverManager.getConnection(storeUrl)) {
       store.tenants().insertTenant(StoreContractTest.tenant("t1"));
       other.setAutoCommit(false);
       try (Statement s = other.createStatement()) {
@@ -62,10 +80,10 @@ class PostgresTimeoutsTest {
         assertThat(e.commitUnknown()).isFalse();
         assertThat(e.getMessage()).contains("statement timeout");
       });
-      assertThat(waited).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(9));
       assertThat(store.isServing()).as("PostgreSQL answered: only that call failed").isTrue();
       other.rollback();
       assertThat(store.tenants().findTenant("t1")).isPresent();
+      return waited;
     }
   }
 
