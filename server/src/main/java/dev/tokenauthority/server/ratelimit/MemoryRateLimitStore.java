@@ -35,9 +35,14 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros) {
-    int before = tats.size();
-    tats.values().removeIf(tat -> tat < nowMicros);
-    return before - tats.size();
+  public int purgeRateLimits(long nowMicros, int limit) {
+    int removed = 0;
+    for (var it = tats.entrySet().iterator(); it.hasNext() && removed < limit; ) {
+      var bucket = it.next();
+      if (bucket.getValue() < nowMicros && tats.remove(bucket.getKey(), bucket.getValue())) {
+        removed++;
+      }
+    }
+    return removed;
   }
 }

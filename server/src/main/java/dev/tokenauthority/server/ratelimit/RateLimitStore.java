@@ -23,6 +23,10 @@ public interface RateLimitStore {
    */
   CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros);
 
-  /** Deletes buckets whose TAT is before {@code nowMicros}: they are full again, as if absent. */
-  int purgeRateLimits(long nowMicros);
+  /**
+   * Deletes up to {@code limit} buckets whose TAT is before {@code nowMicros}: they are full
+   * again, as if absent. A batch at a time, so that no delete holds locks (or runs into
+   * PostgreSQL's statement timeout) however many buckets a busy hour left.
+   */
+  int purgeRateLimits(long nowMicros, int limit);
 }

@@ -83,9 +83,21 @@ public final class RateLimiter {
     return new Decision(false, limit, 0, micros(tat), retry.isNegative() ? Duration.ZERO : retry);
   }
 
-  /** Forgets buckets that are full again; returns how many. */
-  public int purge(Instant now) {
-    return buckets.purgeRateLimits(now.getEpochSecond() * 1_000_000L + now.getNano() / 1000);
+  /**
+   * Forgets buckets that are full again, {@code batch} at a time, until none is left or the
+   * thread is interrupted (a stop); returns how many.
+   */
+  public int purge(Instant now, int batch) {
+    long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+    int total = 0;
+    while (!Thread.currentThread().isInterrupted()) {
+      int deleted = buckets.purgeRateLimits(nowMicros, batch);
+      total += deleted;
+      if (deleted < batch) {
+        break;
+      }
+    }
+    return total;
   }
 
   private static Instant micros(long micros) {

@@ -365,13 +365,19 @@ public final class SessionService {
   }
 
   /**
-   * Deletes sessions that expired more than the leeway ago, a batch at a time so that no
-   * caller waits behind a long delete.
+   * Deletes sessions that expired more than the leeway ago, then rate-limit buckets that are
+   * full again, a batch at a time so that no caller waits behind a long delete. The sessions
+   * are purged even when the buckets' purge fails (its failure is thrown afterwards).
    *
-   * @return how many were deleted
+   * @return how many sessions were deleted
    */
   public int purgeExpired() {
-    rateLimiter.purge(clock.instant());
+    int sessionsPurged = purgeExpiredSessions();
+    rateLimiter.purge(clock.instant(), PURGE_BATCH);
+    return sessionsPurged;
+  }
+
+  private int purgeExpiredSessions() {
     Instant before = clock.instant().minus(leeway);
     int total = 0;
     // A stop interrupts the purge: it ends before its next batch (the rest waits for the next

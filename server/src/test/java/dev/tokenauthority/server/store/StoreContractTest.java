@@ -1017,10 +1017,27 @@ public abstract class StoreContractTest {
     store.rateLimits().admitRateLimited("old", period, period, now).join();
     store.rateLimits().admitRateLimited("new", period, period, now + period).join();
 
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1)).isEqualTo(1);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 1000)).isEqualTo(1);
     // "old" is full again as if new; "new" still remembers its call.
     assertThat(store.rateLimits().admitRateLimited("new", period, period, now + period + 1).join()).isNegative();
     assertThat(store.rateLimits().admitRateLimited("old", period, period, now + period + 1).join()).isPositive();
+  }
+
+  @Test
+  void purgeRateLimits_deletesAtMostItsBatch_andTheNextBatchTakesTheRest() {
+    long period = 60_000_000L;
+    long now = 1_800_000_000_000_000L;
+    for (int i = 0; i < 5; i++) {
+      store.rateLimits().admitRateLimited("old-" + i, period, period, now).join();
+    }
+    store.rateLimits().admitRateLimited("new", period, period, now + period).join();
+
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(2);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(2);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(1);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isZero();
+    assertThat(store.rateLimits().admitRateLimited("new", period, period, now + period + 1).join())
+        .as("a bucket not yet full is kept").isNegative();
   }
 
   // ---------------------------------------------------------------------------------------

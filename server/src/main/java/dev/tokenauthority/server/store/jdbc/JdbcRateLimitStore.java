@@ -205,11 +205,15 @@ final class JdbcRateLimitStore implements RateLimitStore {
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros) {
+  public int purgeRateLimits(long nowMicros, int limit) {
     return db.write(
         s -> {
-          PreparedStatement ps = s.prepare("DELETE FROM rate_limits WHERE tat < ?");
+          // No index on tat (every admission moves it; an index would cost each one): a batch
+          // scans until it has found its rows.
+          PreparedStatement ps = s.prepare(
+              "DELETE FROM rate_limits WHERE bucket IN (SELECT bucket FROM rate_limits WHERE tat < ? LIMIT ?)");
           ps.setLong(1, nowMicros);
+          ps.setInt(2, limit);
           return ps.executeUpdate();
         });
   }

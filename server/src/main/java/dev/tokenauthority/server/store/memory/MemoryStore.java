@@ -334,8 +334,8 @@ public final class MemoryStore
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros) {
-    return rateLimits.purgeRateLimits(nowMicros);
+  public int purgeRateLimits(long nowMicros, int limit) {
+    return rateLimits.purgeRateLimits(nowMicros, limit);
   }
 
   @Override
