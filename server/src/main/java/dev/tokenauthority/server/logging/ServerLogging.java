@@ -38,8 +38,6 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
       // "Failed to validate connection ... consider a shorter maxLifetime", twice a second while
       // PostgreSQL hangs, with advice that does not apply: the store's one line says it.
       "com.zaxxer.hikari.pool.PoolBase", Level.ERROR,
-      // "Migration ... failed! Changes successfully rolled back.": the start's one line says why.
-      "org.flywaydb.core.internal.command.DbMigrate", Level.OFF,
       "io.zonky", Level.WARN,
       // The HTTP port's server: its start-up lines repeat what Main logs.
       "com.linecorp.armeria", Level.WARN,
@@ -98,6 +96,7 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
     peerTrouble.setContext(context);
     peerTrouble.start();
     context.addTurboFilter(peerTrouble);
+    context.addTurboFilter(new MigrationFailureFilter());
     ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.INFO);
     root.addAppender(queue);
@@ -112,5 +111,21 @@ public final class ServerLogging extends ContextAwareBase implements Configurato
     layout.getInstanceConverterMap().put("oneLineEx", OneLineThrowableConverter::new);
     layout.start();
     return layout;
+  }
+
+  /**
+   * Drops Flyway's "Migration ... failed! Changes successfully rolled back.": the start's one
+   * line says why. The same logger's warnings (a schema newer than this build, in a rolling
+   * upgrade) still show.
+   */
+  static final class MigrationFailureFilter extends ch.qos.logback.classic.turbo.TurboFilter {
+    static final String DB_MIGRATE = "org.flywaydb.core.internal.command.DbMigrate";
+
+    @Override
+    public ch.qos.logback.core.spi.FilterReply decide(org.slf4j.Marker marker, ch.qos.logback.classic.Logger logger,
+        Level level, String format, Object[] params, Throwable t) {
+      return level == Level.ERROR && logger.getName().equals(DB_MIGRATE)
+          ? ch.qos.logback.core.spi.FilterReply.DENY : ch.qos.logback.core.spi.FilterReply.NEUTRAL;
+    }
   }
 }

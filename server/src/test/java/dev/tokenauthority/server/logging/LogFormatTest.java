@@ -61,6 +61,17 @@ class LogFormatTest {
   }
 
   @Test
+  void flywaysMigrationFailure_isLeftToTheStartsOneLine_butItsNewerSchemaWarningShows() {
+    capture();
+    org.slf4j.Logger flyway = CONTEXT.getLogger("org.flywaydb.core.internal.command.DbMigrate");
+    flyway.error("Migration of schema \"public\" to version \"7\" failed! Changes successfully rolled back.");
+    flyway.warn("Schema \"public\" has a version (99) that is newer than the latest available migration (7) !");
+
+    assertThat(events.list).extracting(ILoggingEvent::getFormattedMessage)
+        .containsExactly("Schema \"public\" has a version (99) that is newer than the latest available migration (7) !");
+  }
+
+  @Test
   void julFine_ofGrpc_isNotEvenFormatted() {
     // LevelChangePropagator keeps JUL's level equal to logback's WARN for io.grpc.
     assertThat(java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler")
