@@ -9,6 +9,7 @@ import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
 import dev.tokenauthority.server.error.StoreUnavailableException;
+import dev.tokenauthority.server.error.UnreadableStoredDataException;
 import dev.tokenauthority.server.http.HttpGateway;
 import dev.tokenauthority.server.logging.JulBridge;
 import dev.tokenauthority.server.logging.NonBlockingConsoleAppender;
@@ -444,9 +445,11 @@ public final class Main implements Callable<Integer> {
       } catch (StoreUnavailableException e) {
         // The first reads and writes: a damaged page or a store that cannot write shows here.
         throw new SettingException(storeSetting(), e.getMessage());
-      } catch (RuntimeException e) {
+      } catch (UnreadableStoredDataException e) {
         throw unreadableStore(e);
       }
+      // Anything else (this JVM cannot make an Ed25519 key, say) is not the store's data: the
+      // start's one line says what it is, without advice to restore a backup.
       if (metrics != null) {
         metrics.watchOutstandingSessions(store.sessions(), authority.clock());
       }

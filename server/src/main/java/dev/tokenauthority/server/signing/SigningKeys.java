@@ -233,7 +233,7 @@ public final class SigningKeys {
       List<String> storedKids = newestFirst.stream().map(SigningKey::kid).toList();
       return new Ring(active, List.copyOf(verifying), Map.copyOf(byKid), storedKids, rebuildBy);
     } catch (GeneralSecurityException | java.io.IOException | ClassCastException e) {
-      throw new IllegalStateException("a stored signing key cannot be decoded", e);
+      throw new dev.tokenauthority.server.error.UnreadableStoredDataException("a stored signing key cannot be decoded", e);
     }
   }
 }
