@@ -10,7 +10,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
 import java.net.SocketAddress;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * On a port that requires client certificates (mTLS), refuses the calls of a connection whose
@@ -21,14 +21,15 @@ import java.util.function.Consumer;
  */
 public final class ClientCertificateInterceptor implements ServerInterceptor {
   private final ClientCertificateTrust trust;
-  private final Consumer<SocketAddress> closeConnection;
+  private final BiConsumer<SocketAddress, SocketAddress> closeConnection;
 
   /**
-   * @param closeConnection ends the refused call's connection (by its peer's address), so that
+   * @param closeConnection ends the refused call's connection (by its local and remote
+   *     addresses), so that
    *     the client reconnects, with a full handshake under the CAs served now, instead of
    *     calling on it in vain: a client's channel does not reconnect on UNAUTHENTICATED
    */
-  public ClientCertificateInterceptor(ClientCertificateTrust trust, Consumer<SocketAddress> closeConnection) {
+  public ClientCertificateInterceptor(ClientCertificateTrust trust, BiConsumer<SocketAddress, SocketAddress> closeConnection) {
     this.trust = trust;
     this.closeConnection = closeConnection;
   }
@@ -41,7 +42,8 @@ public final class ClientCertificateInterceptor implements ServerInterceptor {
     }
     StatusRuntimeException refusal = ErrorMapper.toStatusException(untrusted());
     call.close(refusal.getStatus(), refusal.getTrailers());
-    closeConnection.accept(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    closeConnection.accept(
+        call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR), call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     return new ServerCall.Listener<>() {};
   }
 

@@ -91,7 +91,7 @@ class ServerTlsTest {
         new TokenAuthorityServer(
                 tls.serverBuilder(new InetSocketAddress(0)), authority, Duration.ofHours(1),
                 null, null, null,
-                tls.clientCertificateTrust().map(t -> new ClientCertificateInterceptor(t, peer -> { })).orElse(null))
+                tls.clientCertificateTrust().map(t -> new ClientCertificateInterceptor(t, (local, remote) -> { })).orElse(null))
             .start();
     closeables.add(store);
     closeables.add(() -> server.stop(Duration.ofSeconds(1)));
