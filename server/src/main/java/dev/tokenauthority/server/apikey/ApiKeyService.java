@@ -32,8 +32,6 @@ public final class ApiKeyService {
   public static final int MIN_SECRET_LENGTH = 32;
 
   static final int MAX_SECRET_LENGTH = 512;
-  static final int DEFAULT_PAGE_SIZE = 50;
-  static final int MAX_PAGE_SIZE = 1000;
   private static final Duration LAST_USED_GRANULARITY = Duration.ofMinutes(1);
   private static final int MAX_CACHED_KEYS = 100_000;
 
@@ -209,13 +207,11 @@ public final class ApiKeyService {
    */
   public Page list(Caller caller, String tenantRef, int pageSize, String pageToken) {
     Violations v = new Violations();
-    // Above the maximum is the maximum (AIP-158: coerced, not refused); below zero is a bug.
-    v.check(pageSize >= 0, "page_size", "must not be negative (0 means the default, 50; at most " + MAX_PAGE_SIZE + " are returned)");
+    int size = v.pageSize(pageSize);
     String tenantId = resolveTenant(caller, tenantRef);
     ApiKeyCursor after = pageToken.isEmpty() ? null : decodeCursor(pageToken, tenantId);
     v.check(pageToken.isEmpty() || after != null, "page_token", "is not a page token of this listing (of this tenant's keys)");
     v.throwIfAny();
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
     List<ApiKey> page = keys.listApiKeys(tenantId, after, size + 1);
     if (page.size() <= size) {
       return new Page(page, "");

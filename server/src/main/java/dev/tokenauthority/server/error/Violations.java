@@ -62,6 +62,21 @@ public final class Violations {
     return check(value.isEmpty() || !isBlank(value), field, "must not be blank");
   }
 
+  /** A list's page size when the request gives none (0). */
+  public static final int DEFAULT_PAGE_SIZE = 50;
+  /** The largest page a list returns; a larger {@code page_size} is this one (AIP-158). */
+  public static final int MAX_PAGE_SIZE = 1000;
+
+  /**
+   * Checks a list's {@code page_size} and returns the page size to use: the default for 0, the
+   * maximum for anything above it (AIP-158: coerced, not refused); below zero is a violation.
+   */
+  public int pageSize(int requested) {
+    check(requested >= 0, "page_size", "must not be negative (0 means the default, " + DEFAULT_PAGE_SIZE
+        + "; at most " + MAX_PAGE_SIZE + " are returned)");
+    return requested <= 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+  }
+
   /**
    * Whether text shows nothing: only whitespace, spaces of any kind (a no-break space) and
    * invisible format characters (a zero-width space, a direction mark). True for "".

@@ -29,8 +29,6 @@ public final class TenantService {
   static final Pattern MODULE = Pattern.compile("[A-Za-z0-9._:/~+-]{1,128}");
   static final int MAX_MODULES = 64;
   static final int MAX_DISPLAY_NAME = 200;
-  static final int DEFAULT_PAGE_SIZE = 50;
-  static final int MAX_PAGE_SIZE = 1000;
 
   /** The fields UpdateTenant may change, by their proto names. */
   public static final Set<String> MUTABLE_FIELDS =
@@ -188,8 +186,7 @@ public final class TenantService {
   /** Lists tenants by id. */
   public Page list(int pageSize, String pageToken) {
     Violations v = new Violations();
-    // Above the maximum is the maximum (AIP-158: coerced, not refused); below zero is a bug.
-    v.check(pageSize >= 0, "page_size", "must not be negative (0 means the default, 50; at most " + MAX_PAGE_SIZE + " are returned)");
+    int size = v.pageSize(pageSize);
     String after = "";
     if (!pageToken.isEmpty()) {
       try {
@@ -200,7 +197,6 @@ public final class TenantService {
       }
     }
     v.throwIfAny();
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
     List<Tenant> page = directory.store().listTenants(after, size + 1);
     if (page.size() <= size) {
       return new Page(page, "");

@@ -284,8 +284,14 @@ class TenantAdminTest {
 
   @Test
   void listTenants_pageSizeAboveTheMaximum_isTheMaximum() {
-    assertThat(admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(5000).build()).getTenantsList())
-        .extracting(t -> t.getId()).contains("default");
+    // AIP-158: coerced, not refused. 1,001 tenants with "default", so a larger page would show.
+    for (int i = 0; i < 1000; i++) {
+      ta.createTenant(String.format("t%04d", i));
+    }
+    ListTenantsResponse page = admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(5000).build());
+    assertThat(page.getTenantsCount()).isEqualTo(1000);
+    assertThat(admin.listTenants(ListTenantsRequest.newBuilder().setPageSize(5000).setPageToken(page.getNextPageToken()).build())
+        .getTenantsCount()).isEqualTo(1);
   }
 
   @Test
