@@ -15,6 +15,12 @@ public final class MigrationProblems {
   /** The failed validation in {@code e}'s causes, if there is one, with what to do instead. */
   public static Optional<String> describe(Throwable e) {
     for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("but no schema history table")) {
+        // Flyway's "Found non-empty schema(s) ... Use baseline() or set baselineOnMigrate".
+        return Optional.of("the schema holds tables of something else (" + t.getMessage().lines().findFirst().orElse("")
+            .replaceAll("\\s*but no schema history table.*", "") + "), and this server does not share one:"
+            + " give it a database of its own, or a schema of its own with currentSchema= in the URL");
+      }
       if (t instanceof FlywayValidateException && t.getMessage() != null) {
         String details = t.getMessage().lines()
             .map(String::strip)
