@@ -151,7 +151,8 @@ public final class Metrics implements AutoCloseable {
 
   /**
    * Publishes the number of unexpired sessions in the store, counted in the background every
-   * {@link #OUTSTANDING_REFRESH} (never on a call's path); -1 until the first count.
+   * {@link #OUTSTANDING_REFRESH} (never on a call's path); -1 until the first count and while
+   * counting fails (a stale figure would look like a real one).
    */
   public void watchOutstandingSessions(SessionStore store, Clock clock) {
     watchOutstandingSessions(store, clock, OUTSTANDING_REFRESH);
@@ -162,12 +163,18 @@ public final class Metrics implements AutoCloseable {
     Gauge.builder("token_authority.sessions.outstanding", outstanding, AtomicLong::get)
         .description("Sessions in the store that have not expired yet (used or not), counted every 10 s")
         .register(registry);
+    java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
     background.scheduleWithFixedDelay(
         () -> {
           try {
             outstanding.set(store.countLiveSessions(clock.instant()));
+            failing.set(false);
           } catch (RuntimeException e) {
-            log.debug("counting outstanding sessions failed: {}", e.getMessage());
+            outstanding.set(-1);
+            if (!failing.getAndSet(true)) {
+              // Once per run of failures: the store's own line says when it is down.
+              log.warn("counting outstanding sessions failed, the gauge reads -1 until a count succeeds: {}", e.getMessage());
+            }
           }
         },
         0, every.toMillis(), TimeUnit.MILLISECONDS);

@@ -141,12 +141,44 @@ class MetricsTest {
     metrics.watchOutstandingSessions(ta.store().sessions(), ta.clock(), Duration.ofMillis(50));
 
     // The count is refreshed in the background: wait (bounded) for the first one.
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    assertThat(outstandingWithin(Duration.ofSeconds(10), 2)).isEqualTo(2);
+  }
+
+  @Test
+  void outstandingSessions_whileCountingFails_readMinusOne_notTheLastCount() throws Exception {
+    String key = ta.createKey("sessions:mint");
+    ta.mint(key, "user-1");
+    java.util.concurrent.atomic.AtomicBoolean fail = new java.util.concurrent.atomic.AtomicBoolean();
+    dev.tokenauthority.server.session.SessionStore real = ta.store().sessions();
+    dev.tokenauthority.server.session.SessionStore failing = (dev.tokenauthority.server.session.SessionStore)
+        java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+            new Class<?>[] {dev.tokenauthority.server.session.SessionStore.class}, (p, m, a) -> {
+              if (m.getName().equals("countLiveSessions") && fail.get()) {
+                throw new dev.tokenauthority.server.error.StoreUnavailableException("canceling statement due to statement timeout", null);
+              }
+              try {
+                return m.invoke(real, a);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+    metrics.watchOutstandingSessions(failing, ta.clock(), Duration.ofMillis(50));
+
+    assertThat(outstandingWithin(Duration.ofSeconds(10), 1)).isEqualTo(1);
+    fail.set(true);
+    assertThat(outstandingWithin(Duration.ofSeconds(10), -1)).as("unknown, not stale").isEqualTo(-1);
+    fail.set(false);
+    assertThat(outstandingWithin(Duration.ofSeconds(10), 1)).isEqualTo(1);
+  }
+
+  /** The gauge once it reads {@code expected}, or its last reading when {@code within} ran out. */
+  private double outstandingWithin(Duration within, double expected) throws Exception {
+    long deadline = System.nanoTime() + within.toNanos();
     double outstanding;
     do {
       outstanding = value(PrometheusText.scrape(port), "token_authority_sessions_outstanding");
-    } while (outstanding != 2 && System.nanoTime() < deadline);
-    assertThat(outstanding).isEqualTo(2);
+    } while (outstanding != expected && System.nanoTime() < deadline);
+    return outstanding;
   }
 
   @Test
