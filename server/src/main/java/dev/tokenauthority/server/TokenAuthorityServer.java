@@ -246,7 +246,8 @@ public final class TokenAuthorityServer {
     }
   }
 
-  private void setServing(boolean serving) {
+  /** Synchronized with {@link #stop}'s first step (store-watch and stopping threads only, never an event loop). */
+  private synchronized void setServing(boolean serving) {
     if (stopping) {
       // A store probe that was running when the stop began must not report SERVING again.
       return;
@@ -265,11 +266,14 @@ public final class TokenAuthorityServer {
    * the rest are cancelled.
    */
   public void stop(Duration grace) throws InterruptedException {
-    stopping = true;
+    synchronized (this) {
+      // No probe's answer lands between these: it finds the stop, or is overwritten by it.
+      stopping = true;
+      serving = false;
+      health.enterTerminalState();
+    }
     maintenance.shutdownNow();
     storeWatch.shutdownNow();
-    serving = false;
-    health.enterTerminalState();
     server.shutdown();
     // The HTTP port drains at the same time, within its own grace (the same setting).
     CompletableFuture<Void> httpStopped = http == null ? CompletableFuture.completedFuture(null) : http.stop();
