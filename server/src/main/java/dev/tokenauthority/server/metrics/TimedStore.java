@@ -337,8 +337,8 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public int purgeRateLimits(long nowMicros, int limit) {
-      return time(purge, () -> delegate.purgeRateLimits(nowMicros, limit));
+    public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+      return time(purge, () -> delegate.purgeRateLimits(nowMicros, afterBucket, limit));
     }
   }
 }

@@ -35,12 +35,18 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros, int limit) {
-    int removed = 0;
-    for (var it = tats.entrySet().iterator(); it.hasNext() && removed < limit; ) {
-      var bucket = it.next();
-      if (bucket.getValue() < nowMicros && tats.remove(bucket.getKey(), bucket.getValue())) {
-        removed++;
+  public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+    java.util.List<java.util.Map.Entry<String, Long>> full = tats.entrySet().stream()
+        .filter(b -> b.getKey().compareTo(afterBucket) > 0 && b.getValue() < nowMicros)
+        .sorted(java.util.Map.Entry.comparingByKey())
+        .limit(limit)
+        .map(b -> java.util.Map.entry(b.getKey(), b.getValue()))
+        .toList();
+    java.util.List<String> removed = new java.util.ArrayList<>();
+    for (var bucket : full) {
+      // Only as it was seen: a bucket admitted meanwhile stays.
+      if (tats.remove(bucket.getKey(), bucket.getValue())) {
+        removed.add(bucket.getKey());
       }
     }
     return removed;

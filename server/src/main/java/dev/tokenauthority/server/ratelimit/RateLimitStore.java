@@ -24,9 +24,13 @@ public interface RateLimitStore {
   CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros);
 
   /**
-   * Deletes up to {@code limit} buckets whose TAT is before {@code nowMicros}: they are full
-   * again, as if absent. A batch at a time, so that no delete holds locks (or runs into
-   * PostgreSQL's statement timeout) however many buckets a busy hour left.
+   * Deletes up to {@code limit} buckets named after {@code afterBucket} (in name order; "" for
+   * the first batch) whose TAT is before {@code nowMicros}: they are full again, as if absent.
+   * A batch at a time, so that no delete holds locks (or runs into PostgreSQL's statement
+   * timeout) however many buckets a busy hour left; the name cursor makes the batches one pass
+   * over the table, not a scan each. A bucket an admission holds or has just moved is left.
+   *
+   * @return the deleted buckets' names, in name order
    */
-  int purgeRateLimits(long nowMicros, int limit);
+  java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit);
 }

@@ -90,12 +90,14 @@ public final class RateLimiter {
   public int purge(Instant now, int batch) {
     long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
     int total = 0;
+    String after = "";
     while (!Thread.currentThread().isInterrupted()) {
-      int deleted = buckets.purgeRateLimits(nowMicros, batch);
-      total += deleted;
-      if (deleted < batch) {
-        break;
+      java.util.List<String> deleted = buckets.purgeRateLimits(nowMicros, after, batch);
+      total += deleted.size();
+      if (deleted.size() < batch) {
+        break; // the end, or buckets left for the next run (held by an admission, or just admitted)
       }
+      after = deleted.get(deleted.size() - 1);
     }
     return total;
   }

@@ -1017,14 +1017,14 @@ public abstract class StoreContractTest {
     store.rateLimits().admitRateLimited("old", period, period, now).join();
     store.rateLimits().admitRateLimited("new", period, period, now + period).join();
 
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 1000)).isEqualTo(1);
+    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, "", 1000)).containsExactly("old");
     // "old" is full again as if new; "new" still remembers its call.
     assertThat(store.rateLimits().admitRateLimited("new", period, period, now + period + 1).join()).isNegative();
     assertThat(store.rateLimits().admitRateLimited("old", period, period, now + period + 1).join()).isPositive();
   }
 
   @Test
-  void purgeRateLimits_deletesAtMostItsBatch_andTheNextBatchTakesTheRest() {
+  void purgeRateLimits_deletesAtMostItsBatchAfterTheCursor_andTheNextBatchTakesTheRest() {
     long period = 60_000_000L;
     long now = 1_800_000_000_000_000L;
     for (int i = 0; i < 5; i++) {
@@ -1032,10 +1032,11 @@ public abstract class StoreContractTest {
     }
     store.rateLimits().admitRateLimited("new", period, period, now + period).join();
 
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(2);
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(2);
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isEqualTo(1);
-    assertThat(store.rateLimits().purgeRateLimits(now + period + 1, 2)).isZero();
+    long later = now + period + 1;
+    assertThat(store.rateLimits().purgeRateLimits(later, "", 2)).containsExactly("old-0", "old-1");
+    assertThat(store.rateLimits().purgeRateLimits(later, "old-1", 2)).containsExactly("old-2", "old-3");
+    assertThat(store.rateLimits().purgeRateLimits(later, "old-3", 2)).containsExactly("old-4");
+    assertThat(store.rateLimits().purgeRateLimits(later, "", 2)).isEmpty();
     assertThat(store.rateLimits().admitRateLimited("new", period, period, now + period + 1).join())
         .as("a bucket not yet full is kept").isNegative();
   }

@@ -54,6 +54,24 @@ final class JdbcRateLimitStore implements RateLimitStore {
   private static final String CREATE_MANY =
       "INSERT INTO rate_limits (bucket, tat) SELECT unnest(?::text[]), 0 ON CONFLICT (bucket) DO NOTHING";
 
+  /**
+   * A purge batch: the next full buckets by name (the primary key: no index on tat, which every
+   * admission moves), deleted only if still full. Shared by replicas (PostgreSQL): the rows are
+   * locked as they are picked, skipping any an admission holds, so that the purge never waits
+   * for an admission nor an admission for the purge (an admission group locks in name order
+   * too), and a row admitted while the purge looked is re-checked, never deleted.
+   */
+  private static final String PURGE_SHARED =
+      "WITH picked AS (SELECT bucket FROM rate_limits WHERE bucket > ? AND tat < ? ORDER BY bucket LIMIT ?"
+          + " FOR UPDATE SKIP LOCKED)"
+          + " DELETE FROM rate_limits r USING picked WHERE r.bucket = picked.bucket AND r.tat < ? RETURNING r.bucket";
+
+  /** The same with one writer (SQLite): nothing can change a row between the pick and the delete. */
+  private static final String PURGE_ONE_WRITER =
+      "DELETE FROM rate_limits WHERE bucket IN"
+          + " (SELECT bucket FROM rate_limits WHERE bucket > ? AND tat < ? ORDER BY bucket LIMIT ?) AND tat < ?"
+          + " RETURNING bucket";
+
   /** One call's admission to take. */
   private record Admission(String bucket, long intervalMicros, long periodMicros, long nowMicros) {}
 
@@ -205,16 +223,22 @@ final class JdbcRateLimitStore implements RateLimitStore {
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros, int limit) {
+  public List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
     return db.write(
         s -> {
-          // No index on tat (every admission moves it; an index would cost each one): a batch
-          // scans until it has found its rows.
-          PreparedStatement ps = s.prepare(
-              "DELETE FROM rate_limits WHERE bucket IN (SELECT bucket FROM rate_limits WHERE tat < ? LIMIT ?)");
-          ps.setLong(1, nowMicros);
-          ps.setInt(2, limit);
-          return ps.executeUpdate();
+          PreparedStatement ps = s.prepare(db.writesThroughOneConnection() ? PURGE_ONE_WRITER : PURGE_SHARED);
+          ps.setString(1, afterBucket);
+          ps.setLong(2, nowMicros);
+          ps.setInt(3, limit);
+          ps.setLong(4, nowMicros);
+          List<String> deleted = new ArrayList<>();
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              deleted.add(rs.getString(1));
+            }
+          }
+          deleted.sort(null);
+          return deleted;
         });
   }
 }

@@ -334,8 +334,8 @@ public final class MemoryStore
   }
 
   @Override
-  public int purgeRateLimits(long nowMicros, int limit) {
-    return rateLimits.purgeRateLimits(nowMicros, limit);
+  public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+    return rateLimits.purgeRateLimits(nowMicros, afterBucket, limit);
   }
 
   @Override

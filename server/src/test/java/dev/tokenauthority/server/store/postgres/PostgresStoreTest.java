@@ -57,6 +57,29 @@ class PostgresStoreTest extends StoreContractTest {
   }
 
   @Test
+  void purgeRateLimits_aFullBucketAnAdmissionHoldsOrHasJustMoved_isKept() throws Exception {
+    long period = 60_000_000L;
+    long now = 1_800_000_000_000_000L;
+    store.rateLimits().admitRateLimited("held", period, period, now).join();
+    store.rateLimits().admitRateLimited("idle", period, period, now).join();
+    long later = now + period + 1;
+    try (java.sql.Connection admission = java.sql.DriverManager.getConnection(url)) {
+      // Another replica's admission, under way: it has moved the full bucket's TAT on.
+      admission.setAutoCommit(false);
+      try (java.sql.Statement s = admission.createStatement()) {
+        s.executeUpdate("UPDATE rate_limits SET tat = " + (later + period) + " WHERE bucket = 'held'");
+      }
+      var purge = java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> store.rateLimits().purgeRateLimits(later, "", 1000));
+      assertThat(purge.get(4, java.util.concurrent.TimeUnit.SECONDS))
+          .as("the purge neither waits for the admission nor deletes what it holds").containsExactly("idle");
+      admission.commit();
+    }
+    assertThat(store.rateLimits().admitRateLimited("held", period, period, later).join())
+        .as("the admission's calls are remembered").isNegative();
+  }
+
+  @Test
   void admitRateLimited_twoReplicasAtOnce_admitExactlyEachBucketsBurstBetweenThem() throws Exception {
     long period = 60_000_000L;
     long interval = dev.tokenauthority.server.ratelimit.Gcra.intervalMicros(10, period);
