@@ -202,7 +202,8 @@ public final class PostgresDatabase implements Database {
     Duration socket = socketTimeout(timeout);
     java.util.Properties given = org.postgresql.Driver.parseURL(url, null);
     if (given != null) {
-      if (given.getProperty("options", "").contains("statement_timeout")) {
+      String options = given.getProperty("options", "");
+      if (options.contains("statement_timeout") || options.contains("statement-timeout")) {
         return null;
       }
       try {
