@@ -3,14 +3,13 @@ package dev.tokenauthority.server.store.postgres;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tokenauthority.server.error.StoreUnavailableException;
-import dev.tokenauthority.server.testing.TestPostgres;
+import dev.tokenauthority.server.testing.FreshPostgresDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A URL that points at another application's database: refused at start with what to do, not
@@ -18,26 +17,16 @@ import org.junit.jupiter.api.Test;
  * would mark the other schema as ours).
  */
 class PostgresForeignSchemaTest {
-  private String url;
-
-  @BeforeEach
-  void createDatabase() {
-    url = TestPostgres.newDatabase();
-  }
-
-  @AfterEach
-  void dropDatabase() {
-    TestPostgres.dropDatabase(url);
-  }
+  @RegisterExtension final FreshPostgresDatabase database = new FreshPostgresDatabase();
 
   @Test
   void start_onADatabaseHoldingAnotherApplicationsTables_isRefusedSayingToGiveItOneOfItsOwn() throws Exception {
-    try (Connection c = DriverManager.getConnection(url);
+    try (Connection c = DriverManager.getConnection(database.url());
         Statement s = c.createStatement()) {
       s.execute("CREATE TABLE orders (id bigint PRIMARY KEY)");
     }
 
-    assertThatThrownBy(() -> PostgresStores.open(url, null, Duration.ofSeconds(2)))
+    assertThatThrownBy(() -> PostgresStores.open(database.url(), null, Duration.ofSeconds(2)))
         .isInstanceOf(StoreUnavailableException.class)
         .hasMessageContaining("a database of its own")
         .hasMessageContaining("\"public\"")

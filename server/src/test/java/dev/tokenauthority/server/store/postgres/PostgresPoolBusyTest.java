@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
-import dev.tokenauthority.server.testing.TestPostgres;
+import dev.tokenauthority.server.testing.FreshPostgresDatabase;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -19,8 +19,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every pooled connection busy (slow statements under load) is not PostgreSQL gone: a call that
@@ -30,50 +30,31 @@ import org.junit.jupiter.api.Test;
 class PostgresPoolBusyTest {
   private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch allBusy = new CountDownLatch(PostgresDatabase.DEFAULT_POOL_SIZE);
-  private String url;
-
-  @BeforeEach
-  void createDatabase() {
-    url = TestPostgres.newDatabase();
-  }
+  @RegisterExtension final FreshPostgresDatabase database = new FreshPostgresDatabase();
 
   @AfterEach
-  void dropDatabase() {
+  void releaseTheHeldInserts() {
     release.countDown();
-    TestPostgres.dropDatabase(url);
   }
 
   @Test
   void everyConnectionBusy_theWaitingCallFailsSafeToRetry_andTheStoreStaysUp() throws Exception {
-    try (Store store = PostgresStores.open(url, null, Duration.ofSeconds(1), this::holdingTenantInserts)) {
-      List<CompletableFuture<Boolean>> slow = new ArrayList<>();
-      for (int i = 0; i < PostgresDatabase.DEFAULT_POOL_SIZE; i++) {
-        String id = "slow-" + i;
-        slow.add(CompletableFuture.supplyAsync(() -> store.tenants().insertTenant(StoreContractTest.tenant(id))));
-      }
-      assertThat(allBusy.await(10, TimeUnit.SECONDS)).as("every connection holds a slow insert").isTrue();
+    try (Store store = PostgresStores.open(database.url(), null, Duration.ofSeconds(1), this::holdingTenantInserts)) {
+      List<CompletableFuture<Boolean>> slow = occupyEveryConnection(store);
 
       assertThatThrownBy(() -> store.tenants().findTenant("slow-0"))
           .isInstanceOfSatisfying(StoreUnavailableException.class, e -> assertThat(e.commitUnknown()).isFalse());
       assertThat(store.isServing()).as("PostgreSQL answers; the pool is busy").isTrue();
 
-      release.countDown();
-      for (CompletableFuture<Boolean> insert : slow) {
-        assertThat(insert.get(10, TimeUnit.SECONDS)).isTrue();
-      }
+      finishTheSlowInserts(slow);
       assertThat(store.tenants().findTenant("slow-0")).as("the next call, without waiting for a probe").isPresent();
     }
   }
 
   @Test
   void aCallInterruptedWhileWaitingForAConnection_failsAlone_andTheStoreStaysUp() throws Exception {
-    try (Store store = PostgresStores.open(url, null, Duration.ofSeconds(1), this::holdingTenantInserts)) {
-      List<CompletableFuture<Boolean>> slow = new ArrayList<>();
-      for (int i = 0; i < PostgresDatabase.DEFAULT_POOL_SIZE; i++) {
-        String id = "slow-" + i;
-        slow.add(CompletableFuture.supplyAsync(() -> store.tenants().insertTenant(StoreContractTest.tenant(id))));
-      }
-      assertThat(allBusy.await(10, TimeUnit.SECONDS)).as("every connection holds a slow insert").isTrue();
+    try (Store store = PostgresStores.open(database.url(), null, Duration.ofSeconds(1), this::holdingTenantInserts)) {
+      List<CompletableFuture<Boolean>> slow = occupyEveryConnection(store);
 
       // As the purge thread is when a stop interrupts it while it waits for a connection.
       Thread.currentThread().interrupt();
@@ -84,10 +65,25 @@ class PostgresPoolBusyTest {
       }
       assertThat(store.isServing()).as("an interrupted wait is not PostgreSQL gone: the drain's calls go on").isTrue();
 
-      release.countDown();
-      for (CompletableFuture<Boolean> insert : slow) {
-        assertThat(insert.get(10, TimeUnit.SECONDS)).isTrue();
-      }
+      finishTheSlowInserts(slow);
+    }
+  }
+
+  /** Starts one slow insert per pooled connection and waits until all of them hold theirs. */
+  private List<CompletableFuture<Boolean>> occupyEveryConnection(Store store) throws InterruptedException {
+    List<CompletableFuture<Boolean>> slow = new ArrayList<>();
+    for (int i = 0; i < PostgresDatabase.DEFAULT_POOL_SIZE; i++) {
+      String id = "slow-" + i;
+      slow.add(CompletableFuture.supplyAsync(() -> store.tenants().insertTenant(StoreContractTest.tenant(id))));
+    }
+    assertThat(allBusy.await(10, TimeUnit.SECONDS)).as("every connection holds a slow insert").isTrue();
+    return slow;
+  }
+
+  private void finishTheSlowInserts(List<CompletableFuture<Boolean>> slow) throws Exception {
+    release.countDown();
+    for (CompletableFuture<Boolean> insert : slow) {
+      assertThat(insert.get(10, TimeUnit.SECONDS)).isTrue();
     }
   }
 

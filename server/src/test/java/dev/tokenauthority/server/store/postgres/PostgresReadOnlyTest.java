@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.testing.FreshPostgresDatabase;
 import dev.tokenauthority.server.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -13,9 +14,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A PostgreSQL that answers but takes no writes (a hot standby, a primary demoted by a failover,
@@ -23,24 +23,12 @@ import org.junit.jupiter.api.Test;
  * lasts, so that a load balancer stops sending calls that would all fail.
  */
 class PostgresReadOnlyTest {
-  private String url;
-  private String name;
-
-  @BeforeEach
-  void createDatabase() {
-    url = TestPostgres.newDatabase();
-    name = url.replaceAll(".*/([^/?]+)(\\?.*)?$", "$1");
-  }
-
-  @AfterEach
-  void dropDatabase() {
-    TestPostgres.dropDatabase(url);
-  }
+  @RegisterExtension final FreshPostgresDatabase database = new FreshPostgresDatabase();
 
   @Test
   void start_onAServerThatTakesNoWrites_isRefusedWithTheReason() {
-    PostgresStores.open(url, null, Duration.ofSeconds(2)).close(); // migrated, as a standby's copy is
-    String readOnly = url + (url.contains("?") ? "&" : "?") + "options=-c%20default_transaction_read_only%3Don";
+    PostgresStores.open(database.url(), null, Duration.ofSeconds(2)).close(); // migrated, as a standby's copy is
+    String readOnly = database.urlWith("options=-c%20default_transaction_read_only%3Don");
 
     assertThatThrownBy(() -> PostgresStores.open(readOnly, null, Duration.ofSeconds(2)))
         .isInstanceOf(StoreUnavailableException.class)
@@ -50,7 +38,7 @@ class PostgresReadOnlyTest {
 
   @Test
   void serving_whileTheServerTakesNoWrites_isFalse_andTrueOnceItDoesAgain() throws Exception {
-    try (Store store = PostgresStores.open(url, null, Duration.ofSeconds(2))) {
+    try (Store store = PostgresStores.open(database.url(), null, Duration.ofSeconds(2))) {
       store.tenants().insertTenant(StoreContractTest.tenant("tenant-a"));
       store.apiKeys().insertApiKey(StoreContractTest.apiKey("key-1", "tenant-a", StoreContractTest.T0));
       assertThat(store.isServing()).isTrue();
@@ -77,8 +65,8 @@ class PostgresReadOnlyTest {
   private void readOnly(boolean on) throws Exception {
     try (Connection c = DriverManager.getConnection(TestPostgres.adminUrl());
         Statement s = c.createStatement()) {
-      s.execute("ALTER DATABASE " + name + " SET default_transaction_read_only = " + (on ? "on" : "off"));
-      s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "' AND pid <> pg_backend_pid()");
+      s.execute("ALTER DATABASE " + database.name() + " SET default_transaction_read_only = " + (on ? "on" : "off"));
+      s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database.name() + "' AND pid <> pg_backend_pid()");
     }
     // Past the pool's 500 ms in which it lends a connection without checking it: the dead ones go.
     Thread.sleep(1000);

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
-import dev.tokenauthority.server.testing.TestPostgres;
+import dev.tokenauthority.server.testing.FreshPostgresDatabase;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,9 +20,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A statement cannot hold a call for ever: PostgreSQL cancels one stuck behind a lock (the call
@@ -32,33 +31,23 @@ import org.junit.jupiter.api.Test;
  */
 class PostgresTimeoutsTest {
   private static final Duration STORE_TIMEOUT = Duration.ofSeconds(2);
-  private String url;
-
-  @BeforeEach
-  void createDatabase() {
-    url = TestPostgres.newDatabase();
-  }
-
-  @AfterEach
-  void dropDatabase() {
-    TestPostgres.dropDatabase(url);
-  }
+  @RegisterExtension final FreshPostgresDatabase database = new FreshPostgresDatabase();
 
   @Test
   void aLockHeldLongerThanTheStatementTimeout_failsTheWaitingCallAlone_andTheStoreStaysUp() throws Exception {
-    assertThat(waitBehindALock(url)).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(9));
+    assertThat(waitBehindALock(database.url())).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(9));
   }
 
   @Test
   void aSocketTimeoutInTheUrl_givesAStatementTimeoutOfHalfOfIt() throws Exception {
-    assertThat(waitBehindALock(url + (url.contains("?") ? "&" : "?") + "socketTimeout=4"))
+    assertThat(waitBehindALock(database.urlWith("socketTimeout=4")))
         .as("2 s: a lock wait still fails before the URL's 4 s socket timeout would mark the store down")
         .isBetween(Duration.ofMillis(1_500), Duration.ofMillis(3_900));
   }
 
   @Test
   void aStatementTimeoutInTheUrlsOptions_isTheOneUsed() throws Exception {
-    assertThat(waitBehindALock(url + (url.contains("?") ? "&" : "?") + "options=-c%20statement_timeout%3D1000"))
+    assertThat(waitBehindALock(database.urlWith("options=-c%20statement_timeout%3D1000")))
         .isBetween(Duration.ofMillis(700), Duration.ofMillis(3_000));
   }
 
@@ -89,9 +78,9 @@ class PostgresTimeoutsTest {
 
   @Test
   void aNetworkThatGoesSilent_failsTheCallAfterTheSocketTimeout_andMarksTheStoreDown() throws Exception {
-    URI real = URI.create(url.substring("jdbc:".length()));
+    URI real = URI.create(database.url().substring("jdbc:".length()));
     try (SilentableProxy proxy = new SilentableProxy(real.getPort())) {
-      String throughProxy = url.replace(":" + real.getPort() + "/", ":" + proxy.port() + "/");
+      String throughProxy = database.url().replace(":" + real.getPort() + "/", ":" + proxy.port() + "/");
       try (Store store = PostgresStores.open(throughProxy, null, STORE_TIMEOUT)) {
         store.tenants().insertTenant(StoreContractTest.tenant("t1"));
         proxy.goSilent();
