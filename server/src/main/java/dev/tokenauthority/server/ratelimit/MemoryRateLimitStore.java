@@ -8,6 +8,8 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   /** How much older than the last one a call's clock reading may be without being taken for a step back. */
   static final long CLOCK_STEP_TOLERANCE_MICROS = 30_000_000L;
   private final ConcurrentHashMap<String, Long> tats = new ConcurrentHashMap<>();
+  /** The purge under way (one runs at a time, on the maintenance thread); null between purges. */
+  private volatile Purge purge;
 
   @Override
   public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
@@ -36,19 +38,34 @@ public final class MemoryRateLimitStore implements RateLimitStore {
 
   @Override
   public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
-    java.util.List<java.util.Map.Entry<String, Long>> full = tats.entrySet().stream()
-        .filter(b -> b.getKey().compareTo(afterBucket) > 0 && b.getValue() < nowMicros)
-        .sorted(java.util.Map.Entry.comparingByKey())
-        .limit(limit)
-        .map(b -> java.util.Map.entry(b.getKey(), b.getValue()))
-        .toList();
+    // The full buckets are found and sorted once per purge (the first batch), not once per batch:
+    // a purge of n buckets costs n log n, not n for each of its n / limit batches.
+    Purge run = purge;
+    if (afterBucket.isEmpty() || run == null || run.nowMicros() != nowMicros) {
+      run = new Purge(nowMicros, tats.entrySet().stream()
+          .filter(b -> b.getValue() < nowMicros)
+          .map(b -> java.util.Map.entry(b.getKey(), b.getValue()))
+          .sorted(java.util.Map.Entry.comparingByKey())
+          .toList());
+      purge = run;
+    }
+    java.util.List<java.util.Map.Entry<String, Long>> full = run.full();
+    int from = java.util.Collections.binarySearch(full, java.util.Map.entry(afterBucket, 0L), java.util.Map.Entry.comparingByKey());
+    from = from >= 0 ? from + 1 : -from - 1;
     java.util.List<String> removed = new java.util.ArrayList<>();
-    for (var bucket : full) {
+    int i = from;
+    for (; i < full.size() && removed.size() < limit; i++) {
       // Only as it was seen: a bucket admitted meanwhile stays.
-      if (tats.remove(bucket.getKey(), bucket.getValue())) {
-        removed.add(bucket.getKey());
+      if (tats.remove(full.get(i).getKey(), full.get(i).getValue())) {
+        removed.add(full.get(i).getKey());
       }
+    }
+    if (i >= full.size()) {
+      purge = null; // done: the list is not kept until the next purge
     }
     return removed;
   }
+
+  /** The full buckets of a purge under way, in name order, as its first batch found them. */
+  private record Purge(long nowMicros, java.util.List<java.util.Map.Entry<String, Long>> full) {}
 }
