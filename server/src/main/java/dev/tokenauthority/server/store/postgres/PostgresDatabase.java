@@ -157,9 +157,10 @@ public final class PostgresDatabase implements Database {
     }
     // The statement timeout is SET, not sent as the start-up parameter `options`, which
     // PgBouncer refuses by default ("unsupported startup parameter").
-    String statementTimeout = bounded ? statementTimeoutSql(url, timeout) : null;
-    String init = statementTimeout == null ? initSql : initSql == null ? statementTimeout : statementTimeout + "; " + initSql;
-    if (init != null) {
+    String init = java.util.stream.Stream.of(bounded ? statementTimeoutSql(url, timeout) : null, initSql)
+        .filter(java.util.Objects::nonNull)
+        .collect(java.util.stream.Collectors.joining("; "));
+    if (!init.isEmpty()) {
       config.setConnectionInitSql(init);
     }
     config.setMaximumPoolSize(size);
@@ -192,11 +193,12 @@ public final class PostgresDatabase implements Database {
   }
 
   /**
-   * The {@code SET statement_timeout} each bounded connection starts with: how long PostgreSQL
-   * lets one statement run, lock waits included, before it cancels it. Half the socket timeout
-   * in effect, so that a statement stuck behind a lock fails alone on a connection that
-   * answered, before the socket timeout would take the connection for lost (the URL's {@code socketTimeout=} when it sets one, else ours), or null
-   * when the URL's {@code options} set a statement timeout of their own.
+   * The {@code SET statement_timeout} each bounded connection starts with, or null when the
+   * URL's {@code options} set a statement timeout of their own: how long PostgreSQL lets one
+   * statement run, lock waits included, before it cancels it. Half the socket timeout in effect
+   * (the URL's {@code socketTimeout=} when it sets one, else ours), so that a statement stuck
+   * behind a lock fails alone on a connection that answered, before the socket timeout would
+   * take the connection for lost.
    */
   static String statementTimeoutSql(String url, Duration timeout) {
     Duration socket = socketTimeout(timeout);
