@@ -15,6 +15,9 @@ import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.logging.RequestLogProperty;
 import com.linecorp.armeria.common.metric.NoopMeterRegistry;
+import com.linecorp.armeria.common.Flags;
+import com.linecorp.armeria.common.util.EventLoopGroups;
+import com.linecorp.armeria.common.util.TransportType;
 import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.RoutingContext;
 import com.linecorp.armeria.server.Server;
@@ -32,15 +35,22 @@ import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.netty.util.concurrent.Future;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -67,6 +77,7 @@ public final class HttpGateway {
    */
   static final String JWKS_CACHE_CONTROL = "public, max-age=15, stale-if-error=86400";
   private static final Duration DRAIN_QUIET_PERIOD = Duration.ofMillis(100);
+  private static final Duration ACCEPTOR_STOP_TIMEOUT = Duration.ofSeconds(1);
   /** What the open routes allow: GET, and HEAD as GET without the body (RFC 9110 9.3.2). */
   private static final String OPEN_ROUTE_METHODS = "GET, HEAD";
 
@@ -199,6 +210,7 @@ public final class HttpGateway {
         // 10 s, with what clients did (a reset stream, a bad chunk): the error handler already
         // logs the server's own failures, once each.
         .unloggedExceptionsReportInterval(Duration.ZERO)
+        .bossGroupFactory(HttpGateway::acceptorGroup)
         .disableServerHeader()
         // Armeria flushes each response's frames as it writes them: three system calls per
         // response where grpc's transport batches several responses into one. Consolidating
@@ -206,6 +218,28 @@ public final class HttpGateway {
         .childChannelPipelineCustomizer(p -> p.addFirst(new FlushConsolidationHandler(256, true)))
         .serviceUnder("/", new UnaryService())
         .build();
+  }
+
+  /**
+   * The thread that accepts the port's connections, as Armeria makes it, except that it ends as
+   * soon as the stop reaches it. Armeria stops it with Netty's default quiet period, two seconds
+   * without a task, which every stop of the HTTP port waited out after its drain was done; by
+   * then the port and its connections are closed, so the acceptor has nothing left to do. (The
+   * group itself must say so: Armeria's {@code EventLoopGroupBuilder.gracefulShutdown} wraps the
+   * group, and the stop reaches the inner one through its channel.) On a transport other than
+   * NIO, Armeria's own acceptor.
+   */
+  private static EventLoopGroup acceptorGroup(String threadName) {
+    ThreadFactory threads = task -> new FastThreadLocalThread(task, threadName);
+    if (Flags.transportType() != TransportType.NIO) {
+      return EventLoopGroups.newEventLoopGroup(1, threads);
+    }
+    return new MultiThreadIoEventLoopGroup(1, threads, NioIoHandler.newFactory()) {
+      @Override
+      public Future<?> shutdownGracefully() {
+        return shutdownGracefully(0, ACCEPTOR_STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    };
   }
 
   /** Starts listening; returns the port (the chosen one for port 0). */
