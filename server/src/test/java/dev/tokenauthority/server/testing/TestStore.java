@@ -28,7 +28,7 @@ public enum TestStore {
   POSTGRES {
     @Override
     public Store open(Path scratch) {
-      return PostgresStores.open(TestPostgres.newDatabase(), null, TIMEOUT);
+      return PostgresStores.open(TestPostgres.newStoreDatabase(), null, TIMEOUT);
     }
   };
 

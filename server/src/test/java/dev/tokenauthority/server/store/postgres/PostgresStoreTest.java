@@ -25,7 +25,7 @@ class PostgresStoreTest extends StoreContractTest {
 
   @Override
   protected Store newStore() {
-    url = TestPostgres.newDatabase();
+    url = TestPostgres.newStoreDatabase();
     return PostgresStores.open(url, null, TIMEOUT);
   }
 
