@@ -230,7 +230,11 @@ public final class HttpGateway {
    * NIO, Armeria's own acceptor.
    */
   private static EventLoopGroup acceptorGroup(String threadName) {
-    ThreadFactory threads = task -> new FastThreadLocalThread(task, threadName);
+    ThreadFactory threads = task -> {
+      Thread t = new FastThreadLocalThread(task, threadName);
+      t.setDaemon(false); // as Armeria's: a listening port keeps the process alive
+      return t;
+    };
     if (Flags.transportType() != TransportType.NIO) {
       return EventLoopGroups.newEventLoopGroup(1, threads);
     }
