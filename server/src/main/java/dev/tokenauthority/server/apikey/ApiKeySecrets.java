@@ -2,6 +2,7 @@ package dev.tokenauthority.server.apikey;
 
 import dev.tokenauthority.server.secret.RandomStrings;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 
@@ -15,6 +16,8 @@ public final class ApiKeySecrets {
   static final int BODY_LENGTH = 43;
   static final int CHECKSUM_LENGTH = 6;
   private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9]{0,14}_");
+  /** A generated secret's body and checksum, after the prefix's underscore. */
+  private static final Pattern TAIL = Pattern.compile("_([0-9A-Za-z]{" + (BODY_LENGTH + CHECKSUM_LENGTH) + "})(?![0-9A-Za-z])");
 
   private final String prefix;
 
@@ -64,6 +67,32 @@ public final class ApiKeySecrets {
     }
     int split = secret.length() - CHECKSUM_LENGTH;
     return checksum(secret.substring(0, split)).equals(secret.substring(split));
+  }
+
+  /**
+   * Whether {@code text} holds a secret of this format, of any deployment's prefix: a prefix,
+   * 43 base62 characters and the checksum of all that. A text that is no secret passes the
+   * checksum by chance once in about 57 billion tries, so this finds pasted secrets, not
+   * lookalikes. For values that are stored and shown again (a user id in every audit line).
+   */
+  public static boolean containsSecret(String text) {
+    Matcher tail = TAIL.matcher(text);
+    while (tail.find()) {
+      int end = tail.end();
+      String body = text.substring(tail.start(), end - CHECKSUM_LENGTH);
+      String check = text.substring(end - CHECKSUM_LENGTH, end);
+      // The prefix is 1-15 lowercase letters or digits, the first a letter, before the underscore.
+      for (int start = tail.start() - 1; start >= 0 && tail.start() - start <= 15; start--) {
+        char c = text.charAt(start);
+        if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9')) {
+          break;
+        }
+        if (c >= 'a' && c <= 'z' && checksum(text.substring(start, tail.start()) + body).equals(check)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** What may be shown of a secret: its prefix and its last 4 characters. */

@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.session;
 
+import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.apikey.Origins;
 import dev.tokenauthority.server.apikey.Scopes;
@@ -56,6 +57,10 @@ public final class MintRules {
     }
     untrimmed(v, request.externalGroupId(), "external_group_id");
     untrimmed(v, request.audience(), "audience");
+    // The identity is written into the token, every audit line of its uses and the upstream's
+    // headers: an API key secret pasted into it (a caller's bug) would be spread to all of them.
+    noSecret(v, request.externalUserId(), "external_user_id");
+    noSecret(v, request.externalGroupId(), "external_group_id");
     v.check(request.maxUses() >= 0 && request.maxUses() <= MAX_USES, "max_uses", "must be between 1 and " + MAX_USES + " (0 means 1)");
     List<String> scopes = Scopes.validate(request.scopes(), "scopes", v);
     String origin = Origins.validateOptional(request.origin(), "origin", v);
@@ -90,6 +95,11 @@ public final class MintRules {
         ? Origins.normalise(request.browserOrigin()).orElse("")
         : origin;
     return new Admitted(scopes, bound, ttl, maxUses);
+  }
+
+  private static void noSecret(Violations v, String value, String field) {
+    v.check(!ApiKeySecrets.containsSecret(value), field,
+        "must not contain an API key secret (the identity is copied into tokens and audit lines): send the user's id");
   }
 
   private static void untrimmed(Violations v, String value, String field) {

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.testing.InProcessAuthority;
 import dev.tokenauthority.server.testing.TestStore;
 import dev.tokenauthority.server.testing.TokenParts;
@@ -20,6 +21,7 @@ import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -198,6 +200,21 @@ class MintSessionTest {
     assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id", "audience");
     assertThat(InProcessAuthority.badRequest(e).getFieldViolationsList())
         .allSatisfy(violation -> assertThat(violation.getDescription()).isEqualTo("must not start or end with whitespace"));
+  }
+
+  @Test
+  void mintSession_anApiKeySecretAsTheIdentity_isInvalidRequest_soItIsNotCopiedIntoTokensAndAuditLines() {
+    // A caller's bug: the key it authenticates with, or another deployment's, sent as the user.
+    String otherDeployments = new ApiKeySecrets("live_").generate();
+    for (String identity : List.of(minter, "Bearer " + minter, "user:" + otherDeployments)) {
+      StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
+          () -> ta.mint(minter, request().setExternalUserId(identity).setExternalGroupId(identity).build()));
+      assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id");
+      assertThat(e.getStatus().getDescription()).doesNotContain(minter).doesNotContain(otherDeployments);
+    }
+    // The same shape with a checksum that does not match is nobody's secret: an id like any other.
+    String lookalike = minter.substring(0, minter.length() - 1) + (minter.endsWith("A") ? "B" : "A");
+    assertThat(ta.mint(minter, request().setExternalUserId(lookalike).build()).getSessionId()).isNotEmpty();
   }
 
   @Test
