@@ -131,7 +131,7 @@ public final class TokenAuthorityServer {
     forTokenAuthority.add(new RateLimitHeaders());
     forTokenAuthority.addAll(common);
     TokenAuthorityService service =
-        new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys(), authority.clock());
+        new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys());
     this.apiServices =
         List.of(
             ServerInterceptors.intercept(MalformedRequests.guard(service.bindService()), forTokenAuthority),

@@ -25,8 +25,6 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RevokeResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.stub.StreamObserver;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -38,13 +36,11 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   private final SessionService sessions;
   private final ApiKeyService keys;
   private final SigningKeys signingKeys;
-  private final Clock clock;
 
-  public TokenAuthorityService(SessionService sessions, ApiKeyService keys, SigningKeys signingKeys, Clock clock) {
+  public TokenAuthorityService(SessionService sessions, ApiKeyService keys, SigningKeys signingKeys) {
     this.sessions = sessions;
     this.keys = keys;
     this.signingKeys = signingKeys;
-    this.clock = clock;
   }
 
   @Override
@@ -86,12 +82,13 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   }
 
   private MintSessionResponse mintResponse(SessionService.Minted minted) {
-    Instant expires = minted.session().expireTime();
+    // The TTL given, not the time left when the answer is built: read after the store's commit,
+    // a clock that had crossed a second boundary told a new 1 s token it had 0 s left.
     return MintSessionResponse.newBuilder()
         .setToken(minted.token())
         .setSessionId(minted.session().id())
-        .setExpireTime(ProtoMapper.timestamp(expires))
-        .setExpiresInSeconds(Math.max(0, Duration.between(clock.instant(), expires).toSeconds()))
+        .setExpireTime(ProtoMapper.timestamp(minted.session().expireTime()))
+        .setExpiresInSeconds(minted.ttlSeconds())
         .build();
   }
 

@@ -72,8 +72,12 @@ public final class SessionService {
       boolean contextNonFinite,
       String browserOrigin) {}
 
-  /** A minted session, its token (which only the caller ever sees) and the caller's rate limit. */
-  public record Minted(String token, Session session, RateLimiter.Decision rateLimit) {
+  /**
+   * A minted session, its token (which only the caller ever sees), the TTL it was given (what
+   * {@code expires_in_seconds} says: the expiry is at least that long after the mint) and the
+   * caller's rate limit.
+   */
+  public record Minted(String token, Session session, long ttlSeconds, RateLimiter.Decision rateLimit) {
     @Override
     public String toString() {
       return "Minted[session=" + session.id() + ", token=redacted]";
@@ -178,7 +182,7 @@ public final class SessionService {
             sessionId, caller.tenantId(), caller.apiKeyId(), request.externalUserId(), request.externalGroupId(),
             request.audience(), admitted.scopes(), admitted.origin(), request.context(), SecretHash.of(token), issued, expires, maxUses,
             maxUses, null);
-    return sessions.insertSession(session).thenApply(ignored -> new Minted(token, session, rate));
+    return sessions.insertSession(session).thenApply(ignored -> new Minted(token, session, ttl, rate));
   }
 
   /**
