@@ -16,8 +16,8 @@ public final class ApiKeySecrets {
   static final int BODY_LENGTH = 43;
   static final int CHECKSUM_LENGTH = 6;
   private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9]{0,14}_");
-  /** A generated secret's body and checksum, after the prefix's underscore. */
-  private static final Pattern TAIL = Pattern.compile("_([0-9A-Za-z]{" + (BODY_LENGTH + CHECKSUM_LENGTH) + "})(?![0-9A-Za-z])");
+  /** A generated secret's body and checksum, after the prefix's underscore (whatever follows them). */
+  private static final Pattern TAIL = Pattern.compile("_([0-9A-Za-z]{" + (BODY_LENGTH + CHECKSUM_LENGTH) + "})");
 
   private final String prefix;
 

@@ -206,7 +206,7 @@ class MintSessionTest {
   void mintSession_anApiKeySecretAsTheIdentity_isInvalidRequest_soItIsNotCopiedIntoTokensAndAuditLines() {
     // A caller's bug: the key it authenticates with, or another deployment's, sent as the user.
     String otherDeployments = new ApiKeySecrets("live_").generate();
-    for (String identity : List.of(minter, "Bearer " + minter, "user:" + otherDeployments)) {
+    for (String identity : List.of(minter, "Bearer " + minter, "user:" + otherDeployments, minter + "x7")) {
       StatusRuntimeException e = ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
           () -> ta.mint(minter, request().setExternalUserId(identity).setExternalGroupId(identity).build()));
       assertThat(violationFields(e)).containsExactlyInAnyOrder("external_user_id", "external_group_id");
