@@ -78,16 +78,13 @@ public final class ApiKeySecrets {
   public static boolean containsSecret(String text) {
     Matcher tail = TAIL.matcher(text);
     while (tail.find()) {
-      int end = tail.end();
-      String body = text.substring(tail.start(), end - CHECKSUM_LENGTH);
-      String check = text.substring(end - CHECKSUM_LENGTH, end);
-      // The prefix is 1-15 lowercase letters or digits, the first a letter, before the underscore.
-      for (int start = tail.start() - 1; start >= 0 && tail.start() - start <= 15; start--) {
-        char c = text.charAt(start);
-        if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9')) {
-          break;
-        }
-        if (c >= 'a' && c <= 'z' && checksum(text.substring(start, tail.start()) + body).equals(check)) {
+      int underscore = tail.start();
+      String body = tail.group(1).substring(0, BODY_LENGTH);
+      String check = tail.group(1).substring(BODY_LENGTH);
+      // Every prefix the format allows that ends at this underscore.
+      for (int start = Math.max(0, underscore - 15); start < underscore; start++) {
+        String prefix = text.substring(start, underscore + 1);
+        if (PREFIX.matcher(prefix).matches() && checksum(prefix + body).equals(check)) {
           return true;
         }
       }
