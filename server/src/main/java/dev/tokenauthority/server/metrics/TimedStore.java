@@ -337,7 +337,7 @@ public final class TimedStore implements Store {
     }
 
     @Override
-    public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+    public List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
       return time(purge, () -> delegate.purgeRateLimits(nowMicros, afterBucket, limit));
     }
   }

@@ -1,5 +1,9 @@
 package dev.tokenauthority.server.ratelimit;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -37,22 +41,22 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   @Override
-  public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+  public List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
     // The full buckets are found and sorted once per purge (the first batch), not once per batch:
     // a purge of n buckets costs n log n, not n for each of its n / limit batches.
     Purge run = purge;
     if (afterBucket.isEmpty() || run == null || run.nowMicros() != nowMicros) {
       run = new Purge(nowMicros, tats.entrySet().stream()
           .filter(b -> b.getValue() < nowMicros)
-          .map(b -> java.util.Map.entry(b.getKey(), b.getValue()))
-          .sorted(java.util.Map.Entry.comparingByKey())
+          .map(b -> Map.entry(b.getKey(), b.getValue()))
+          .sorted(Map.Entry.comparingByKey())
           .toList());
       purge = run;
     }
-    java.util.List<java.util.Map.Entry<String, Long>> full = run.full();
-    int from = java.util.Collections.binarySearch(full, java.util.Map.entry(afterBucket, 0L), java.util.Map.Entry.comparingByKey());
+    List<Map.Entry<String, Long>> full = run.full();
+    int from = Collections.binarySearch(full, Map.entry(afterBucket, 0L), Map.Entry.comparingByKey());
     from = from >= 0 ? from + 1 : -from - 1;
-    java.util.List<String> removed = new java.util.ArrayList<>();
+    List<String> removed = new ArrayList<>();
     int i = from;
     for (; i < full.size() && removed.size() < limit; i++) {
       // Only as it was seen: a bucket admitted meanwhile stays.
@@ -67,5 +71,5 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   /** The full buckets of a purge under way, in name order, as its first batch found them. */
-  private record Purge(long nowMicros, java.util.List<java.util.Map.Entry<String, Long>> full) {}
+  private record Purge(long nowMicros, List<Map.Entry<String, Long>> full) {}
 }

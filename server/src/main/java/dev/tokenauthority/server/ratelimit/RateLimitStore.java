@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.ratelimit;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -32,5 +33,5 @@ public interface RateLimitStore {
    *
    * @return the deleted buckets' names, in name order
    */
-  java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit);
+  List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit);
 }

@@ -2,6 +2,7 @@ package dev.tokenauthority.server.ratelimit;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -92,7 +93,7 @@ public final class RateLimiter {
     int total = 0;
     String after = "";
     while (!Thread.currentThread().isInterrupted()) {
-      java.util.List<String> deleted = buckets.purgeRateLimits(nowMicros, after, batch);
+      List<String> deleted = buckets.purgeRateLimits(nowMicros, after, batch);
       total += deleted.size();
       if (deleted.size() < batch) {
         break; // the end, or buckets left for the next run (held by an admission, or just admitted)

@@ -334,7 +334,7 @@ public final class MemoryStore
   }
 
   @Override
-  public java.util.List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
+  public List<String> purgeRateLimits(long nowMicros, String afterBucket, int limit) {
     return rateLimits.purgeRateLimits(nowMicros, afterBucket, limit);
   }
 
