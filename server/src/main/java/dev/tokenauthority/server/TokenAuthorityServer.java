@@ -2,12 +2,11 @@ package dev.tokenauthority.server;
 
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
-import dev.tokenauthority.server.grpc.AuditInterceptor;
+import dev.tokenauthority.server.grpc.CallRecordingInterceptor;
 import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
 import dev.tokenauthority.server.grpc.ExtAuthzService;
 import dev.tokenauthority.server.grpc.HealthWatches;
 import dev.tokenauthority.server.grpc.MalformedRequests;
-import dev.tokenauthority.server.grpc.MetricsInterceptor;
 import dev.tokenauthority.server.grpc.RateLimitHeaders;
 import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
@@ -106,9 +105,9 @@ public final class TokenAuthorityServer {
     this.authority = authority;
     this.purgeInterval = purgeInterval;
     this.httpSettings = http;
-    // Interceptors run last-listed first: metrics, audit, the client certificate (mTLS),
-    // authentication, then the rate-limit headers. Metrics and audit sit outside the two checks
-    // to see the calls they refuse.
+    // Interceptors run last-listed first: the recording of metrics and audit, the client
+    // certificate (mTLS), authentication, then the rate-limit headers. The recording sits outside
+    // the two checks to see the calls they refuse.
     List<ServerInterceptor> common = new ArrayList<>();
     common.add(new ApiKeyAuthInterceptor(authority.apiKeys(), authority.tenants()));
     List<ServerInterceptor> open = new ArrayList<>();
@@ -116,11 +115,8 @@ public final class TokenAuthorityServer {
       common.add(clientCertificates);
       open.add(clientCertificates);
     }
-    if (audit != null) {
-      common.add(new AuditInterceptor(audit, authority.clock()));
-    }
-    if (metrics != null) {
-      common.add(new MetricsInterceptor(metrics));
+    if (audit != null || metrics != null) {
+      common.add(new CallRecordingInterceptor(metrics, audit, authority.clock()));
     }
     if (audit != null || metrics != null) {
       // So that a request the transport refuses (a frame cut short, too large) is recorded as

@@ -7,10 +7,10 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
 /**
- * Tells the audit and metrics interceptors why grpc-java's transport ended a call before any of
- * our code saw its message: a frame cut short by the end of the stream (INTERNAL "Encountered
- * end-of-stream mid-frame"), a frame already over the size limit before inflating
- * (RESOURCE_EXHAUSTED), a body the transport could not decompress. The transport answers the
+ * Tells {@link CallRecordingInterceptor}, which records metrics and audit, why grpc-java's
+ * transport ended a call before any of our code saw its message: a frame cut short by the end of
+ * the stream (INTERNAL "Encountered end-of-stream mid-frame"), a frame already over the size
+ * limit before inflating (RESOURCE_EXHAUSTED), a body the transport could not decompress. The transport answers the
  * client itself; the application only hears {@code onCancel}, which without this would be
  * recorded as a client that gave up.
  *

@@ -19,149 +19,72 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RotateSigningKeyResponse;
 import dev.tokenauthority.v1.UpdateTenantRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.grpc.Context;
-import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
-import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Grpc;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
  * Writes an {@link AuditEvent} for every state change answered OK (the RPCs {@link MethodTable}
- * marks {@link RpcMethod#changesState}, and an ext_authz Check in redeem mode) and every call that does not end OK,
- * whatever its RPC (a Check that refused counts as refused with its reason, though the RPC itself answers OK). Install it outside the authentication interceptor: it hears of the
- * caller through {@link CallerContext.CallerListener}, and sees the refusals of authentication.
+ * marks {@link RpcMethod#changesState}, and an ext_authz Check in redeem mode) and every call that
+ * does not end OK, whatever its RPC (a Check that refused counts as refused with its reason,
+ * though the RPC itself answers OK).
  *
  * <p>It only ever takes identifiers from a call: ids from the response of a success, ids of the
  * request only when they have the exact shape of our ids (so that a secret sent in the wrong
  * field is never copied), a session id out of a token only after the token was accepted.
  */
-public final class AuditInterceptor implements ServerInterceptor {
+final class CallAudit implements CallRecordingInterceptor.CallRecorder {
   private static final Pattern SESSION_ID = Pattern.compile("ses_[0-9A-Za-z]{24}");
   private static final Pattern API_KEY_ID = Pattern.compile("key_[0-9A-Za-z]{22}");
 
   private final AuditLog log;
   private final Clock clock;
 
-  public AuditInterceptor(AuditLog log, Clock clock) {
+  CallAudit(AuditLog log, Clock clock) {
     this.log = log;
     this.clock = clock;
   }
 
   @Override
-  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
-      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-    AuditedCall<ReqT, RespT> audited = new AuditedCall<>(call);
-    Context context = Context.current().withValue(CallerContext.CALLER_LISTENER, audited);
-    ServerCall.Listener<ReqT> listener;
-    Context previous = context.attach();
-    try {
-      listener = next.startCall(audited, headers);
-    } finally {
-      context.detach(previous);
+  public void record(CallEnding ending) {
+    String rpc = ending.method().getFullMethodName();
+    if (ending.ok()
+        && !MethodTable.find(rpc).map(RpcMethod::changesState).orElse(false)
+        && !ending.checkConsumesUse()) {
+      return;
     }
-    return new SimpleForwardingServerCallListener<>(listener) {
-      @Override
-      public void onMessage(ReqT message) {
-        audited.request = message;
-        super.onMessage(message);
-      }
-
-      @Override
-      public void onCancel() {
-        StatusRuntimeException refusal = TransportRefusals.refusal(context);
-        if (refusal == null) {
-          audited.ended(Status.CANCELLED, null);
-        } else {
-          audited.ended(refusal.getStatus(), refusal.getTrailers());
-        }
-        super.onCancel();
-      }
-    };
-  }
-
-  private final class AuditedCall<ReqT, RespT> extends SimpleForwardingServerCall<ReqT, RespT>
-      implements CallerContext.CallerListener {
-    private final AtomicBoolean ended = new AtomicBoolean();
-    volatile Caller caller;
-    volatile Object request;
-    volatile Object response;
-
-    AuditedCall(ServerCall<ReqT, RespT> call) {
-      super(call);
-    }
-
-    @Override
-    public void authenticated(Caller caller) {
-      this.caller = caller;
-    }
-
-    @Override
-    public void sendMessage(RespT message) {
-      response = message;
-      super.sendMessage(message);
-    }
-
-    @Override
-    public void close(Status status, Metadata trailers) {
-      ended(status, trailers);
-      super.close(status, trailers);
-    }
-
-    void ended(Status status, Metadata trailers) {
-      // Once only: a cancellation reported after the call was closed is not a second outcome.
-      if (!ended.compareAndSet(false, true)) {
-        return;
-      }
-      String rpc = getMethodDescriptor().getFullMethodName();
-      // An ext_authz Check answers OK either way; its own status says whether it refused.
-      com.google.rpc.Status denial = ExtAuthzService.denial(response);
-      Status outcomeStatus = denial == null ? status : Status.fromCodeValue(denial.getCode());
-      if (outcomeStatus.isOk()
-          && !MethodTable.find(rpc).map(RpcMethod::changesState).orElse(false)
-          && !ExtAuthzService.consumesUse(request)) {
-        return;
-      }
-      String reason = denial == null ? ErrorMapper.reasonOf(status, trailers) : ErrorMapper.reasonOf(denial);
-      String outcome =
-          outcomeStatus.isOk()
-              ? AuditEvent.OK
-              : reason != null
-                  ? AuditEvent.REFUSED
-                  : status.getCode() == Status.Code.CANCELLED ? AuditEvent.CANCELLED : AuditEvent.ERROR;
-      Builder b = new Builder();
-      describe(b, request, outcomeStatus.isOk() ? response : null);
-      Caller who = caller;
-      log.record(
-          new AuditEvent(
-              clock.instant(),
-              rpc,
-              outcome,
-              outcomeStatus.getCode().name(),
-              reason,
-              who == null ? null : who.tenantId(),
-              who == null ? null : who.apiKeyId(),
-              b.sessionId,
-              b.externalUserId,
-              b.targetApiKeyId,
-              b.targetTenant,
-              b.kid,
-              peer(getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
-              peerCertificate(getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION))));
-    }
+    String outcome =
+        ending.ok()
+            ? AuditEvent.OK
+            : ending.reason() != null
+                ? AuditEvent.REFUSED
+                : ending.code() == Status.Code.CANCELLED ? AuditEvent.CANCELLED : AuditEvent.ERROR;
+    Builder b = new Builder();
+    describe(b, ending.request(), ending.response());
+    Caller who = ending.caller();
+    log.record(
+        new AuditEvent(
+            clock.instant(),
+            rpc,
+            outcome,
+            ending.code().name(),
+            ending.reason(),
+            who == null ? null : who.tenantId(),
+            who == null ? null : who.apiKeyId(),
+            b.sessionId,
+            b.externalUserId,
+            b.targetApiKeyId,
+            b.targetTenant,
+            b.kid,
+            peer(ending.attributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+            peerCertificate(ending.attributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION))));
   }
 
   /** The identifiers of one call. */
