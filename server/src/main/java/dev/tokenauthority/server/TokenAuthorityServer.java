@@ -12,6 +12,7 @@ import dev.tokenauthority.server.grpc.TenantAdminService;
 import dev.tokenauthority.server.grpc.TokenAuthorityService;
 import dev.tokenauthority.server.grpc.TransportRefusals;
 import dev.tokenauthority.server.http.HttpGateway;
+import dev.tokenauthority.server.logging.WireLogFilter;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.v1.TenantAdminGrpc;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
@@ -102,6 +103,8 @@ public final class TokenAuthorityServer {
   public TokenAuthorityServer(
       ServerBuilder<?> builder, Authority authority, Duration purgeInterval, Metrics metrics, AuditLog audit,
       HttpGateway.Settings http, ClientCertificateInterceptor clientCertificates) {
+    // Before a port opens: its wire loggers must never write a caller's key, whatever the log level.
+    WireLogFilter.install();
     this.authority = authority;
     this.purgeInterval = purgeInterval;
     this.httpSettings = http;
