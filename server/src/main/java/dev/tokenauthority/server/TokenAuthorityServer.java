@@ -141,7 +141,8 @@ public final class TokenAuthorityServer {
     this.openJwks = service.bindService().getMethod(TokenAuthorityGrpc.getGetJwksMethod().getFullMethodName());
     apiServices.forEach(builder::addService);
     // Envoy's ext_authz is gRPC only: Envoy speaks gRPC to it, and it has no HTTP/JSON route.
-    builder.addService(ServerInterceptors.intercept(new ExtAuthzService(authority.sessions()), common));
+    builder.addService(ServerInterceptors.intercept(
+        MalformedRequests.guard(new ExtAuthzService(authority.sessions()).bindService()), common));
     this.server =
         builder
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)

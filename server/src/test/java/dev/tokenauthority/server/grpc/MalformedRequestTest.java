@@ -68,6 +68,7 @@ import org.slf4j.LoggerFactory;
 class MalformedRequestTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String MINT = "tokenauthority.v1.TokenAuthority/MintSession";
+  private static final String CHECK = "envoy.service.auth.v3.Authorization/Check";
   private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
   private final ByteArrayOutputStream auditOut = new ByteArrayOutputStream();
@@ -147,6 +148,23 @@ class MalformedRequestTest {
     assertThat(info.getDomain()).isEqualTo(ErrorMapper.DOMAIN);
     assertThat(info.getReason()).isEqualTo("INVALID_REQUEST");
     assertAuditedOnce("INVALID_ARGUMENT");
+    assertAtMostOneLogLine();
+  }
+
+  /** The bodies that are malformed whatever the message: Envoy's CheckRequest as much as a mint's. */
+  static Stream<Arguments> malformedCheckBodies() throws IOException {
+    return malformedBodies().filter(a -> !a.get()[0].toString().contains("external_user_id")
+        && !a.get()[0].toString().contains("context"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("malformedCheckBodies")
+  void envoyCheck_malformedBody_isInvalidRequestWithOneAuditLine(String name, byte[] body, boolean gzip) throws Exception {
+    StatusRuntimeException e = call(CHECK, body, gzip);
+
+    assertThat(e.getStatus().getCode()).as("%s", e.getStatus()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(InProcessAuthority.errorInfo(e).getReason()).isEqualTo("INVALID_REQUEST");
+    assertAuditedOnce(CHECK, "INVALID_ARGUMENT");
     assertAtMostOneLogLine();
   }
 
@@ -235,8 +253,12 @@ class MalformedRequestTest {
   }
 
   private StatusRuntimeException call(byte[] body, boolean gzip) {
+    return call(MINT, body, gzip);
+  }
+
+  private StatusRuntimeException call(String method, byte[] body, boolean gzip) {
     try {
-      ClientCalls.blockingUnaryCall(authorizedChannel(), RawBytes.unary(MINT), options(gzip).withDeadlineAfter(10, TimeUnit.SECONDS), body);
+      ClientCalls.blockingUnaryCall(authorizedChannel(), RawBytes.unary(method), options(gzip).withDeadlineAfter(10, TimeUnit.SECONDS), body);
     } catch (StatusRuntimeException e) {
       return e;
     }
@@ -258,6 +280,10 @@ class MalformedRequestTest {
   }
 
   private void assertAuditedOnce(String code) throws Exception {
+    assertAuditedOnce(MINT, code);
+  }
+
+  private void assertAuditedOnce(String rpc, String code) throws Exception {
     server.stop(Duration.ofSeconds(1));
     audit.close();
     String text = auditOut.toString(StandardCharsets.UTF_8);
@@ -269,7 +295,7 @@ class MalformedRequestTest {
     }
     assertThat(lines).as("audit lines:\n%s", text).hasSize(1);
     JsonNode line = lines.get(0);
-    assertThat(line.get("rpc").asText()).isEqualTo(MINT);
+    assertThat(line.get("rpc").asText()).isEqualTo(rpc);
     assertThat(line.get("outcome").asText()).isEqualTo("refused");
     assertThat(line.get("code").asText()).isEqualTo(code);
     assertThat(line.get("reason").asText()).isEqualTo("INVALID_REQUEST");
