@@ -39,6 +39,8 @@ import java.util.Map;
  */
 final class JsonRequests {
   private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+  /** At most this many field violations are listed in one answer. */
+  static final int MAX_VIOLATIONS = 32;
 
   private JsonRequests() {}
 
@@ -63,7 +65,7 @@ final class JsonRequests {
     List<FieldViolation> unknown = new ArrayList<>();
     checkFields(type, json, "", unknown);
     if (!unknown.isEmpty()) {
-      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, unknown);
+      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, capped(unknown));
     }
     // Decoded text is UTF-8 already (text()); only an escape can make a lone surrogate, which
     // gRPC refuses as invalid UTF-8 and the store would keep as '?'.
@@ -77,6 +79,11 @@ final class JsonRequests {
       put(json, v.getKey().split("\\."), new JsonPrimitive(v.getValue()));
     }
     addQuery(route, query, json);
+    List<FieldViolation> wrong = new ArrayList<>();
+    JsonValues.check(type, json, "", wrong);
+    if (!wrong.isEmpty()) {
+      throw AuthorityException.invalid(ErrorReason.INVALID_REQUEST, capped(wrong));
+    }
     Message.Builder builder = route.prototype().newBuilderForType();
     try {
       PARSER.merge(json.toString(), builder);
@@ -244,7 +251,7 @@ final class JsonRequests {
   }
 
   /** A field by its JSON name or its proto name. */
-  private static FieldDescriptor field(Descriptor type, String name) {
+  static FieldDescriptor field(Descriptor type, String name) {
     FieldDescriptor byProto = type.findFieldByName(name);
     if (byProto != null) {
       return byProto;
@@ -376,8 +383,21 @@ final class JsonRequests {
     return false;
   }
 
+  /**
+   * The first {@link #MAX_VIOLATIONS} violations, and one saying how many more there were: a
+   * body of 20,000 unknown fields is not answered with 20,000 details.
+   */
+  private static List<FieldViolation> capped(List<FieldViolation> violations) {
+    if (violations.size() <= MAX_VIOLATIONS) {
+      return violations;
+    }
+    List<FieldViolation> first = new ArrayList<>(violations.subList(0, MAX_VIOLATIONS));
+    first.add(new FieldViolation("body", "and " + (violations.size() - MAX_VIOLATIONS) + " more fields like these"));
+    return first;
+  }
+
   /** A message field this mapping reads field by field: not a map, not a well-known type. */
-  private static boolean isPlainMessage(FieldDescriptor field) {
+  static boolean isPlainMessage(FieldDescriptor field) {
     return field.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !field.isMapField()
         && !field.getMessageType().getFullName().startsWith("google.protobuf.");
   }

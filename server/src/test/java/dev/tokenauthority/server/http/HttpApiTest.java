@@ -495,6 +495,66 @@ class HttpApiTest {
   }
 
   @Test
+  void impossibleTimes_areInvalidRequest_notRolledForward() {
+    for (String time : List.of("2030-13-01T00:00:00Z", "2030-02-30T00:00:00Z", "2030-01-01T24:00:00Z",
+        "2030-01-01T00:00:60Z", "2030-01-01T00:00:00+25:00", "0000-01-01T00:00:00Z", "2030-01-01 00:00:00Z")) {
+      HttpTestClient.Reply reply =
+          http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"" + time + "\"}");
+      assertThat(reply.status()).as(time).isEqualTo(400);
+      assertThat(reply.code()).as(time).isEqualTo("INVALID_REQUEST");
+      assertThat(paths(reply)).as(time).containsExactly("expire_time");
+    }
+    // An offset and a fraction are RFC 3339 too: the same instant, in UTC.
+    HttpTestClient.Reply taken =
+        http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"2030-01-31T12:00:00.5+02:00\"}");
+    assertThat(taken.status()).isEqualTo(200);
+    assertThat(taken.json().getAsJsonObject("apiKey").get("expireTime").getAsString()).isEqualTo("2030-01-31T10:00:00.500Z");
+  }
+
+  @Test
+  void aValueOfAnotherJsonType_isInvalidRequest_evenWhereProtobufWouldConvertIt() {
+    String key = mintKey();
+    for (String value : List.of("[\"u1\"]", "1e400", "true", "{\"a\":1}")) {
+      HttpTestClient.Reply reply = mint(key, "{\"externalUserId\":" + value + "}");
+      assertThat(reply.status()).as(value).isEqualTo(400);
+      assertThat(paths(reply)).as(value).containsExactly("external_user_id");
+    }
+    HttpTestClient.Reply tenant = http.post("/v1/tenants", admin(), "{\"id\":[\"zz1\"]}");
+    assertThat(tenant.status()).isEqualTo(400);
+    assertThat(paths(tenant)).containsExactly("tenant.id");
+    HttpTestClient.Reply scopes = http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":\"sessions:mint\"}");
+    assertThat(paths(scopes)).containsExactly("scopes");
+    HttpTestClient.Reply uses = mint(key, "{\"externalUserId\":\"u1\",\"maxUses\":[2]}");
+    assertThat(paths(uses)).containsExactly("max_uses");
+    assertThat(http.get("/v1/tenants/zz1", admin()).status()).as("no tenant was created").isEqualTo(404);
+  }
+
+  @Test
+  void updateMask_withAnEmptyOrMisspelledPath_isInvalidRequest() {
+    http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"displayName\":\"Acme\"}");
+    for (String mask : List.of(",,", "displayName,", "DisplayName", "display-name")) {
+      HttpTestClient.Reply reply = http.send("PATCH", "/v1/tenants/acme?updateMask=" + mask, admin(), "{\"displayName\":\"Other\"}");
+      assertThat(reply.status()).as(mask).isEqualTo(400);
+      assertThat(paths(reply)).as(mask).containsExactly("update_mask");
+    }
+    assertThat(http.get("/v1/tenants/acme", admin()).json().getAsJsonObject("tenant").get("displayName").getAsString())
+        .isEqualTo("Acme");
+  }
+
+  @Test
+  void manyUnknownFields_areListedUpToALimit() {
+    StringBuilder body = new StringBuilder("{\"externalUserId\":\"u1\"");
+    for (int i = 0; i < 500; i++) {
+      body.append(",\"f").append(i).append("\":1");
+    }
+    HttpTestClient.Reply reply = mint(mintKey(), body.append('}').toString());
+    assertThat(reply.status()).isEqualTo(400);
+    JsonArray details = reply.json().getAsJsonObject("error").getAsJsonArray("details");
+    assertThat(details).hasSize(33);
+    assertThat(details.get(32).getAsJsonObject().get("message").getAsString()).contains("468 more");
+  }
+
+  @Test
   void unknownField_isInvalidRequestNamingIt_evenNested() {
     HttpTestClient.Reply top = mint(mintKey(), "{\"externalUserId\":\"u1\",\"colour\":\"red\"}");
     assertThat(top.status()).isEqualTo(400);
