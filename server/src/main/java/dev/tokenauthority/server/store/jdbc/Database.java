@@ -128,6 +128,16 @@ public interface Database extends AutoCloseable {
     return true;
   }
 
+  /**
+   * After a write that erased a secret (a retired signing key's private half), makes sure no
+   * copy of it is left in the database's files where the engine allows: SQLite zeroes what a
+   * write frees in the pages it writes ({@code secure_delete=FAST}), and this folds its log,
+   * which still holds those pages as they were, into the database file and empties it.
+   * PostgreSQL keeps the old row version in its files until vacuum reuses the space (a read-only
+   * role or a {@code pg_dump} never sees it; a copy of the files may): nothing to do here.
+   */
+  default void scrubErased() {}
+
   /** Whether the database answered recently. */
   boolean isServing();
 

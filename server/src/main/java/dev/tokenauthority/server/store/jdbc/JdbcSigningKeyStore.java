@@ -55,6 +55,7 @@ final class JdbcSigningKeyStore implements SigningKeyStore {
           ps.setString(2, kid);
           return ps.executeUpdate();
         });
+    db.scrubErased();
   }
 
   @Override

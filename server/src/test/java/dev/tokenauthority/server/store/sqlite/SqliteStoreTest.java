@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
+import dev.tokenauthority.server.signing.SigningKey;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
 import dev.tokenauthority.server.session.SessionStore.Outcome;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
@@ -77,6 +78,42 @@ class SqliteStoreTest extends StoreContractTest {
             .isEqualTo(PosixFilePermissions.fromString("rw-------"));
       }
     }
+  }
+
+  @Test
+  void forgetPrivateKey_leavesNoCopyOfItInTheDatabaseFiles_soACopyOfThemCannotSign() throws Exception {
+    byte[] privateKey = new byte[48];
+    new java.security.SecureRandom().nextBytes(privateKey);
+    store.signingKeys().insertSigningKey(new SigningKey("kid-retired", privateKey, new byte[44], T0));
+    store.signingKeys().insertSigningKey(new SigningKey("kid-newest", new byte[48], new byte[44], T0.plusSeconds(60)));
+    assertThat(filesHolding(privateKey)).as("the test finds the key where it is").isNotEmpty();
+
+    store.signingKeys().forgetPrivateKey("kid-retired");
+
+    assertThat(filesHolding(privateKey)).as("files holding the erased key, while open").isEmpty();
+    store.close();
+    assertThat(filesHolding(privateKey)).as("files holding the erased key, once closed").isEmpty();
+  }
+
+  /** The data directory's files holding any 12 bytes in a row of {@code secret}, by name. */
+  private List<String> filesHolding(byte[] secret) throws Exception {
+    int piece = 12;
+    List<String> holding = new java.util.ArrayList<>();
+    try (var files = Files.list(dataDir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        byte[] content = Files.readAllBytes(f);
+        search:
+        for (int from = 0; from + piece <= secret.length; from++) {
+          for (int i = 0; i + piece <= content.length; i++) {
+            if (java.util.Arrays.equals(content, i, i + piece, secret, from, from + piece)) {
+              holding.add(f.getFileName().toString());
+              break search;
+            }
+          }
+        }
+      }
+    }
+    return holding;
   }
 
   @Test
