@@ -171,7 +171,8 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
                 }
                 case TOKEN -> {
                   MethodTable.REVOKE_ACCESS.requireFor(caller, "token");
-                  yield sessions.revokeByToken(caller, required(request.getToken(), "token"));
+                  // Any length: one longer than a token is NOT_FOUND, as every token not ours.
+                  yield sessions.revokeByToken(caller, required(request.getToken(), "token", Integer.MAX_VALUE));
                 }
                 case TARGET_NOT_SET ->
                     throw AuthorityException.invalidField("target", "name one of api_key_id, session_id or token");
@@ -192,7 +193,11 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   }
 
   private static String required(String value, String field) {
-    if (value.isEmpty() || value.length() > 4096) {
+    return required(value, field, 4096);
+  }
+
+  private static String required(String value, String field, int maxLength) {
+    if (value.isEmpty() || value.length() > maxLength) {
       throw AuthorityException.invalidField(field, value.isEmpty() ? "is required" : "is too long");
     }
     return value;

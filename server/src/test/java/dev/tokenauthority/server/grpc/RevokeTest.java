@@ -225,6 +225,9 @@ class RevokeTest {
   void revoke_unknownSessionOrToken_isNotFound() {
     ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () -> ta.stub(minter).revoke(RevokeRequest.newBuilder().setSessionId("ses_doesnotexist000000000").build()));
     ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () -> ta.stub(minter).revoke(RevokeRequest.newBuilder().setToken("garbage.token.here").build()));
+    // Longer than any token the authority hands out: not one of its tokens either, as Redeem
+    // says of it (TOKEN_INVALID), rather than a malformed request.
+    ta.assertFails(Code.NOT_FOUND, "NOT_FOUND", () -> ta.stub(minter).revoke(RevokeRequest.newBuilder().setToken("x".repeat(5000)).build()));
   }
 
   @Test
@@ -261,10 +264,10 @@ class RevokeTest {
   }
 
   @Test
-  void revoke_overlongTarget_isInvalidRequest() {
+  void revoke_overlongIdTarget_isInvalidRequest() {
     StatusRuntimeException e =
         ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_REQUEST",
-            () -> ta.admin().revoke(RevokeRequest.newBuilder().setToken("x".repeat(100 * 1024)).build()));
-    assertThat(violationFields(e)).containsExactly("token");
+            () -> ta.admin().revoke(RevokeRequest.newBuilder().setSessionId("x".repeat(100 * 1024)).build()));
+    assertThat(violationFields(e)).containsExactly("session_id");
   }
 }
