@@ -42,34 +42,33 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * With every logger at TRACE, as an operator's own logback.xml may set them, the wire loggers of
- * both ports (grpc-java's HTTP/2 frame logger, Armeria's traffic loggers) still never write a
- * caller's API key: their header frames and raw bytes are dropped, their other lines are kept.
+ * With the libraries' loggers at TRACE, as an operator's own logback.xml may set them, the wire
+ * loggers of both ports (grpc-java's HTTP/2 frame logger, Armeria's traffic loggers) still never
+ * write a caller's API key: their header frames and raw bytes are dropped, their other lines are
+ * kept.
  */
 class WireLoggingTest {
   private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+  private static final List<String> LIBRARIES = List.of("io.grpc", "io.netty", "com.linecorp.armeria");
 
   private final LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-  private final Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
-  private static final List<String> QUIETENED = List.of("io.grpc", "io.netty", "com.linecorp.armeria");
   private final Map<String, Level> levels = new HashMap<>();
-  private Level rootLevel;
   private TokenAuthorityServer server;
   private ManagedChannel channel;
   private String adminSecret;
 
   @BeforeEach
   void start() throws Exception {
-    rootLevel = root.getLevel();
     logged.start();
-    root.addAppender(logged);
-    // What an operator's file with <root level="TRACE"> gives: nothing below it set apart.
-    for (String name : QUIETENED) {
-      levels.put(name, context.getLogger(name).getLevel());
-      context.getLogger(name).setLevel(null);
+    // What an operator's file with these loggers at TRACE gives; kept out of the test's console.
+    for (String name : LIBRARIES) {
+      Logger logger = context.getLogger(name);
+      levels.put(name, logger.getLevel());
+      logger.setLevel(Level.TRACE);
+      logger.setAdditive(false);
+      logger.addAppender(logged);
     }
-    root.setLevel(Level.TRACE);
 
     Authority authority = new Authority(new MemoryStore(), Authority.Settings.defaults(), new TestClock());
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -80,11 +79,14 @@ class WireLoggingTest {
 
   @AfterEach
   void stop() throws Exception {
-    root.setLevel(rootLevel);
-    levels.forEach((name, level) -> context.getLogger(name).setLevel(level));
-    root.detachAppender(logged);
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     server.stop(Duration.ZERO);
+    levels.forEach((name, level) -> {
+      Logger logger = context.getLogger(name);
+      logger.detachAppender(logged);
+      logger.setAdditive(true);
+      logger.setLevel(level);
+    });
   }
 
   @Test
