@@ -48,7 +48,11 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
       return tooLarge().toHttpResponse();
     }
     if (t instanceof RequestTimeoutException) {
-      return timeout(receivedWhole(ctx), ctx.method()).toHttpResponse();
+      boolean received = receivedWhole(ctx);
+      if (!received) {
+        closeAfterReply(ctx);
+      }
+      return timeout(received, ctx.method()).toHttpResponse();
     }
     if (t instanceof HttpStatusException e) {
       return forStatus(e.httpStatus(), ctx.path()).toHttpResponse();
@@ -99,7 +103,11 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
   public AggregatedHttpResponse renderStatus(
       ServiceRequestContext ctx, ServiceConfig config, RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
     if (cause instanceof RequestTimeoutException && ctx != null) {
-      return timeout(receivedWhole(ctx), ctx.method());
+      boolean received = receivedWhole(ctx);
+      if (!received) {
+        closeAfterReply(ctx);
+      }
+      return timeout(received, ctx.method());
     }
     return forStatus(status, headers == null ? null : headers.path());
   }
@@ -139,7 +147,17 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
     return ended.isDone() && !ended.isCompletedExceptionally();
   }
 
-  /** 408 while the request was still arriving (a slow client), 504 when the call was slow. */
+  /**
+   * A request that did not arrive in time, on HTTP/1.1: the rest of its body would be read as the
+   * start of the next request, so the connection is closed after the 408 ({@code Connection:
+   * close}, as RFC 9110 asks of a 408). On HTTP/2 the stream ends alone.
+   */
+  private static void closeAfterReply(ServiceRequestContext ctx) {
+    if (!ctx.sessionProtocol().isMultiplex()) {
+      ctx.initiateConnectionShutdown();
+    }
+  }
+
   /**
    * 408 when the request did not arrive in time; 504 when the call did not finish in time, which
    * for a write (any method but GET and HEAD) says, as {@code x-commit-state: unknown}, that it may
