@@ -76,7 +76,13 @@ final class JsonRequests {
       }
     }
     for (Map.Entry<String, String> v : pathVariables.entrySet()) {
-      put(json, v.getKey().split("\\."), new JsonPrimitive(v.getValue()));
+      String[] path = v.getKey().split("\\.");
+      // Given twice is never last-wins: the body may repeat the URL's value, not change it.
+      JsonElement sent = get(json, path);
+      if (sent != null && !sent.isJsonNull() && !(isString(sent) && sent.getAsString().equals(v.getValue()))) {
+        throw invalid(v.getKey(), "differs from the " + path[path.length - 1] + " in the URL path; send one value");
+      }
+      put(json, path, new JsonPrimitive(v.getValue()));
     }
     addQuery(route, query, json);
     List<FieldViolation> wrong = new ArrayList<>();
@@ -286,6 +292,25 @@ final class JsonRequests {
         json.add(field.getName(), new JsonPrimitive(values.get(0)));
       }
     }
+  }
+
+  /** The value at {@code path} (by the names the route gives), null when there is none. */
+  private static JsonElement get(JsonObject json, String[] path) {
+    JsonElement current = json;
+    for (String name : path) {
+      if (!current.isJsonObject()) {
+        return null;
+      }
+      current = current.getAsJsonObject().get(name);
+      if (current == null) {
+        return null;
+      }
+    }
+    return current;
+  }
+
+  private static boolean isString(JsonElement value) {
+    return value.isJsonPrimitive() && value.getAsJsonPrimitive().isString();
   }
 
   private static void put(JsonObject json, String[] path, JsonElement value) {

@@ -542,6 +542,23 @@ class HttpApiTest {
   }
 
   @Test
+  void patch_withAnotherIdInTheBodyThanInThePath_isInvalidRequest_notTheBodyIgnored() {
+    http.post("/v1/tenants", admin(), "{\"id\":\"acme\",\"displayName\":\"Acme\"}");
+    http.post("/v1/tenants", admin(), "{\"id\":\"other\",\"displayName\":\"Other\"}");
+
+    HttpTestClient.Reply conflicting =
+        http.send("PATCH", "/v1/tenants/acme?updateMask=displayName", admin(), "{\"id\":\"other\",\"displayName\":\"x\"}");
+    assertThat(conflicting.status()).isEqualTo(400);
+    assertThat(paths(conflicting)).containsExactly("tenant.id");
+    assertThat(http.get("/v1/tenants/acme", admin()).json().getAsJsonObject("tenant").get("displayName").getAsString())
+        .isEqualTo("Acme");
+
+    HttpTestClient.Reply repeated =
+        http.send("PATCH", "/v1/tenants/acme?updateMask=displayName", admin(), "{\"id\":\"acme\",\"displayName\":\"x\"}");
+    assertThat(repeated.status()).isEqualTo(200);
+  }
+
+  @Test
   void manyUnknownFields_areListedUpToALimit() {
     StringBuilder body = new StringBuilder("{\"externalUserId\":\"u1\"");
     for (int i = 0; i < 500; i++) {
@@ -674,6 +691,8 @@ class HttpApiTest {
       String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(reply).startsWith("HTTP/1.1 408");
       assertThat(reply).contains("\"code\":\"DEADLINE_EXCEEDED\"");
+      // The rest of the body would be read as the next request: the server closes, and says so.
+      assertThat(reply.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
     }
   }
 
