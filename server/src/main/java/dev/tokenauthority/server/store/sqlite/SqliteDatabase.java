@@ -54,6 +54,7 @@ public final class SqliteDatabase implements Database {
   /** How often a store that is not serving tries a write of its own to find out it can again. */
   private static final long PROBE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int SQLITE_IOERR = 10;
+  private static final int SQLITE_BUSY = 5;
 
   private final Path file;
   private final Duration timeout;
@@ -552,6 +553,32 @@ public final class SqliteDatabase implements Database {
    * Runs a transaction's writes in order, except that the items of one {@link #writerGroup} run
    * together at the first one's turn.
    */
+  /**
+   * Runs the batch on the writer. When another connection has the database (the checkpoint that
+   * follows an erasure, {@link #scrubErased}; an operator's sqlite3), SQLite refuses the writer's
+   * transaction at once with SQLITE_BUSY where waiting could deadlock (its snapshot went stale):
+   * the batch is then rolled back and run again on a fresh snapshot, until the write timeout.
+   */
+  private void runAllWaitingForOthers(List<PendingWrite<?>> batch) throws SQLException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        runAll(batch, writer);
+        return;
+      } catch (SQLException e) {
+        if ((e.getErrorCode() & 0xff) != SQLITE_BUSY || System.nanoTime() - deadline > 0 || !rollback()) {
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SQLException("interrupted while another connection had the database", e);
+      }
+    }
+  }
+
   private static void runAll(List<PendingWrite<?>> batch, Statements statements) throws SQLException {
     boolean[] ran = new boolean[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
@@ -676,7 +703,7 @@ public final class SqliteDatabase implements Database {
       if (writer == null) {
         writer = openWriter();
       }
-      runAll(batch, writer);
+      runAllWaitingForOthers(batch);
     } catch (SQLException | RuntimeException e) {
       return failed(batch, e);
     }

@@ -95,6 +95,44 @@ class SqliteStoreTest extends StoreContractTest {
     assertThat(filesHolding(privateKey)).as("files holding the erased key, once closed").isEmpty();
   }
 
+  @Test
+  void redeemsWhileErasuresAreCheckpointed_allCommit() throws Exception {
+    insertKey("key-1");
+    Instant later = T0.plusSeconds(3600);
+    List<Session> sessions = new java.util.ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      Session s = session("ses-" + i, "key-1", 1, later);
+      insertSession(s);
+      sessions.add(s);
+    }
+    store.signingKeys().insertSigningKey(new SigningKey("kid-1", new byte[48], new byte[44], T0));
+
+    java.util.concurrent.ExecutorService redeemers = java.util.concurrent.Executors.newFixedThreadPool(4);
+    List<java.util.concurrent.Future<List<Redemption>>> answers = new java.util.ArrayList<>();
+    try {
+      for (int t = 0; t < 4; t++) {
+        List<Session> mine = sessions.subList(t * 500, (t + 1) * 500);
+        answers.add(redeemers.submit(() -> {
+          List<Redemption> got = new java.util.ArrayList<>();
+          for (Session s : mine) {
+            got.add(redeemLater(s, session -> {}, T0, null).join());
+          }
+          return got;
+        }));
+      }
+      // Each erasure is followed by a checkpoint on a connection of its own, as a rotation's is.
+      for (int i = 0; i < 20; i++) {
+        store.signingKeys().forgetPrivateKey("kid-1");
+      }
+      for (var answer : answers) {
+        assertThat(answer.get(60, java.util.concurrent.TimeUnit.SECONDS))
+            .allSatisfy(r -> assertThat(r.consumed()).isEqualTo(ConsumeResult.consumed(0)));
+      }
+    } finally {
+      redeemers.shutdownNow();
+    }
+  }
+
   /** The data directory's files holding any 12 bytes in a row of {@code secret}, by name. */
   private List<String> filesHolding(byte[] secret) throws Exception {
     int piece = 12;
