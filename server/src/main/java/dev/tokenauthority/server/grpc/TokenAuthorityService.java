@@ -187,7 +187,7 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
         observer,
         () -> {
           GetJwksResponse.Builder b = GetJwksResponse.newBuilder();
-          signingKeys.verificationKeys().forEach(k -> b.addKeys(ProtoMapper.jwk(k)));
+          signingKeys.publishedKeys().forEach(k -> b.addKeys(ProtoMapper.jwk(k)));
           return b.build();
         });
   }

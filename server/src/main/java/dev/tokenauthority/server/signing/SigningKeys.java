@@ -34,6 +34,7 @@ public final class SigningKeys {
   private static final Logger log = LoggerFactory.getLogger(SigningKeys.class);
   private static final int RAW_PUBLIC_KEY_LENGTH = 32;
   private static final Duration UNKNOWN_KID_REFRESH_INTERVAL = Duration.ofSeconds(1);
+  private static final Duration PUBLISHED_REFRESH_INTERVAL = Duration.ofMillis(250);
   /**
    * Added to the retention, because a successor's time is the clock of the replica that rotated,
    * which may run behind the others, and a replica keeps signing with the retired key until its
@@ -51,6 +52,8 @@ public final class SigningKeys {
   private boolean tidyPending;
   /** When an unknown kid last made us read the store (nanoTime), to do so at most once a second. */
   private final AtomicLong lastLookupRefresh = new AtomicLong(System.nanoTime() - UNKNOWN_KID_REFRESH_INTERVAL.toNanos());
+  /** When a request for the JWK Set last made us read the store (nanoTime). */
+  private final AtomicLong lastPublishedRefresh = new AtomicLong(System.nanoTime() - PUBLISHED_REFRESH_INTERVAL.toNanos());
 
   /**
    * The key that signs new tokens, decoded once: BouncyCastle's low-level Ed25519 key pair and
@@ -119,6 +122,27 @@ public final class SigningKeys {
 
   /** The keys of the JWK Set: the active one first, then retired keys still verifying. */
   public List<VerificationKey> verificationKeys() {
+    return ring.verifying();
+  }
+
+  /**
+   * The keys of the JWK Set as this replica publishes it (GetJwks, {@code
+   * /.well-known/jwks.json}), read from the store first when that was not done in the last
+   * 250 ms: an offline verifier meets a key that another replica made active a moment ago and
+   * fetches the set, perhaps from this replica, which must not make it wait for its next
+   * reload. At most four store reads a second, whatever the rate of requests; if the store
+   * fails, the keys held are published.
+   */
+  public List<VerificationKey> publishedKeys() {
+    long last = lastPublishedRefresh.get();
+    long now = System.nanoTime();
+    if (now - last >= PUBLISHED_REFRESH_INTERVAL.toNanos() && lastPublishedRefresh.compareAndSet(last, now)) {
+      try {
+        refresh();
+      } catch (RuntimeException e) {
+        log.debug("reading the signing keys for the JWK Set failed; publishing the keys held: {}", e.getMessage());
+      }
+    }
     return ring.verifying();
   }
 

@@ -41,6 +41,19 @@ class SigningKeyRetentionTest {
   }
 
   @Test
+  void aKeyAnotherReplicaJustMadeActive_isInThisReplicasPublishedSet_beforeItsNextReload() {
+    MemoryStore shared = new MemoryStore();
+    TestClock clock = new TestClock(T);
+    Authority a = new Authority(shared, Authority.Settings.defaults(), clock);
+    Authority b = new Authority(shared, Authority.Settings.defaults(), clock);
+
+    String newKid = a.signingKeys().rotate().kid();
+
+    // An offline verifier meets newKid in a token from A and fetches the JWK Set from B.
+    assertThat(b.signingKeys().publishedKeys()).extracting(SigningKeys.VerificationKey::kid).contains(newKid);
+  }
+
+  @Test
   void replicaThatReloadsAMinuteLate_itsLastTokensOfTheOldKeyStillVerifyUntilTheyExpire() {
     MemoryStore shared = new MemoryStore();
     TestClock clock = new TestClock(T.minusSeconds(3600));
