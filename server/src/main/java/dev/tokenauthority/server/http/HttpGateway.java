@@ -180,9 +180,10 @@ public final class HttpGateway {
   /** The routes served without a key, for the OpenAPI document. */
   static List<OpenApi.OpenRoute> openRoutes() {
     return List.of(
-        new OpenApi.OpenRoute("GET", HEALTH_PATH, "200 while the authority serves, 503 otherwise"),
-        new OpenApi.OpenRoute("GET", JWKS_PATH, "The JWK Set that verifies session tokens"),
-        new OpenApi.OpenRoute("GET", OPENAPI_PATH, "This document"));
+        new OpenApi.OpenRoute("GET", HEALTH_PATH, "200 while the authority serves, 503 otherwise", null, true),
+        new OpenApi.OpenRoute("GET", JWKS_PATH, "The JWK Set that verifies session tokens",
+            dev.tokenauthority.v1.GetJwksResponse.getDescriptor(), false),
+        new OpenApi.OpenRoute("GET", OPENAPI_PATH, "This document", null, false));
   }
 
   private Server build() {

@@ -8,11 +8,16 @@ import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import dev.tokenauthority.server.rpc.MethodTable;
 import dev.tokenauthority.server.rpc.RpcMethod;
+import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The OpenAPI 3 description of the HTTP port, generated from the route table and the message
@@ -21,8 +26,13 @@ import java.util.TreeMap;
  * written by hand, so it cannot drift from what is served.
  */
 final class OpenApi {
-  /** A route served outside the RPCs, without a key. */
-  record OpenRoute(String method, String path, String summary) {}
+  /**
+   * A route served outside the RPCs, without a key.
+   *
+   * @param body the message its 200 carries (the JWK Set's), null for a body described apart
+   * @param health whether it is the health route, whose 200 and 503 carry {@code {"status": ...}}
+   */
+  record OpenRoute(String method, String path, String summary, Descriptor body, boolean health) {}
 
   private static final String ERROR = "#/components/responses/Error";
 
@@ -36,17 +46,33 @@ final class OpenApi {
     info.addProperty("version", "v1");
     info.addProperty("description", "The HTTP/JSON form of the tokenauthority.v1 gRPC API, generated from its protos.");
     doc.add("info", info);
+    // Relative to where the document was fetched from: the same port serves both.
+    JsonObject server = new JsonObject();
+    server.addProperty("url", "/");
+    JsonArray servers = new JsonArray();
+    servers.add(server);
+    doc.add("servers", servers);
     Map<String, JsonObject> paths = new TreeMap<>();
+    // OpenAPI 3.0.3: templated paths that differ only in their variables' names are one path.
+    Map<String, String> pathByShape = new HashMap<>();
     Map<String, JsonObject> schemas = new TreeMap<>();
     Deque<Descriptor> pending = new ArrayDeque<>();
     for (RpcRoute route : table.routes()) {
       JsonObject op = new JsonObject();
       op.addProperty("operationId", route.operationId());
+      op.addProperty("summary", route.proto().getService().getName() + "." + route.proto().getName());
       op.add("tags", array(route.proto().getService().getName()));
+      String path = pathByShape.computeIfAbsent(route.path().toString().replaceAll("\\{[^}]*}", "{}"), s -> route.path().toString());
+      List<String> names = variables(path);
       JsonArray parameters = new JsonArray();
-      for (String variable : route.path().variables()) {
-        FieldDescriptor f = RpcRoute.fieldAt(route.proto().getInputType(), variable);
-        parameters.add(parameter(variable, "path", true, schema(f, pending)));
+      List<String> variables = route.path().variables();
+      for (int i = 0; i < variables.size(); i++) {
+        FieldDescriptor f = RpcRoute.fieldAt(route.proto().getInputType(), variables.get(i));
+        JsonObject parameter = parameter(names.get(i), "path", true, schema(f, pending));
+        if (!names.get(i).equals(variables.get(i))) {
+          parameter.addProperty("description", "the request's " + variables.get(i));
+        }
+        parameters.add(parameter);
       }
       for (FieldDescriptor f : route.queryFields()) {
         parameters.add(parameter(f.getJsonName(), "query", false, schema(f, pending)));
@@ -80,6 +106,12 @@ final class OpenApi {
         limited.add("headers", rateLimitHeaders(true));
         limited.add("content", json(refTo("#/components/schemas/Error")));
         responses.add("429", limited);
+      } else if (route.proto().getFullName().equals(TokenAuthorityGrpc.getRedeemMethod().getFullMethodName().replace('/', '.'))) {
+        JsonObject quota = new JsonObject();
+        quota.addProperty("description", "QUOTA_EXCEEDED: the tenant's monthly quota is used up; it renews at X-RateLimit-Reset");
+        quota.add("headers", rateLimitHeaders(true));
+        quota.add("content", json(refTo("#/components/schemas/Error")));
+        responses.add("429", quota);
       }
       responses.add("default", refTo(ERROR));
       op.add("responses", responses);
@@ -88,7 +120,7 @@ final class OpenApi {
       JsonArray securities = new JsonArray();
       securities.add(security);
       op.add("security", securities);
-      paths.computeIfAbsent(route.path().toString(), p -> new JsonObject()).add(route.lowerMethod(), op);
+      paths.computeIfAbsent(path, p -> new JsonObject()).add(route.lowerMethod(), op);
     }
     for (OpenRoute route : open) {
       JsonObject op = new JsonObject();
@@ -98,10 +130,15 @@ final class OpenApi {
       JsonObject responses = new JsonObject();
       JsonObject ok = new JsonObject();
       ok.addProperty("description", "OK");
-      JsonObject any = new JsonObject();
-      any.addProperty("type", "object");
-      ok.add("content", json(any));
+      JsonObject body = route.health() ? healthSchema() : route.body() != null ? ref(route.body(), pending) : anyObject();
+      ok.add("content", json(body));
       responses.add("200", ok);
+      if (route.health()) {
+        JsonObject notServing = new JsonObject();
+        notServing.addProperty("description", "Not serving (starting, draining, or the store is unavailable)");
+        notServing.add("content", json(healthSchema()));
+        responses.add("503", notServing);
+      }
       responses.add("default", refTo(ERROR));
       op.add("responses", responses);
       paths.computeIfAbsent(route.path(), p -> new JsonObject()).add(route.method().toLowerCase(java.util.Locale.ROOT), op);
@@ -136,6 +173,38 @@ final class OpenApi {
     components.add("securitySchemes", securitySchemes);
     doc.add("components", components);
     return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(doc);
+  }
+
+  /** A free-form object: any member, any JSON value (a generator must not read it as "no members"). */
+  private static JsonObject anyObject() {
+    JsonObject object = type("object", null);
+    object.addProperty("additionalProperties", true);
+    return object;
+  }
+
+  /** The names of a path template's variables, in order. */
+  private static List<String> variables(String path) {
+    List<String> names = new ArrayList<>();
+    Matcher m = Pattern.compile("\\{([^}]*)}").matcher(path);
+    while (m.find()) {
+      names.add(m.group(1));
+    }
+    return names;
+  }
+
+  /** The health route's body: {@code {"status": "SERVING"}} or {@code "NOT_SERVING"}. */
+  private static JsonObject healthSchema() {
+    JsonObject status = type("string", null);
+    JsonArray values = new JsonArray();
+    values.add("SERVING");
+    values.add("NOT_SERVING");
+    status.add("enum", values);
+    JsonObject properties = new JsonObject();
+    properties.add("status", status);
+    JsonObject schema = type("object", null);
+    schema.add("properties", properties);
+    schema.add("required", array("status"));
+    return schema;
   }
 
   /** The x-ratelimit-* headers of a rate-limited method's answers (and Retry-After on a refusal). */
@@ -201,7 +270,14 @@ final class OpenApi {
         e.add("enum", values);
         yield e;
       }
-      case MESSAGE -> f.isMapField() ? type("object", null) : messageRef(f.getMessageType(), pending);
+      case MESSAGE -> {
+        if (!f.isMapField()) {
+          yield messageRef(f.getMessageType(), pending);
+        }
+        JsonObject map = type("object", null);
+        map.add("additionalProperties", schema(f.getMessageType().findFieldByName("value"), pending));
+        yield map;
+      }
     };
   }
 
@@ -209,7 +285,7 @@ final class OpenApi {
     return switch (type.getFullName()) {
       case "google.protobuf.Timestamp" -> type("string", "date-time");
       case "google.protobuf.Duration", "google.protobuf.FieldMask" -> type("string", null);
-      case "google.protobuf.Struct", "google.protobuf.Any" -> type("object", null);
+      case "google.protobuf.Struct", "google.protobuf.Any" -> anyObject();
       case "google.protobuf.Value" -> new JsonObject();
       default -> ref(type, pending);
     };

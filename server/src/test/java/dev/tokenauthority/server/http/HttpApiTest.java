@@ -760,7 +760,7 @@ class HttpApiTest {
     Set<String> contract = Set.of(
         "POST /v1/sessions", "POST /v1/sessions:redeem", "POST /v1/sessions:introspect", "POST /v1/apiKeys",
         "GET /v1/apiKeys", "POST /v1/revoke", "GET /v1/jwks", "POST /v1/tenants", "GET /v1/tenants/{id}",
-        "PATCH /v1/tenants/{tenant.id}", "GET /v1/tenants", "POST /v1/signingKeys:rotate",
+        "PATCH /v1/tenants/{id}", "GET /v1/tenants", "POST /v1/signingKeys:rotate",
         "GET /healthz", "GET /.well-known/jwks.json", "GET /openapi.json");
     assertThat(described).isEqualTo(contract);
     for (String route : described) {
@@ -776,6 +776,32 @@ class HttpApiTest {
     JsonObject mint = schemas.getAsJsonObject("tokenauthority.v1.MintSessionRequest").getAsJsonObject("properties");
     assertThat(mint.keySet()).contains("externalUserId", "ttlSeconds", "context");
     assertThat(mint.getAsJsonObject("ttlSeconds").get("format").getAsString()).isEqualTo("int64");
+  }
+
+  @Test
+  void openApi_keepsTheRulesGeneratorsRelyOn() {
+    JsonObject doc = http.get("/openapi.json", null).json();
+    JsonObject paths = doc.getAsJsonObject("paths");
+    // OAS 3.0.3: no two templated paths that differ only in their variables' names.
+    assertThat(paths.keySet().stream().map(p -> p.replaceAll("\\{[^}]*}", "{}")).distinct().count())
+        .isEqualTo(paths.size());
+    JsonObject patch = paths.getAsJsonObject("/v1/tenants/{id}").getAsJsonObject("patch");
+    assertThat(patch.getAsJsonArray("parameters").get(0).getAsJsonObject().get("name").getAsString()).isEqualTo("id");
+
+    // A Struct (a mint's context) takes any member; a map names its values' type.
+    JsonObject schemas = doc.getAsJsonObject("components").getAsJsonObject("schemas");
+    JsonObject context = schemas.getAsJsonObject("tokenauthority.v1.MintSessionRequest")
+        .getAsJsonObject("properties").getAsJsonObject("context");
+    assertThat(context.get("additionalProperties").getAsBoolean()).isTrue();
+
+    // The open routes' bodies, the health route's 503 included, and a Redeem's quota 429.
+    JsonObject health = paths.getAsJsonObject("/healthz").getAsJsonObject("get").getAsJsonObject("responses");
+    assertThat(health.keySet()).contains("200", "503");
+    assertThat(health.getAsJsonObject("503").toString()).contains("NOT_SERVING");
+    assertThat(paths.getAsJsonObject("/.well-known/jwks.json").getAsJsonObject("get").getAsJsonObject("responses")
+        .getAsJsonObject("200").toString()).contains("GetJwksResponse");
+    assertThat(paths.getAsJsonObject("/v1/sessions:redeem").getAsJsonObject("post").getAsJsonObject("responses")
+        .getAsJsonObject("429").getAsJsonObject("headers").keySet()).contains("Retry-After");
   }
 
   @Test
