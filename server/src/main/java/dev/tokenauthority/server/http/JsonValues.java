@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.format.ResolverStyle;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -50,17 +51,29 @@ final class JsonValues {
         }
         JsonArray array = value.getAsJsonArray();
         for (int i = 0; i < array.size(); i++) {
-          checkOne(field, array.get(i), path + "[" + i + "]", out);
+          JsonElement spelled = checkOne(field, array.get(i), path + "[" + i + "]", out);
+          if (spelled != null) {
+            array.set(i, spelled);
+          }
         }
       } else {
-        checkOne(field, value, path, out);
+        JsonElement spelled = checkOne(field, value, path, out);
+        if (spelled != null) {
+          e.setValue(spelled);
+        }
       }
     }
   }
 
-  private static void checkOne(FieldDescriptor field, JsonElement value, String path, List<FieldViolation> out) {
+  /**
+   * Adds a violation if {@code value} does not fit {@code field}.
+   *
+   * @return the value as JsonFormat must be given it, when it is valid but spelled otherwise (an
+   *     RFC 3339 time with a lowercase {@code t} or {@code z}, which JsonFormat refuses); else null
+   */
+  private static JsonElement checkOne(FieldDescriptor field, JsonElement value, String path, List<FieldViolation> out) {
     if (value.isJsonNull()) {
-      return;
+      return null;
     }
     String problem =
         switch (field.getJavaType()) {
@@ -72,14 +85,22 @@ final class JsonValues {
         };
     if (problem != null) {
       out.add(new FieldViolation(path, problem));
-      return;
+      return null;
     }
     if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
-      return;
+      return null;
     }
     String messageType = field.getMessageType().getFullName();
+    JsonElement spelled = null;
     if (messageType.equals("google.protobuf.Timestamp")) {
-      problem = isString(value) ? timestampProblem(value.getAsString()) : "must be an RFC 3339 time, such as 2030-01-31T12:00:00Z";
+      if (isString(value)) {
+        // RFC 3339 (5.6) allows a lowercase t and z; JsonFormat takes only the capitals.
+        String upper = value.getAsString().toUpperCase(Locale.ROOT);
+        problem = timestampProblem(upper);
+        spelled = problem == null && !upper.equals(value.getAsString()) ? new JsonPrimitive(upper) : null;
+      } else {
+        problem = "must be an RFC 3339 time, such as 2030-01-31T12:00:00Z";
+      }
     } else if (messageType.equals("google.protobuf.FieldMask")) {
       problem = isString(value) ? maskProblem(value.getAsString()) : "must be a string of comma-separated field names";
     } else if (JsonRequests.isPlainMessage(field)) {
@@ -92,6 +113,7 @@ final class JsonValues {
     if (problem != null) {
       out.add(new FieldViolation(path, problem));
     }
+    return spelled;
   }
 
   private static String timestampProblem(String text) {

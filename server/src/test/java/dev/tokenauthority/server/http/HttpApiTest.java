@@ -509,6 +509,11 @@ class HttpApiTest {
         http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"2030-01-31T12:00:00.5+02:00\"}");
     assertThat(taken.status()).isEqualTo(200);
     assertThat(taken.json().getAsJsonObject("apiKey").get("expireTime").getAsString()).isEqualTo("2030-01-31T10:00:00.500Z");
+    // RFC 3339 lets the T and the Z be lowercase.
+    HttpTestClient.Reply lower =
+        http.post("/v1/apiKeys", admin(), "{\"name\":\"k\",\"scopes\":[\"sessions:mint\"],\"expireTime\":\"2030-01-31t12:00:00z\"}");
+    assertThat(lower.status()).as(lower.body()).isEqualTo(200);
+    assertThat(lower.json().getAsJsonObject("apiKey").get("expireTime").getAsString()).isEqualTo("2030-01-31T12:00:00Z");
   }
 
   @Test
