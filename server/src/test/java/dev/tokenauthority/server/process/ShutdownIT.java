@@ -99,8 +99,19 @@ class ShutdownIT extends ProcessTestBase {
     for (String user : burst.minted()) {
       assertThat(audit).contains("\"external_user_id\":\"" + user + "\"");
     }
-    for (String user : burst.notMinted()) {
-      assertThat(audit).as("a call that failed at the client was not run").doesNotContain("\"external_user_id\":\"" + user + "\"");
+    for (int i = 0; i < burst.notMinted().size(); i++) {
+      String user = burst.notMinted().get(i);
+      Status status = burst.failures().get(i);
+      boolean run = audit.contains("\"external_user_id\":\"" + user + "\"");
+      if (run) {
+        System.out.printf("%s failed at the client with %s but was run%n", user, status);
+      }
+      // UNAVAILABLE promises the call was not run (safe to retry). grpc-java's INTERNAL "http2
+      // exception" at a drain is, in a rare race still open, a call the server did run: its
+      // outcome is unknown (docs/deployment.md), so it is not asserted here.
+      if (status.getCode() == Status.Code.UNAVAILABLE) {
+        assertThat(run).as("%s failed UNAVAILABLE at the client, yet was run", user).isFalse();
+      }
     }
   }
 
