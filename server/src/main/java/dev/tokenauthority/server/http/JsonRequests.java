@@ -79,7 +79,7 @@ final class JsonRequests {
       String[] path = v.getKey().split("\\.");
       // Given twice is never last-wins: the body may repeat the URL's value, not change it.
       JsonElement sent = get(json, path);
-      if (sent != null && !sent.isJsonNull() && !(isString(sent) && sent.getAsString().equals(v.getValue()))) {
+      if (sent != null && !sent.isJsonNull() && !(JsonValues.isString(sent) && sent.getAsString().equals(v.getValue()))) {
         throw invalid(v.getKey(), "differs from the " + path[path.length - 1] + " in the URL path; send one value");
       }
       put(json, path, new JsonPrimitive(v.getValue()));
@@ -243,7 +243,7 @@ final class JsonRequests {
    */
   private static void spellEnum(FieldDescriptor field, Map.Entry<String, JsonElement> e) {
     JsonElement value = e.getValue();
-    if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+    if (!JsonValues.isString(value)) {
       return;
     }
     var type = field.getEnumType();
@@ -307,10 +307,6 @@ final class JsonRequests {
       }
     }
     return current;
-  }
-
-  private static boolean isString(JsonElement value) {
-    return value.isJsonPrimitive() && value.getAsJsonPrimitive().isString();
   }
 
   private static void put(JsonObject json, String[] path, JsonElement value) {

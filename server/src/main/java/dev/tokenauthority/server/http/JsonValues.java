@@ -141,7 +141,7 @@ final class JsonValues {
     return null;
   }
 
-  private static boolean isString(JsonElement value) {
+  static boolean isString(JsonElement value) {
     return value instanceof JsonPrimitive p && p.isString();
   }
 
