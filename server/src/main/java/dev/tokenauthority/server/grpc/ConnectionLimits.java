@@ -130,7 +130,7 @@ public record ConnectionLimits(
       child.closeFuture().addListener(f -> open.decrementAndGet());
       connections.opened(child);
       // Not a limit, but the one place a connection is seen before grpc sets it up.
-      LateStreamFrames.install(child, plaintext);
+      DrainHandlers.install(child, plaintext);
       ctx.fireChannelRead(msg);
     }
 

@@ -2,13 +2,10 @@ package dev.tokenauthority.server.grpc;
 
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
-import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
-import io.grpc.netty.shaded.io.netty.channel.ChannelPipeline;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Connection;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,28 +39,6 @@ final class LateStreamFrames extends ChannelInboundHandlerAdapter {
   private long payloadLeft;
   private boolean dropping;
   private long droppedFrames;
-
-  /**
-   * Puts one in front of grpc's handler of {@code child}, a connection just accepted and not yet
-   * registered: behind the TLS handler on a TLS port, first on a plaintext one.
-   */
-  static void install(Channel child, boolean plaintext) {
-    child.pipeline().addFirst(new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        ChannelPipeline pipeline = ctx.pipeline();
-        pipeline.remove(this);
-        if (plaintext) {
-          pipeline.addFirst(new LateStreamFrames());
-        } else if (pipeline.get(SslHandler.class) != null) {
-          pipeline.addAfter(pipeline.context(SslHandler.class).name(), null, new LateStreamFrames());
-        } else {
-          log.debug("no TLS handler on {}; late frames are not filtered", ctx.channel());
-        }
-        ctx.fireChannelActive();
-      }
-    });
-  }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {

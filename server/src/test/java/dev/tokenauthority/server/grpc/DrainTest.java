@@ -11,7 +11,11 @@ import dev.tokenauthority.server.testing.TestClock;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.EOFException;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.SocketException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -156,6 +160,81 @@ class DrainTest {
             assertThat(f.isData()).isTrue();
             assertThat(f.payload().length).isGreaterThan(100);
           });
+    }
+  }
+
+  /**
+   * The last call of a draining connection ends while the client is still sending (frames of
+   * streams it opened too late, as a grpc-java client with calls queued does). Closing a socket
+   * with bytes unread makes the kernel reset it, and a reset throws away what the server wrote
+   * but had not yet sent: the client would lose the answer of a call the server ran. The server
+   * closes its side, reads until the client has seen everything, and only then closes.
+   */
+  @ParameterizedTest(name = "over TLS: {0}")
+  @ValueSource(booleans = {false, true})
+  void aClientStillSendingWhenTheLastCallEnds_readsItsAnswer_thenAnOrderlyClose_notAReset(boolean overTls)
+      throws Exception {
+    start(overTls);
+    try (RawHttp2 client = connect(overTls)) {
+      client.grpcHeaders(1, MINT, Map.of("authorization", "Bearer " + admin));
+      client.roundTrip();
+      CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+        try {
+          server.stop(Duration.ofSeconds(20));
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      while (true) {
+        Frame frame = client.next();
+        if (frame.isPing()) {
+          client.pingAck(frame);
+        } else if (frame.isGoAway() && frame.lastStreamId() != Integer.MAX_VALUE) {
+          break;
+        }
+      }
+
+      // The request of the call in flight, then frames of a stream opened too late, without pause.
+      AtomicBoolean readToTheEnd = new AtomicBoolean();
+      byte[] inFlight = MintSessionRequest.newBuilder().setExternalUserId("in-flight").build().toByteArray();
+      Thread sender = new Thread(() -> {
+        try {
+          client.data(1, RawHttp2.grpcFrame(false, inFlight.length, inFlight), true);
+          byte[] late = new byte[16_384];
+          while (!readToTheEnd.get()) {
+            client.data(5, late, false);
+          }
+        } catch (IOException e) {
+          // The server stopped reading: what the reader saw says whether that was orderly.
+        }
+      }, "drain-test-sender");
+      sender.start();
+
+      List<Frame> seen = new ArrayList<>();
+      try {
+        while (true) {
+          seen.add(client.next());
+        }
+      } catch (EOFException orderlyClose) {
+        readToTheEnd.set(true);
+      } catch (SocketException reset) {
+        readToTheEnd.set(true);
+        throw new AssertionError("the connection was reset, not closed, after " + seen, reset);
+      } finally {
+        sender.join(10_000);
+      }
+      assertThat(seen).as("the call in flight is answered with its token")
+          .anySatisfy(f -> {
+            assertThat(f.stream()).isEqualTo(1);
+            assertThat(f.isData()).isTrue();
+            assertThat(f.payload().length).isGreaterThan(100);
+          });
+      assertThat(seen).as("and its trailers").anySatisfy(f -> {
+        assertThat(f.stream()).isEqualTo(1);
+        assertThat(f.endsStream()).isTrue();
+      });
+      client.close();
+      stopped.get(10, TimeUnit.SECONDS);
     }
   }
 }
