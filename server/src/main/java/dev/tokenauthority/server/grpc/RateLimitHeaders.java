@@ -53,9 +53,9 @@ public final class RateLimitHeaders implements ServerInterceptor {
 
           @Override
           public void close(Status status, Metadata trailers) {
-            // A refusal's trailers already carry its limit (ErrorMapper); a decision made before
-            // a later failure (the store, say) is what the call used.
-            if (!sent) {
+            // A refusal by a limit (a rate, a quota) carries its own in its trailers (ErrorMapper);
+            // any other failure carries the allowance the service recorded.
+            if (!sent && !trailers.containsKey(LIMIT)) {
               add(trailers, decision.get());
             }
             super.close(status, trailers);

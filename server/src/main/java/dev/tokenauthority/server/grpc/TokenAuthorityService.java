@@ -26,7 +26,10 @@ import dev.tokenauthority.v1.RevokeResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.stub.StreamObserver;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The {@code tokenauthority.v1.TokenAuthority} service: maps each request to the domain and
@@ -47,38 +50,64 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
     AtomicReference<RateLimiter.Decision> rateLimit = RateLimitHeaders.holder();
     ProtoMapper.ContextShape context = ProtoMapper.ContextShape.of(request.hasContext(), request.getContext());
+    Caller caller = CallerContext.current();
     Unary.respondAsync(
         observer,
         () ->
-            sessions.mintAsync(
-                    CallerContext.current(),
-                    new SessionService.MintRequest(
-                        request.getExternalUserId(),
-                        request.getExternalGroupId(),
-                        request.getAudience(),
-                        request.getTtlSeconds(),
-                        request.getMaxUses(),
-                        request.getScopesList(),
-                        request.getOrigin(),
-                        ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
-                        context.depth(),
-                        context.nonFiniteNumber(),
-                        CallerContext.browserOrigin()))
-                .whenComplete((minted, failure) -> recordRateLimit(rateLimit, minted, failure))
+            recordingRateLimit(rateLimit, caller, request.getExternalUserId(), () ->
+                    sessions.mintAsync(
+                        caller,
+                        new SessionService.MintRequest(
+                            request.getExternalUserId(),
+                            request.getExternalGroupId(),
+                            request.getAudience(),
+                            request.getTtlSeconds(),
+                            request.getMaxUses(),
+                            request.getScopesList(),
+                            request.getOrigin(),
+                            ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
+                            context.depth(),
+                            context.nonFiniteNumber(),
+                            CallerContext.browserOrigin())))
                 .thenApply(this::mintResponse));
   }
 
-  /** Hands the caller's rate limit to {@link RateLimitHeaders}, from a success or a RATE_LIMITED refusal. */
-  private static void recordRateLimit(
-      AtomicReference<RateLimiter.Decision> holder, SessionService.Minted minted, Throwable failure) {
+  /**
+   * Runs {@code mint} and hands the caller's rate limit to {@link RateLimitHeaders}: the decision
+   * the mint took, from a success or a RATE_LIMITED refusal, or for a mint refused before it
+   * reached the limiter (an invalid request), the allowance as it stands. The answer waits for
+   * that read, so that every MintSession answer carries the headers (api.md).
+   */
+  private CompletableFuture<SessionService.Minted> recordingRateLimit(
+      AtomicReference<RateLimiter.Decision> holder, Caller caller, String user,
+      Supplier<CompletableFuture<SessionService.Minted>> mint) {
+    CompletableFuture<SessionService.Minted> minted;
+    try {
+      minted = mint.get();
+    } catch (RuntimeException e) {
+      minted = CompletableFuture.failedFuture(e);
+    }
     if (holder == null) {
-      return;
+      return minted;
     }
-    if (minted != null) {
-      holder.set(minted.rateLimit());
-    } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
-      e.rateLimit().ifPresent(holder::set);
-    }
+    CompletableFuture<SessionService.Minted> answer = minted;
+    return minted.handle((done, failure) -> {
+      Optional<RateLimiter.Decision> taken = done != null
+          ? Optional.of(done.rateLimit())
+          : Completions.unwrap(failure) instanceof AuthorityException e ? e.rateLimit() : Optional.empty();
+      if (taken.isPresent()) {
+        holder.set(taken.get());
+        return answer;
+      }
+      return sessions.mintAllowance(caller, user)
+          .handle((allowance, unread) -> {
+            if (allowance != null) {
+              allowance.ifPresent(holder::set);
+            }
+            return null;
+          })
+          .thenCompose(ignored -> answer);
+    }).thenCompose(next -> next);
   }
 
   private MintSessionResponse mintResponse(SessionService.Minted minted) {

@@ -113,7 +113,15 @@ final class OpenApi {
         quota.add("content", json(refTo("#/components/schemas/Error")));
         responses.add("429", quota);
       }
-      responses.add("default", refTo(ERROR));
+      if (rateLimited) {
+        JsonObject refused = new JsonObject();
+        refused.addProperty("description", "Any other error; a key allowed to call this gets its allowance as it stands");
+        refused.add("headers", rateLimitHeaders(false));
+        refused.add("content", json(refTo("#/components/schemas/Error")));
+        responses.add("default", refused);
+      } else {
+        responses.add("default", refTo(ERROR));
+      }
       op.add("responses", responses);
       JsonObject security = new JsonObject();
       security.add("bearer", new JsonArray());

@@ -318,17 +318,24 @@ public final class TimedStore implements Store {
     private final Timer admit;
     private final Timer purge;
     private final Timer refund;
+    private final Timer peek;
 
     RateLimits(RateLimitStore delegate, Metrics metrics) {
       this.delegate = delegate;
       admit = metrics.storeTimer("admitRateLimited");
       refund = metrics.storeTimer("refundRateLimited");
+      peek = metrics.storeTimer("peekRateLimited");
       purge = metrics.storeTimer("purgeRateLimits");
     }
 
     @Override
     public CompletableFuture<Long> admitRateLimited(String bucket, long intervalMicros, long periodMicros, long nowMicros) {
       return timeAsync(admit, () -> delegate.admitRateLimited(bucket, intervalMicros, periodMicros, nowMicros));
+    }
+
+    @Override
+    public CompletableFuture<Long> peekRateLimited(String bucket) {
+      return timeAsync(peek, () -> delegate.peekRateLimited(bucket));
     }
 
     @Override

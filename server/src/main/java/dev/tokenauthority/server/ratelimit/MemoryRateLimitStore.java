@@ -35,6 +35,11 @@ public final class MemoryRateLimitStore implements RateLimitStore {
   }
 
   @Override
+  public CompletableFuture<Long> peekRateLimited(String bucket) {
+    return CompletableFuture.completedFuture(tats.getOrDefault(bucket, 0L));
+  }
+
+  @Override
   public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
     tats.computeIfPresent(bucket, (k, tat) -> tat - intervalMicros);
     return CompletableFuture.completedFuture(null);

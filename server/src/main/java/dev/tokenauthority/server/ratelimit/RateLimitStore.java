@@ -18,6 +18,12 @@ public interface RateLimitStore {
       String bucket, long intervalMicros, long periodMicros, long nowMicros);
 
   /**
+   * The bucket's TAT as it stands, changing nothing: 0 when the bucket has no row (full). For
+   * the headers of a call refused before it took anything.
+   */
+  CompletableFuture<Long> peekRateLimited(String bucket);
+
+  /**
    * Gives back one call of {@code intervalMicros} that {@link #admitRateLimited} admitted: the
    * bucket's TAT moves back by the interval (GCRA's admissions add up, so this undoes one
    * whatever was admitted since). Committed as admissions are.

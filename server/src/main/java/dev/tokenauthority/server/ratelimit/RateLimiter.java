@@ -47,13 +47,22 @@ public final class RateLimiter {
    * future completes once the bucket is updated (at once for in-memory buckets).
    */
   public CompletableFuture<Decision> take(String bucket, int limit, Duration period, Instant now) {
-    long interval = Gcra.intervalMicros(limit, period.toNanos() / 1000);
-    // The period the whole-microsecond interval makes: a burst of exactly limit calls (7,768
-    // per minute would otherwise admit 7,769, and anything past 60 million per minute far fewer).
-    long periodMicros = interval * limit;
-    long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
-    return buckets.admitRateLimited(stored(bucket, limit), interval, periodMicros, nowMicros)
-        .thenApply(result -> decision(result, limit, interval, periodMicros, nowMicros));
+    Gcra.Limit l = Gcra.Limit.of(limit, period);
+    long nowMicros = epochMicros(now);
+    return buckets.admitRateLimited(stored(bucket, limit), l.intervalMicros(), l.periodMicros(), nowMicros)
+        .thenApply(result -> decision(result, limit, l.intervalMicros(), l.periodMicros(), nowMicros));
+  }
+
+  /**
+   * The allowance {@code bucket} has left now, taking nothing: for the headers of a call refused
+   * before it reached the limiter (an invalid request, say). Reported as admitted: a call that
+   * took nothing has no retry-after.
+   */
+  public CompletableFuture<Decision> peek(String bucket, int limit, Duration period, Instant now) {
+    Gcra.Limit l = Gcra.Limit.of(limit, period);
+    long nowMicros = epochMicros(now);
+    return buckets.peekRateLimited(stored(bucket, limit))
+        .thenApply(tat -> decision(Math.max(tat, nowMicros), limit, l.intervalMicros(), l.periodMicros(), nowMicros));
   }
 
   /**
@@ -70,7 +79,7 @@ public final class RateLimiter {
    * after this one admitted it): best effort, a failure only leaves the call counted.
    */
   public CompletableFuture<Void> giveBack(String bucket, int limit, Duration period) {
-    return buckets.refundRateLimited(stored(bucket, limit), Gcra.intervalMicros(limit, period.toNanos() / 1000))
+    return buckets.refundRateLimited(stored(bucket, limit), Gcra.Limit.of(limit, period).intervalMicros())
         .exceptionally(failure -> null);
   }
 
@@ -89,7 +98,7 @@ public final class RateLimiter {
    * thread is interrupted (a stop); returns how many.
    */
   public int purge(Instant now, int batch) {
-    long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+    long nowMicros = epochMicros(now);
     int total = 0;
     String after = "";
     while (!Thread.currentThread().isInterrupted()) {
@@ -101,6 +110,10 @@ public final class RateLimiter {
       after = deleted.get(deleted.size() - 1);
     }
     return total;
+  }
+
+  private static long epochMicros(Instant instant) {
+    return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1000;
   }
 
   private static Instant micros(long micros) {

@@ -150,12 +150,42 @@ public final class SessionService {
                   ? rateLimiter.giveBack("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE).thenApply(ignored -> userDecision)
                   : CompletableFuture.completedFuture(userDecision);
             }
-            // The headers describe the tighter limit: fewer calls left, or on a tie the later reset.
-            boolean userTighter = userDecision.remaining() < keyDecision.remaining()
-                || (userDecision.remaining() == keyDecision.remaining() && userDecision.reset().isAfter(keyDecision.reset()));
-            return CompletableFuture.completedFuture(userTighter ? userDecision : keyDecision);
+            return CompletableFuture.completedFuture(tighter(keyDecision, userDecision));
           });
     });
+  }
+
+  /**
+   * The caller's mint allowance as it stands, taking nothing, for the rate-limit headers of a
+   * mint refused before it reached the limiter (an invalid request, say): every MintSession
+   * answer to a known key carries them. The tighter of the key's and the user's, as a mint
+   * reports; empty when the caller's tenant cannot be read.
+   */
+  public CompletableFuture<Optional<RateLimiter.Decision>> mintAllowance(Caller caller, String user) {
+    Tenant tenant;
+    try {
+      tenant = tenantOf(caller);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
+    Instant now = clock.instant();
+    CompletableFuture<RateLimiter.Decision> perKey =
+        tenant.mintRatePerMinute() > 0
+            ? rateLimiter.peek("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE, now)
+            : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
+    if (tenant.mintRatePerUserPerHour() <= 0) {
+      return perKey.thenApply(Optional::of);
+    }
+    return perKey.thenCombine(
+        rateLimiter.peek("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR, now),
+        (keyDecision, userDecision) -> Optional.of(tighter(keyDecision, userDecision)));
+  }
+
+  /** The decision the headers describe: fewer calls left, or on a tie the later reset. */
+  private static RateLimiter.Decision tighter(RateLimiter.Decision key, RateLimiter.Decision user) {
+    boolean userTighter = user.remaining() < key.remaining()
+        || (user.remaining() == key.remaining() && user.reset().isAfter(key.reset()));
+    return userTighter ? user : key;
   }
 
   private CompletableFuture<Minted> mintAdmitted(

@@ -306,6 +306,24 @@ class PolicyTest {
   }
 
   @Test
+  void rateLimit_aMintRefusedBeforeTheLimiter_carriesTheHeadersToo_andTakesNothing() {
+    update(Tenant.newBuilder().setMintRatePerMinute(3), "mint_rate_per_minute");
+    assertThat(mintHeaders().get(REMAINING)).isEqualTo("2");
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+
+    ta.assertFails(Code.INVALID_ARGUMENT, "INVALID_TTL", () ->
+        ta.stub(key).withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(new AtomicReference<>(), trailers))
+            .mintSession(user("u1").setTtlSeconds(999_999).build()));
+
+    assertThat(trailers.get().get(LIMIT)).isEqualTo("3");
+    assertThat(trailers.get().get(REMAINING)).as("as it stands: the refused mint took nothing").isEqualTo("2");
+    long whole = ta.clock().instant().getEpochSecond() + 20L;
+    assertThat(Long.parseLong(trailers.get().get(RESET))).isBetween(whole - 1, whole + 1);
+    assertThat(trailers.get().get(RETRY_AFTER)).as("not refused by the limit").isNull();
+    assertThat(mintHeaders().get(REMAINING)).isEqualTo("1");
+  }
+
+  @Test
   void rateLimit_withoutAConfiguredLimit_headersSayUnlimited() {
     Metadata headers = mintHeaders();
     assertThat(headers.get(LIMIT)).isEqualTo(String.valueOf(Integer.MAX_VALUE));

@@ -319,6 +319,20 @@ class HttpApiTest {
     assertThat(refused.header("x-ratelimit-reset")).matches("\\d+");
   }
 
+  @Test
+  void mintSession_invalid_is400WithTheRateLimitHeadersOfTheKey() {
+    http.send("PATCH", "/v1/tenants/default?update_mask=mint_rate_per_minute", admin(), "{\"mint_rate_per_minute\":5}");
+    String key = mintKey();
+
+    HttpTestClient.Reply invalid = mint(key, "{\"externalUserId\":\"u1\",\"ttlSeconds\":999999}");
+
+    assertThat(invalid.status()).isEqualTo(400);
+    assertThat(invalid.header("x-ratelimit-limit")).isEqualTo("5");
+    assertThat(invalid.header("x-ratelimit-remaining")).isEqualTo("5");
+    assertThat(invalid.header("x-ratelimit-reset")).matches("\\d+");
+    assertThat(invalid.header("retry-after")).isNull();
+  }
+
   private static String firstPath(HttpTestClient.Reply r) {
     return r.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject().get("path").getAsString();
   }
@@ -744,6 +758,8 @@ class HttpApiTest {
         .containsExactlyInAnyOrder("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset");
     assertThat(mint.getAsJsonObject("429").getAsJsonObject("headers").keySet())
         .containsExactlyInAnyOrder("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After");
+    assertThat(mint.getAsJsonObject("default").getAsJsonObject("headers").keySet())
+        .containsExactlyInAnyOrder("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset");
     // What it describes is what a mint answers.
     HttpTestClient.Reply minted = http.post("/v1/sessions", mintKey(), "{\"externalUserId\":\"u1\"}");
     for (String header : mint.getAsJsonObject("200").getAsJsonObject("headers").keySet()) {

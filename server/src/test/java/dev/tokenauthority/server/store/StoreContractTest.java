@@ -963,6 +963,21 @@ public abstract class StoreContractTest {
   }
 
   @Test
+  void peekRateLimited_readsTheBucketAsItStands_andTakesNothing() {
+    long period = 60_000_000L;
+    long interval = Gcra.intervalMicros(2, period);
+    long now = 1_800_000_000_000_000L;
+    assertThat(store.rateLimits().peekRateLimited("key:p").join()).as("no bucket yet: full").isZero();
+
+    long tat = store.rateLimits().admitRateLimited("key:p", interval, period, now).join();
+
+    assertThat(store.rateLimits().peekRateLimited("key:p").join()).isEqualTo(tat);
+    assertThat(store.rateLimits().peekRateLimited("key:p").join()).as("peeking twice changes nothing").isEqualTo(tat);
+    assertThat(store.rateLimits().admitRateLimited("key:p", interval, period, now).join()).as("the second of two").isPositive();
+    assertThat(store.rateLimits().peekRateLimited("key:other").join()).isZero();
+  }
+
+  @Test
   @Timeout(60)
   void admitRateLimited_manyNewBucketsAtOnce_eachAdmitsExactlyItsBurst() throws Exception {
     long period = 60_000_000L;

@@ -77,10 +77,32 @@ final class JdbcRateLimitStore implements RateLimitStore {
 
   private final Database db;
   private final Database.Batch<Admission, Long> admissions;
+  private final Database.Batch<String, Long> peeks;
 
   JdbcRateLimitStore(Database db) {
     this.db = db;
     this.admissions = db.unflushedBatch(JdbcRateLimitStore::admitOne, JdbcRateLimitStore::admitMany);
+    this.peeks = db.readBatch(JdbcRateLimitStore::peekOne, (s, buckets) -> {
+      // Rare (the headers of a refused call): not worth a statement of its own.
+      List<Long> tats = new ArrayList<>(buckets.size());
+      for (String bucket : buckets) {
+        tats.add(peekOne(s, bucket));
+      }
+      return tats;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Long> peekRateLimited(String bucket) {
+    return peeks.submit(bucket);
+  }
+
+  private static Long peekOne(Database.Statements s, String bucket) throws SQLException {
+    PreparedStatement read = s.prepare("SELECT tat FROM rate_limits WHERE bucket = ?");
+    read.setString(1, bucket);
+    try (ResultSet rs = read.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0L;
+    }
   }
 
   @Override
@@ -106,11 +128,7 @@ final class JdbcRateLimitStore implements RateLimitStore {
       }
     }
     // Refused: only now is the bucket read, to say when it admits again.
-    PreparedStatement read = s.prepare("SELECT tat FROM rate_limits WHERE bucket = ?");
-    read.setString(1, a.bucket());
-    try (ResultSet rs = read.executeQuery()) {
-      return rs.next() ? -rs.getLong(1) : 0L;
-    }
+    return -peekOne(s, a.bucket());
   }
 
   /**

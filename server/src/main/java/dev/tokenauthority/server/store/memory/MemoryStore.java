@@ -329,6 +329,11 @@ public final class MemoryStore
   }
 
   @Override
+  public CompletableFuture<Long> peekRateLimited(String bucket) {
+    return rateLimits.peekRateLimited(bucket);
+  }
+
+  @Override
   public CompletableFuture<Void> refundRateLimited(String bucket, long intervalMicros) {
     return rateLimits.refundRateLimited(bucket, intervalMicros);
   }
