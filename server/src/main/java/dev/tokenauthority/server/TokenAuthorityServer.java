@@ -279,7 +279,10 @@ public final class TokenAuthorityServer {
     CompletableFuture<Void> httpStopped = http == null ? CompletableFuture.completedFuture(null) : http.stop();
     healthWatches.endAll();
     if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-      log.warn("calls still running after the {} ms grace period were cancelled", grace.toMillis());
+      // Calls still running, or connections whose calls are done but whose client has not
+      // closed its side yet (LingeringClose waits 1 s for it).
+      log.warn("the gRPC port had not drained after the {} ms grace period: calls still running are cancelled,"
+          + " connections closed", grace.toMillis());
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
     }

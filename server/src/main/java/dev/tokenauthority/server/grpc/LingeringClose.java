@@ -41,18 +41,20 @@ final class LingeringClose extends ChannelDuplexHandler {
       return;
     }
     closing = promise;
+    // Closes of its own get promises of their own: the one asked for is completed once the
+    // channel is closed (channelInactive), whichever close gets there first.
     deadline = ctx.executor().schedule(() -> {
-      ctx.close(closing);
+      ctx.close();
     }, LINGER.toNanos(), TimeUnit.NANOSECONDS);
     // Writes complete in order: once this one has, everything written before is with the kernel.
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
       if (!written.isSuccess() || !socket.isActive()) {
-        ctx.close(closing);
+        ctx.close();
         return;
       }
       socket.shutdownOutput().addListener(shut -> {
         if (!shut.isSuccess()) {
-          ctx.close(closing);
+          ctx.close();
         }
       });
       socket.config().setAutoRead(true);

@@ -25,9 +25,11 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RevokeResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
@@ -36,6 +38,9 @@ import java.util.function.Supplier;
  * the result back to protobuf, nothing more. The caller comes from {@link CallerContext}.
  */
 public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthorityImplBase {
+  /** How long a refused mint waits for the read of its caller's allowance. */
+  private static final Duration PEEK_WAIT = Duration.ofMillis(250);
+
   private final SessionService sessions;
   private final ApiKeyService keys;
   private final SigningKeys signingKeys;
@@ -74,9 +79,12 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
 
   /**
    * Runs {@code mint} and hands the caller's rate limit to {@link RateLimitHeaders}: the decision
-   * the mint took, from a success or a RATE_LIMITED refusal, or for a mint refused before it
-   * reached the limiter (an invalid request), the allowance as it stands. The answer waits for
-   * that read, so that every MintSession answer carries the headers (api.md).
+   * the mint took, from a success or a RATE_LIMITED refusal, or for a mint the service refused
+   * before it reached the limiter (an invalid request, a suspended tenant), the allowance as it
+   * stands, so that those answers carry the headers too (api.md). Such refusals are thrown on
+   * the calling thread, never on a store's; a quota's refusal has its own limit, and a store's
+   * failure none (the allowance could not be read either). The read is given {@link #PEEK_WAIT}
+   * at most: a refusal is not held up by a slow store.
    */
   private CompletableFuture<SessionService.Minted> recordingRateLimit(
       AtomicReference<RateLimiter.Decision> holder, Caller caller, String user,
@@ -84,30 +92,29 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
     CompletableFuture<SessionService.Minted> minted;
     try {
       minted = mint.get();
-    } catch (RuntimeException e) {
-      minted = CompletableFuture.failedFuture(e);
-    }
-    if (holder == null) {
-      return minted;
-    }
-    CompletableFuture<SessionService.Minted> answer = minted;
-    return minted.handle((done, failure) -> {
-      Optional<RateLimiter.Decision> taken = done != null
-          ? Optional.of(done.rateLimit())
-          : Completions.unwrap(failure) instanceof AuthorityException e ? e.rateLimit() : Optional.empty();
-      if (taken.isPresent()) {
-        holder.set(taken.get());
-        return answer;
+    } catch (AuthorityException refused) {
+      if (holder == null || refused.rateLimit().isPresent() || refused.metadata().containsKey("limit")) {
+        throw refused;
       }
       return sessions.mintAllowance(caller, user)
+          .completeOnTimeout(Optional.empty(), PEEK_WAIT.toMillis(), TimeUnit.MILLISECONDS)
           .handle((allowance, unread) -> {
             if (allowance != null) {
               allowance.ifPresent(holder::set);
             }
-            return null;
-          })
-          .thenCompose(ignored -> answer);
-    }).thenCompose(next -> next);
+            throw refused;
+          });
+    }
+    if (holder == null) {
+      return minted;
+    }
+    return minted.whenComplete((done, failure) -> {
+      if (done != null) {
+        holder.set(done.rateLimit());
+      } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
+        e.rateLimit().ifPresent(holder::set);
+      }
+    });
   }
 
   private MintSessionResponse mintResponse(SessionService.Minted minted) {
