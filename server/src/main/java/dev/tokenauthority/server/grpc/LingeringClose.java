@@ -4,6 +4,7 @@ import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 import io.grpc.netty.shaded.io.netty.channel.ChannelDuplexHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelPromise;
+import io.grpc.netty.shaded.io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.grpc.netty.shaded.io.netty.channel.socket.DuplexChannel;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import io.grpc.netty.shaded.io.netty.util.concurrent.ScheduledFuture;
@@ -23,9 +24,9 @@ import java.util.concurrent.TimeUnit;
  * after GOAWAY". Apache's lingering close and Go's HTTP/2 server wait for the same reason. This
  * handler sits first in the connection's pipeline, so a TLS close_notify has gone out before it.
  */
-final class LingeringClose extends ChannelDuplexHandler {
+public final class LingeringClose extends ChannelDuplexHandler {
   /** How long a closing connection waits for the client to close its side. */
-  static final Duration LINGER = Duration.ofSeconds(1);
+  public static final Duration LINGER = Duration.ofSeconds(1);
 
   private ChannelPromise closing;
   private ScheduledFuture<?> deadline;
@@ -68,6 +69,14 @@ final class LingeringClose extends ChannelDuplexHandler {
       return;
     }
     ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+    if (event instanceof ChannelOutputShutdownEvent) {
+      return; // the shutdown this handler made: the handlers behind it have no use for it (Armeria warns)
+    }
+    super.userEventTriggered(ctx, event);
   }
 
   @Override
