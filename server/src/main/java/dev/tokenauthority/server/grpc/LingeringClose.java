@@ -8,28 +8,26 @@ import io.grpc.netty.shaded.io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.grpc.netty.shaded.io.netty.channel.socket.DuplexChannel;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import io.grpc.netty.shaded.io.netty.util.concurrent.ScheduledFuture;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Closes a connection so that what the server wrote last arrives: the server's side first (TCP
  * FIN, after everything written before), then reading and dropping what the client still sends
- * until it closes too, or {@link #LINGER} has passed.
+ * until it closes too, or is quiet long enough for the close to be safe ({@link Linger}).
  *
  * <p>A socket closed while bytes from the client sit unread in its receive buffer is reset (TCP
  * RST) instead of closed, and the kernel throws away what the server had written but not yet
  * sent. A draining HTTP/2 connection closes the moment its last call ends, often while the client
  * is still sending (frames of calls it started after the GOAWAY, window updates): the client then
  * loses the answer of a call the server ran, and sees "connection reset" or "Connection closed
- * after GOAWAY". Apache's lingering close and Go's HTTP/2 server wait for the same reason. This
+ * after GOAWAY". Apache's and nginx's lingering close and Go's HTTP/2 server wait for the same
+ * reason. This
  * handler sits first in the connection's pipeline, so a TLS close_notify has gone out before it.
  */
 public final class LingeringClose extends ChannelDuplexHandler {
-  /** How long a closing connection waits for the client to close its side. */
-  public static final Duration LINGER = Duration.ofSeconds(1);
-
   private ChannelPromise closing;
-  private ScheduledFuture<?> deadline;
+  private Linger linger;
+  private ScheduledFuture<?> check;
 
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
@@ -42,11 +40,10 @@ public final class LingeringClose extends ChannelDuplexHandler {
       return;
     }
     closing = promise;
+    linger = new Linger(System.nanoTime());
     // Closes of its own get promises of their own: the one asked for is completed once the
     // channel is closed (channelInactive), whichever close gets there first.
-    deadline = ctx.executor().schedule(() -> {
-      ctx.close();
-    }, LINGER.toNanos(), TimeUnit.NANOSECONDS);
+    check = ctx.executor().schedule(() -> closeWhenSafe(ctx), Linger.QUIET.toNanos(), TimeUnit.NANOSECONDS);
     // Writes complete in order: once this one has, everything written before is with the kernel.
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
       if (!written.isSuccess() || !socket.isActive()) {
@@ -54,7 +51,9 @@ public final class LingeringClose extends ChannelDuplexHandler {
         return;
       }
       socket.shutdownOutput().addListener(shut -> {
-        if (!shut.isSuccess()) {
+        if (shut.isSuccess()) {
+          linger.finSent(System.nanoTime());
+        } else {
           ctx.close();
         }
       });
@@ -62,9 +61,22 @@ public final class LingeringClose extends ChannelDuplexHandler {
     });
   }
 
+  private void closeWhenSafe(ChannelHandlerContext ctx) {
+    if (!ctx.channel().isOpen()) {
+      return;
+    }
+    long wait = linger.nanosToWait(System.nanoTime());
+    if (wait <= 0) {
+      ctx.close();
+    } else {
+      check = ctx.executor().schedule(() -> closeWhenSafe(ctx), wait, TimeUnit.NANOSECONDS);
+    }
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (closing != null) {
+      linger.heard(System.nanoTime());
       ReferenceCountUtil.release(msg); // the connection is closing: nothing more is served
       return;
     }
@@ -82,7 +94,7 @@ public final class LingeringClose extends ChannelDuplexHandler {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     if (closing != null) {
-      deadline.cancel(false);
+      check.cancel(false);
       closing.trySuccess();
     }
     super.channelInactive(ctx);

@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.http;
 
+import dev.tokenauthority.server.grpc.Linger;
 import dev.tokenauthority.server.grpc.LingeringClose;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
@@ -13,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP/JSON port's {@link LingeringClose}: the same close (FIN first, then read and drop
- * until the client closes or {@link LingeringClose#LINGER} passes), for Armeria's connections,
+ * until the client closes or {@link Linger} finds the close safe), for Armeria's connections,
  * which run on Netty itself where grpc's run on its shaded copy, so one class cannot serve both.
  * Without it, a connection Armeria closes with the client's bytes unread (the end of a drain, a
  * malformed request after pipelined ones, Connection: close) is reset, and the answers still in
@@ -22,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class HttpLingeringClose extends ChannelDuplexHandler {
   private ChannelPromise closing;
-  private ScheduledFuture<?> deadline;
+  private Linger linger;
+  private ScheduledFuture<?> check;
 
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
@@ -35,11 +37,10 @@ final class HttpLingeringClose extends ChannelDuplexHandler {
       return;
     }
     closing = promise;
+    linger = new Linger(System.nanoTime());
     // Closes of its own get promises of their own: the one asked for is completed once the
     // channel is closed (channelInactive), whichever close gets there first.
-    deadline = ctx.executor().schedule(() -> {
-      ctx.close();
-    }, LingeringClose.LINGER.toNanos(), TimeUnit.NANOSECONDS);
+    check = ctx.executor().schedule(() -> closeWhenSafe(ctx), Linger.QUIET.toNanos(), TimeUnit.NANOSECONDS);
     // Writes complete in order: once this one has, everything written before is with the kernel.
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
       if (!written.isSuccess() || !socket.isActive()) {
@@ -47,7 +48,9 @@ final class HttpLingeringClose extends ChannelDuplexHandler {
         return;
       }
       socket.shutdownOutput().addListener(shut -> {
-        if (!shut.isSuccess()) {
+        if (shut.isSuccess()) {
+          linger.finSent(System.nanoTime());
+        } else {
           ctx.close();
         }
       });
@@ -55,9 +58,22 @@ final class HttpLingeringClose extends ChannelDuplexHandler {
     });
   }
 
+  private void closeWhenSafe(ChannelHandlerContext ctx) {
+    if (!ctx.channel().isOpen()) {
+      return;
+    }
+    long wait = linger.nanosToWait(System.nanoTime());
+    if (wait <= 0) {
+      ctx.close();
+    } else {
+      check = ctx.executor().schedule(() -> closeWhenSafe(ctx), wait, TimeUnit.NANOSECONDS);
+    }
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (closing != null) {
+      linger.heard(System.nanoTime());
       ReferenceCountUtil.release(msg); // the connection is closing: nothing more is served
       return;
     }
@@ -75,7 +91,7 @@ final class HttpLingeringClose extends ChannelDuplexHandler {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     if (closing != null) {
-      deadline.cancel(false);
+      check.cancel(false);
       closing.trySuccess();
     }
     super.channelInactive(ctx);
