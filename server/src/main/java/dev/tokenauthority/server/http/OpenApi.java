@@ -101,27 +101,14 @@ final class OpenApi {
       ok.add("content", json(ref(route.proto().getOutputType(), pending)));
       responses.add("200", ok);
       if (rateLimited) {
-        JsonObject limited = new JsonObject();
-        limited.addProperty("description", "RATE_LIMITED or QUOTA_EXCEEDED: the limit, and when to come back");
-        limited.add("headers", rateLimitHeaders(true));
-        limited.add("content", json(refTo("#/components/schemas/Error")));
-        responses.add("429", limited);
+        responses.add("429", errorResponse("RATE_LIMITED or QUOTA_EXCEEDED: the limit, and when to come back", true));
       } else if (route.proto().getFullName().equals(TokenAuthorityGrpc.getRedeemMethod().getFullMethodName().replace('/', '.'))) {
-        JsonObject quota = new JsonObject();
-        quota.addProperty("description", "QUOTA_EXCEEDED: the tenant's monthly quota is used up; it renews at X-RateLimit-Reset");
-        quota.add("headers", rateLimitHeaders(true));
-        quota.add("content", json(refTo("#/components/schemas/Error")));
-        responses.add("429", quota);
+        responses.add("429", errorResponse(
+            "QUOTA_EXCEEDED: the tenant's monthly quota is used up; it renews at X-RateLimit-Reset", true));
       }
-      if (rateLimited) {
-        JsonObject refused = new JsonObject();
-        refused.addProperty("description", "Any other error; a key allowed to call this gets its allowance as it stands");
-        refused.add("headers", rateLimitHeaders(false));
-        refused.add("content", json(refTo("#/components/schemas/Error")));
-        responses.add("default", refused);
-      } else {
-        responses.add("default", refTo(ERROR));
-      }
+      responses.add("default", rateLimited
+          ? errorResponse("Any other error; a key allowed to call this gets its allowance as it stands", false)
+          : refTo(ERROR));
       op.add("responses", responses);
       JsonObject security = new JsonObject();
       security.add("bearer", new JsonArray());
@@ -213,6 +200,15 @@ final class OpenApi {
     schema.add("properties", properties);
     schema.add("required", array("status"));
     return schema;
+  }
+
+  /** An error answer that carries the rate-limit headers (and Retry-After on a refusal by a limit). */
+  private static JsonObject errorResponse(String description, boolean refusal) {
+    JsonObject response = new JsonObject();
+    response.addProperty("description", description);
+    response.add("headers", rateLimitHeaders(refusal));
+    response.add("content", json(refTo("#/components/schemas/Error")));
+    return response;
   }
 
   /** The x-ratelimit-* headers of a rate-limited method's answers (and Retry-After on a refusal). */

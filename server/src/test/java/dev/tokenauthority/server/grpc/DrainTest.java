@@ -92,6 +92,17 @@ class DrainTest {
     return new RawHttp2((Socket) socket);
   }
 
+  /** Stops the server as SIGTERM does, with time to drain, without waiting for it. */
+  private CompletableFuture<Void> stopInBackground() {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        server.stop(Duration.ofSeconds(20));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
   @AfterEach
   void stop() throws Exception {
     server.stop(Duration.ZERO);
@@ -109,13 +120,7 @@ class DrainTest {
       // A call whose request has not been sent yet: in flight when the server is told to stop.
       client.grpcHeaders(1, MINT, Map.of("authorization", "Bearer " + admin));
       client.roundTrip();
-      CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
-        try {
-          server.stop(Duration.ofSeconds(20));
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<Void> stopped = stopInBackground();
 
       // The graceful GOAWAY, the PING the client answers, then the GOAWAY naming the last stream.
       Frame last = null;
@@ -178,13 +183,7 @@ class DrainTest {
     try (RawHttp2 client = connect(overTls)) {
       client.grpcHeaders(1, MINT, Map.of("authorization", "Bearer " + admin));
       client.roundTrip();
-      CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
-        try {
-          server.stop(Duration.ofSeconds(20));
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<Void> stopped = stopInBackground();
       while (true) {
         Frame frame = client.next();
         if (frame.isPing()) {
