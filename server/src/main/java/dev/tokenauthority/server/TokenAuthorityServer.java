@@ -127,7 +127,7 @@ public final class TokenAuthorityServer {
       builder.addStreamTracerFactory(new TransportRefusals());
     }
     List<ServerInterceptor> forTokenAuthority = new ArrayList<>();
-    forTokenAuthority.add(new RateLimitHeaders());
+    forTokenAuthority.add(new RateLimitHeaders(authority.sessions()::mintAllowance));
     forTokenAuthority.addAll(common);
     TokenAuthorityService service =
         new TokenAuthorityService(authority.sessions(), authority.apiKeys(), authority.signingKeys());

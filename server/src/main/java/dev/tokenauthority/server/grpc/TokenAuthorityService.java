@@ -25,22 +25,14 @@ import dev.tokenauthority.v1.RevokeRequest;
 import dev.tokenauthority.v1.RevokeResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.stub.StreamObserver;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 
 /**
  * The {@code tokenauthority.v1.TokenAuthority} service: maps each request to the domain and
  * the result back to protobuf, nothing more. The caller comes from {@link CallerContext}.
  */
 public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthorityImplBase {
-  /** How long a refused mint waits for the read of its caller's allowance. */
-  private static final Duration PEEK_WAIT = Duration.ofMillis(250);
-
   private final SessionService sessions;
   private final ApiKeyService keys;
   private final SigningKeys signingKeys;
@@ -55,66 +47,42 @@ public final class TokenAuthorityService extends TokenAuthorityGrpc.TokenAuthori
   public void mintSession(MintSessionRequest request, StreamObserver<MintSessionResponse> observer) {
     AtomicReference<RateLimiter.Decision> rateLimit = RateLimitHeaders.holder();
     ProtoMapper.ContextShape context = ProtoMapper.ContextShape.of(request.hasContext(), request.getContext());
-    Caller caller = CallerContext.current();
     Unary.respondAsync(
         observer,
         () ->
-            recordingRateLimit(rateLimit, caller, request.getExternalUserId(), () ->
-                    sessions.mintAsync(
-                        caller,
-                        new SessionService.MintRequest(
-                            request.getExternalUserId(),
-                            request.getExternalGroupId(),
-                            request.getAudience(),
-                            request.getTtlSeconds(),
-                            request.getMaxUses(),
-                            request.getScopesList(),
-                            request.getOrigin(),
-                            ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
-                            context.depth(),
-                            context.nonFiniteNumber(),
-                            CallerContext.browserOrigin())))
+            sessions.mintAsync(
+                    CallerContext.current(),
+                    new SessionService.MintRequest(
+                        request.getExternalUserId(),
+                        request.getExternalGroupId(),
+                        request.getAudience(),
+                        request.getTtlSeconds(),
+                        request.getMaxUses(),
+                        request.getScopesList(),
+                        request.getOrigin(),
+                        ProtoMapper.encodeContext(request.hasContext(), request.getContext()),
+                        context.depth(),
+                        context.nonFiniteNumber(),
+                        CallerContext.browserOrigin()))
+                .whenComplete((minted, failure) -> recordRateLimit(rateLimit, minted, failure))
                 .thenApply(this::mintResponse));
   }
 
   /**
-   * Runs {@code mint} and hands the caller's rate limit to {@link RateLimitHeaders}: the decision
-   * the mint took, from a success or a RATE_LIMITED refusal, or for a mint the service refused
-   * before it reached the limiter (an invalid request, a suspended tenant), the allowance as it
-   * stands, so that those answers carry the headers too (api.md). Such refusals are thrown on
-   * the calling thread, never on a store's; a quota's refusal has its own limit, and a store's
-   * failure none (the allowance could not be read either). The read is given {@link #PEEK_WAIT}
-   * at most: a refusal is not held up by a slow store.
+   * Hands the decision the mint took to {@link RateLimitHeaders}, from a success or a
+   * RATE_LIMITED refusal; for a mint refused before it took anything, the interceptor reads the
+   * allowance itself.
    */
-  private CompletableFuture<SessionService.Minted> recordingRateLimit(
-      AtomicReference<RateLimiter.Decision> holder, Caller caller, String user,
-      Supplier<CompletableFuture<SessionService.Minted>> mint) {
-    CompletableFuture<SessionService.Minted> minted;
-    try {
-      minted = mint.get();
-    } catch (AuthorityException refused) {
-      if (holder == null || refused.rateLimit().isPresent() || refused.metadata().containsKey("limit")) {
-        throw refused;
-      }
-      return sessions.mintAllowance(caller, user)
-          .completeOnTimeout(Optional.empty(), PEEK_WAIT.toMillis(), TimeUnit.MILLISECONDS)
-          .handle((allowance, unread) -> {
-            if (allowance != null) {
-              allowance.ifPresent(holder::set);
-            }
-            throw refused;
-          });
-    }
+  private static void recordRateLimit(
+      AtomicReference<RateLimiter.Decision> holder, SessionService.Minted minted, Throwable failure) {
     if (holder == null) {
-      return minted;
+      return;
     }
-    return minted.whenComplete((done, failure) -> {
-      if (done != null) {
-        holder.set(done.rateLimit());
-      } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
-        e.rateLimit().ifPresent(holder::set);
-      }
-    });
+    if (minted != null) {
+      holder.set(minted.rateLimit());
+    } else if (Completions.unwrap(failure) instanceof AuthorityException e) {
+      e.rateLimit().ifPresent(holder::set);
+    }
   }
 
   private MintSessionResponse mintResponse(SessionService.Minted minted) {

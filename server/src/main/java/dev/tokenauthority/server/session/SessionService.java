@@ -159,9 +159,10 @@ public final class SessionService {
    * The caller's mint allowance as it stands, taking nothing, for the rate-limit headers of a
    * mint refused before it reached the limiter (an invalid request, say): every MintSession
    * answer to a known key carries them. The tighter of the key's and the user's, as a mint
-   * reports; empty when the caller's tenant cannot be read.
+   * reports; empty when the caller's tenant cannot be read, or when it limits users and the
+   * request (so the user) was not read.
    */
-  public CompletableFuture<Optional<RateLimiter.Decision>> mintAllowance(Caller caller, String user) {
+  public CompletableFuture<Optional<RateLimiter.Decision>> mintAllowance(Caller caller, Optional<String> user) {
     Tenant tenant;
     try {
       tenant = tenantOf(caller);
@@ -176,8 +177,12 @@ public final class SessionService {
     if (tenant.mintRatePerUserPerHour() <= 0) {
       return perKey.thenApply(Optional::of);
     }
+    if (user.isEmpty()) {
+      // The request was not read: the user's limit, perhaps the tighter, is unknown.
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
     return perKey.thenCombine(
-        rateLimiter.peek("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR, now),
+        rateLimiter.peek("user:" + tenant.id() + ":" + user.get(), tenant.mintRatePerUserPerHour(), HOUR, now),
         (keyDecision, userDecision) -> Optional.of(tighter(keyDecision, userDecision)));
   }
 

@@ -333,6 +333,22 @@ class HttpApiTest {
     assertThat(invalid.header("retry-after")).isNull();
   }
 
+  @Test
+  void mintSession_aBodyThatDoesNotParse_is400WithTheRateLimitHeadersToo() {
+    http.send("PATCH", "/v1/tenants/default?update_mask=mint_rate_per_minute", admin(), "{\"mint_rate_per_minute\":5}");
+    String key = mintKey();
+    assertThat(mint(key, "{\"externalUserId\":\"u1\"}").header("x-ratelimit-remaining")).isEqualTo("4");
+
+    for (String body : List.of("{\"ttlSeconds\":\"abc\"}", "not json", "{\"noSuchField\":1}")) {
+      HttpTestClient.Reply refused = mint(key, body);
+
+      assertThat(refused.status()).as(body).isEqualTo(400);
+      assertThat(refused.header("x-ratelimit-limit")).as(body).isEqualTo("5");
+      assertThat(refused.header("x-ratelimit-remaining")).as("%s took nothing", body).isEqualTo("4");
+      assertThat(refused.header("retry-after")).as(body).isNull();
+    }
+  }
+
   private static String firstPath(HttpTestClient.Reply r) {
     return r.json().getAsJsonObject("error").getAsJsonArray("details").get(0).getAsJsonObject().get("path").getAsString();
   }
