@@ -95,11 +95,17 @@ public final class RateLimitHeaders implements ServerInterceptor {
                 || !REFUSED_BEFORE_THE_LIMIT.contains(status.getCode())) {
               super.close(status, trailers);
             } else {
-              allowance.of(caller, Optional.ofNullable(user.get()))
+              CompletableFuture<Optional<RateLimiter.Decision>> read;
+              try {
+                read = allowance.of(caller, Optional.ofNullable(user.get()));
+              } catch (RuntimeException e) {
+                read = CompletableFuture.completedFuture(Optional.empty()); // the refusal goes out as it is
+              }
+              read
                   .completeOnTimeout(Optional.empty(), ALLOWANCE_WAIT.toMillis(), TimeUnit.MILLISECONDS)
-                  .whenComplete((read, unread) -> {
-                    if (read != null) {
-                      read.ifPresent(d -> add(trailers, d));
+                  .whenComplete((found, unread) -> {
+                    if (found != null) {
+                      found.ifPresent(d -> add(trailers, d));
                     }
                     super.close(status, trailers);
                   });
