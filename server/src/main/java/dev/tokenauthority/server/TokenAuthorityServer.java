@@ -280,7 +280,7 @@ public final class TokenAuthorityServer {
     healthWatches.endAll();
     if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
       // Calls still running, or connections whose calls are done but whose client has not
-      // closed its side yet (LingeringClose waits 1 s for it).
+      // closed its side yet (LingeringClose waits up to Linger.MAX for it).
       log.warn("the gRPC port had not drained after the {} ms grace period: calls still running are cancelled,"
           + " connections closed", grace.toMillis());
       server.shutdownNow();

@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
  * is still sending (frames of calls it started after the GOAWAY, window updates): the client then
  * loses the answer of a call the server ran, and sees "connection reset" or "Connection closed
  * after GOAWAY". Apache's and nginx's lingering close and Go's HTTP/2 server wait for the same
- * reason. This
- * handler sits first in the connection's pipeline, so a TLS close_notify has gone out before it.
+ * reason. This handler sits first in the connection's pipeline, so a TLS close_notify has gone
+ * out before it.
  */
 public final class LingeringClose extends ChannelDuplexHandler {
   private ChannelPromise closing;

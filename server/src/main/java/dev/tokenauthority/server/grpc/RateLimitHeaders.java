@@ -87,10 +87,12 @@ public final class RateLimitHeaders implements ServerInterceptor {
 
           @Override
           public void close(Status status, Metadata trailers) {
-            // A refusal by a limit (a rate, a quota) carries its own in its trailers (ErrorMapper).
-            if (sent || trailers.containsKey(LIMIT)) {
-              super.close(status, trailers);
-            } else if (add(trailers, decision.get())
+            // Done when the headers went out already, when a refusal by a limit (a rate, a quota)
+            // carries its own (ErrorMapper), when the call took a decision, and when no read is
+            // due: an unknown caller, or not a refusal made before the limiter.
+            if (sent
+                || trailers.containsKey(LIMIT)
+                || add(trailers, decision.get())
                 || caller == null
                 || !REFUSED_BEFORE_THE_LIMIT.contains(status.getCode())) {
               super.close(status, trailers);

@@ -134,20 +134,20 @@ public final class SessionService {
   private CompletableFuture<RateLimiter.Decision> takeRateLimits(Caller caller, Tenant tenant, String user, Instant now) {
     CompletableFuture<RateLimiter.Decision> perKey =
         tenant.mintRatePerMinute() > 0
-            ? rateLimiter.take("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE, now)
+            ? rateLimiter.take(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE, now)
             : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
     return perKey.thenCompose(keyDecision -> {
       if (!keyDecision.allowed() || tenant.mintRatePerUserPerHour() <= 0) {
         return CompletableFuture.completedFuture(keyDecision);
       }
       return rateLimiter
-          .take("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR, now)
+          .take(userBucket(tenant, user), tenant.mintRatePerUserPerHour(), HOUR, now)
           .thenCompose(userDecision -> {
             if (!userDecision.allowed()) {
               // The key's call goes back: one user over their limit must not spend the
               // allowance every other user of the key shares.
               return tenant.mintRatePerMinute() > 0
-                  ? rateLimiter.giveBack("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE).thenApply(ignored -> userDecision)
+                  ? rateLimiter.giveBack(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE).thenApply(ignored -> userDecision)
                   : CompletableFuture.completedFuture(userDecision);
             }
             return CompletableFuture.completedFuture(tighter(keyDecision, userDecision));
@@ -172,7 +172,7 @@ public final class SessionService {
     Instant now = clock.instant();
     CompletableFuture<RateLimiter.Decision> perKey =
         tenant.mintRatePerMinute() > 0
-            ? rateLimiter.peek("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE, now)
+            ? rateLimiter.peek(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE, now)
             : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
     if (tenant.mintRatePerUserPerHour() <= 0) {
       return perKey.thenApply(Optional::of);
@@ -182,8 +182,18 @@ public final class SessionService {
       return CompletableFuture.completedFuture(Optional.empty());
     }
     return perKey.thenCombine(
-        rateLimiter.peek("user:" + tenant.id() + ":" + user.get(), tenant.mintRatePerUserPerHour(), HOUR, now),
+        rateLimiter.peek(userBucket(tenant, user.get()), tenant.mintRatePerUserPerHour(), HOUR, now),
         (keyDecision, userDecision) -> Optional.of(tighter(keyDecision, userDecision)));
+  }
+
+  /** The bucket of a key's per-minute mint limit. */
+  private static String keyBucket(Caller caller) {
+    return "key:" + caller.apiKeyId();
+  }
+
+  /** The bucket of a user's per-hour mint limit, within the tenant. */
+  private static String userBucket(Tenant tenant, String user) {
+    return "user:" + tenant.id() + ":" + user;
   }
 
   /** The decision the headers describe: fewer calls left, or on a tie the later reset. */

@@ -10,7 +10,6 @@ import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.micrometer.core.instrument.Timer;
@@ -67,7 +66,7 @@ class CallRecordingTest {
   private MintCall startMint() throws Exception {
     audit = new AuditLog(out, true, 16);
     CallRecordingInterceptor recording = new CallRecordingInterceptor(metrics, audit, Clock.systemUTC());
-    TransportCall transport = new TransportCall();
+    TransportMintCall transport = new TransportMintCall();
     AtomicReference<ServerCall<MintSessionRequest, MintSessionResponse>> seenByService = new AtomicReference<>();
     ServerCall.Listener<MintSessionRequest> listener =
         recording.interceptCall(transport, new Metadata(), (call, headers) -> {
@@ -107,31 +106,6 @@ class CallRecordingTest {
 
     void transportCancels() {
       transportSide.onCancel();
-    }
-  }
-
-  /** The transport's side of a MintSession call: takes what the service sends, and drops it. */
-  private static final class TransportCall extends ServerCall<MintSessionRequest, MintSessionResponse> {
-    @Override
-    public void request(int numMessages) {}
-
-    @Override
-    public void sendHeaders(Metadata headers) {}
-
-    @Override
-    public void sendMessage(MintSessionResponse message) {}
-
-    @Override
-    public void close(Status status, Metadata trailers) {}
-
-    @Override
-    public boolean isCancelled() {
-      return false;
-    }
-
-    @Override
-    public MethodDescriptor<MintSessionRequest, MintSessionResponse> getMethodDescriptor() {
-      return TokenAuthorityGrpc.getMintSessionMethod();
     }
   }
 }

@@ -86,13 +86,7 @@ class LingeringCloseTest {
       out.write(new byte[64 << 10]);
       out.flush();
 
-      InputStream in = client.getInputStream();
-      long read = 0;
-      byte[] buffer = new byte[64 << 10];
-      int n;
-      while ((n = in.read(buffer)) != -1) {
-        read += n;
-      }
+      long read = readToTheEnd(client.getInputStream());
       assertThat(read).as("every byte written before the close, then EOF, not a reset").isEqualTo(ANSWER_BYTES);
     }
     assertThat(accepted.get(5, TimeUnit.SECONDS).closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
@@ -121,13 +115,7 @@ class LingeringCloseTest {
       sender.start();
       Thread.sleep(1_200); // the answer waits in the kernels and in Netty's buffer meanwhile
 
-      long read = 0;
-      byte[] buffer = new byte[64 << 10];
-      int n;
-      InputStream in = client.getInputStream();
-      while ((n = in.read(buffer)) != -1) {
-        read += n;
-      }
+      long read = readToTheEnd(client.getInputStream());
       sender.join(5_000);
       assertThat(read).as("every byte written before the close, then EOF, not a reset").isEqualTo(ANSWER_BYTES);
     }
@@ -151,6 +139,17 @@ class LingeringCloseTest {
     }
     Thread.sleep(100); // a listener's warning would come right after the close
     assertThat(warnings()).isEmpty();
+  }
+
+  /** How many bytes came before the end; a reset throws. */
+  private static long readToTheEnd(InputStream in) throws java.io.IOException {
+    long read = 0;
+    byte[] buffer = new byte[64 << 10];
+    int n;
+    while ((n = in.read(buffer)) != -1) {
+      read += n;
+    }
+    return read;
   }
 
   private java.util.List<String> warnings() {

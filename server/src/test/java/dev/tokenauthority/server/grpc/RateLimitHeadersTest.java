@@ -6,10 +6,8 @@ import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.v1.MintSessionRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
-import dev.tokenauthority.v1.TokenAuthorityGrpc;
 import io.grpc.Context;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 import java.time.Instant;
@@ -37,7 +35,7 @@ class RateLimitHeadersTest {
           Optional.of(new RateLimiter.Decision(true, 5, 4, Instant.parse("2030-01-01T00:01:00Z"), java.time.Duration.ZERO)));
     });
 
-    Transport transport = refuse(headers, Status.INVALID_ARGUMENT, MintSessionRequest.newBuilder().setExternalUserId("u1").build());
+    TransportMintCall transport = refuse(headers, Status.INVALID_ARGUMENT, MintSessionRequest.newBuilder().setExternalUserId("u1").build());
 
     Metadata trailers = transport.closed.get(5, TimeUnit.SECONDS);
     assertThat(trailers.get(RateLimitHeaders.LIMIT)).isEqualTo("5");
@@ -54,7 +52,7 @@ class RateLimitHeadersTest {
     RateLimitHeaders neverAnswering = new RateLimitHeaders((caller, user) -> new CompletableFuture<>());
 
     for (RateLimitHeaders headers : List.of(throwing, neverAnswering)) {
-      Transport transport = refuse(headers, Status.INVALID_ARGUMENT, null);
+      TransportMintCall transport = refuse(headers, Status.INVALID_ARGUMENT, null);
 
       Metadata trailers = transport.closed.get(5, TimeUnit.SECONDS);
       assertThat(trailers.get(RateLimitHeaders.LIMIT)).isNull();
@@ -70,15 +68,15 @@ class RateLimitHeadersTest {
       return CompletableFuture.completedFuture(Optional.empty());
     });
 
-    Transport transport = refuse(headers, Status.UNAVAILABLE, MintSessionRequest.getDefaultInstance());
+    TransportMintCall transport = refuse(headers, Status.UNAVAILABLE, MintSessionRequest.getDefaultInstance());
 
     assertThat(transport.closed.get(5, TimeUnit.SECONDS).get(RateLimitHeaders.LIMIT)).isNull();
     assertThat(asked.get()).isFalse();
   }
 
   /** A MintSession by {@link #CALLER} whose service refuses it with {@code status} (after {@code request}, if any). */
-  private static Transport refuse(RateLimitHeaders headers, Status status, MintSessionRequest request) {
-    Transport transport = new Transport();
+  private static TransportMintCall refuse(RateLimitHeaders headers, Status status, MintSessionRequest request) {
+    TransportMintCall transport = new TransportMintCall();
     AtomicReference<ServerCall<MintSessionRequest, MintSessionResponse>> service = new AtomicReference<>();
     Context withCaller = Context.current().withValue(CallerContext.CALLER, CALLER);
     Context previous = withCaller.attach();
@@ -99,34 +97,4 @@ class RateLimitHeadersTest {
   }
 
   private static final class NoListener extends ServerCall.Listener<MintSessionRequest> {}
-
-  private static final class Transport extends ServerCall<MintSessionRequest, MintSessionResponse> {
-    final CompletableFuture<Metadata> closed = new CompletableFuture<>();
-    final AtomicReference<Status> status = new AtomicReference<>();
-
-    @Override
-    public void request(int numMessages) {}
-
-    @Override
-    public void sendHeaders(Metadata headers) {}
-
-    @Override
-    public void sendMessage(MintSessionResponse message) {}
-
-    @Override
-    public void close(Status status, Metadata trailers) {
-      this.status.set(status);
-      closed.complete(trailers);
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return false;
-    }
-
-    @Override
-    public MethodDescriptor<MintSessionRequest, MintSessionResponse> getMethodDescriptor() {
-      return TokenAuthorityGrpc.getMintSessionMethod();
-    }
-  }
 }
