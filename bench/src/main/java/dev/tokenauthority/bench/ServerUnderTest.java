@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -24,6 +25,8 @@ import java.util.regex.Pattern;
 final class ServerUnderTest implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
   private static final Pattern HTTP = Pattern.compile("HTTP/JSON on port (\\d+)");
+  /** How many of the server's lines a failed start reports. */
+  private static final int LINES_KEPT = 20;
 
   private final Process process;
   private final int port;
@@ -54,6 +57,10 @@ final class ServerUnderTest implements AutoCloseable {
   /** Starts the server, waiting up to {@code startSeconds} for it to listen. */
   static ServerUnderTest start(Path jar, String store, List<String> jvmOptions, List<String> serverArgs, int startSeconds)
       throws IOException, InterruptedException {
+    if (!Files.isRegularFile(jar)) {
+      throw new IOException("no server jar at " + jar.toAbsolutePath()
+          + ": build it with ./mvnw -B package -DskipTests and run from the repository's root, or pass --server-jar");
+    }
     Path dataDir = Files.createTempDirectory("ta-bench-");
     byte[] random = new byte[36];
     new SecureRandom().nextBytes(random);
@@ -69,12 +76,19 @@ final class ServerUnderTest implements AutoCloseable {
     Process process = builder.start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
     CompletableFuture<Integer> httpPort = new CompletableFuture<>();
+    ArrayDeque<String> lastLines = new ArrayDeque<>();
     Thread reader =
         new Thread(
             () -> {
               try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
+                  if (!port.isDone()) {
+                    if (lastLines.size() == LINES_KEPT) {
+                      lastLines.removeFirst();
+                    }
+                    lastLines.addLast(line);
+                  }
                   Matcher h = HTTP.matcher(line);
                   if (h.find()) {
                     httpPort.complete(Integer.parseInt(h.group(1)));
@@ -89,7 +103,8 @@ final class ServerUnderTest implements AutoCloseable {
               } catch (IOException e) {
                 // the process ended
               }
-              port.completeExceptionally(new IOException("the server exited before listening"));
+              port.completeExceptionally(new IOException("the server exited before listening"
+                  + (lastLines.isEmpty() ? ", printing nothing" : "; its last lines:\n  " + String.join("\n  ", lastLines))));
             },
             "server-output");
     reader.setDaemon(true);
