@@ -292,8 +292,4 @@ public final class TokenAuthorityServer {
       log.warn("the HTTP port did not stop cleanly: {}", e.getMessage());
     }
   }
-
-  public void awaitTermination() throws InterruptedException {
-    server.awaitTermination();
-  }
 }

@@ -29,26 +29,26 @@ public final class MethodTable {
   private static final Map<String, RpcMethod> METHODS =
       index(
           List.of(
-              // tenant(method, access, changesState, rateLimitHeaders, safeToRetry)
-              tenant("MintSession", new Access.Scope(Scopes.SESSIONS_MINT), true, true, true),
-              tenant("Redeem", new Access.Scope(Scopes.SESSIONS_REDEEM), true, false, false),
-              tenant("Introspect", new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, true),
-              tenant("CreateApiKey", new Access.Scope(Scopes.KEYS_WRITE), true, false, false),
-              tenant("ListApiKeys", new Access.Scope(Scopes.KEYS_READ), false, false, true),
-              tenant("Revoke", REVOKE_ACCESS, true, false, false),
-              tenant("GetJwks", ANY_KEY, false, false, true),
-              admin("CreateTenant", true, false),
-              admin("GetTenant", false, true),
-              admin("UpdateTenant", true, false),
-              admin("ListTenants", false, true),
-              admin("RotateSigningKey", true, false),
+              // tenant(method, access, changesState, rateLimitHeaders)
+              tenant("MintSession", new Access.Scope(Scopes.SESSIONS_MINT), true, true),
+              tenant("Redeem", new Access.Scope(Scopes.SESSIONS_REDEEM), true, false),
+              tenant("Introspect", new Access.Scope(Scopes.SESSIONS_REDEEM), false, false),
+              tenant("CreateApiKey", new Access.Scope(Scopes.KEYS_WRITE), true, false),
+              tenant("ListApiKeys", new Access.Scope(Scopes.KEYS_READ), false, false),
+              tenant("Revoke", REVOKE_ACCESS, true, false),
+              tenant("GetJwks", ANY_KEY, false, false),
+              admin("CreateTenant", true),
+              admin("GetTenant", false),
+              admin("UpdateTenant", true),
+              admin("ListTenants", false),
+              admin("RotateSigningKey", true),
               // Envoy's ext_authz, Redeem or Introspect for the service behind a sidecar. Whether
               // it changes state depends on the route's mode: the audit asks the Check itself
-              // (ExtAuthzService.consumesUse). Not safe to retry: in redeem mode it spends a use.
+              // (ExtAuthzService.consumesUse).
               // The tenant's status is not checked here: Redeem and Introspect check the session's
               // tenant, and Envoy must get their refusal (a cancelled subscription included) as a
               // denied response with its HTTP status, not as a failed Check.
-              new RpcMethod(EXT_AUTHZ_CHECK, new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, false, false),
+              new RpcMethod(EXT_AUTHZ_CHECK, new Access.Scope(Scopes.SESSIONS_REDEEM), false, false, false),
               open("grpc.health.v1.Health/Check"),
               open("grpc.health.v1.Health/Watch"),
               open("grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
@@ -66,16 +66,16 @@ public final class MethodTable {
     return List.copyOf(METHODS.values());
   }
 
-  private static RpcMethod tenant(String method, Access access, boolean changesState, boolean rateLimitHeaders, boolean safeToRetry) {
-    return new RpcMethod(TOKEN_AUTHORITY + "/" + method, access, changesState, rateLimitHeaders, safeToRetry, true);
+  private static RpcMethod tenant(String method, Access access, boolean changesState, boolean rateLimitHeaders) {
+    return new RpcMethod(TOKEN_AUTHORITY + "/" + method, access, changesState, rateLimitHeaders, true);
   }
 
-  private static RpcMethod admin(String method, boolean changesState, boolean safeToRetry) {
-    return new RpcMethod(TENANT_ADMIN + "/" + method, ADMIN, changesState, false, safeToRetry, false);
+  private static RpcMethod admin(String method, boolean changesState) {
+    return new RpcMethod(TENANT_ADMIN + "/" + method, ADMIN, changesState, false, false);
   }
 
   private static RpcMethod open(String fullName) {
-    return new RpcMethod(fullName, OPEN, false, false, true, false);
+    return new RpcMethod(fullName, OPEN, false, false, false);
   }
 
   private static Map<String, RpcMethod> index(List<RpcMethod> methods) {

@@ -3,14 +3,13 @@ package dev.tokenauthority.server.rpc;
 /**
  * What the authority knows of one RPC, whichever transport carries it: who may call it, whether
  * it is audited when it succeeds, whether its responses carry the caller's rate limit, and
- * whether a client may repeat it after a failure.
+ * whether a cancelled tenant's caller is refused up front. Whether a client may repeat it is the
+ * client library's to decide ({@code TokenAuthorityClient}); the server never reads it.
  *
  * @param fullName the gRPC full method name, {@code package.Service/Method}
  * @param access who may call it
  * @param changesState a success changes state, so it is audited (a refusal of any RPC always is)
  * @param rateLimitHeaders its responses carry {@code x-ratelimit-*} (and {@code retry-after} when limited)
- * @param safeToRetry a client may repeat it after a transient failure without a second effect the
- *     user would notice (a second mint is a second token, harmless; a second redeem spends a use)
  * @param checksCallerTenant a caller whose tenant's subscription is cancelled is refused at once
  *     (the tenant's own calls; TenantAdmin's are not, nor any call of the default tenant's admin
  *     key, which must stay able to revoke a leaked key of any tenant)
@@ -20,7 +19,6 @@ public record RpcMethod(
     Access access,
     boolean changesState,
     boolean rateLimitHeaders,
-    boolean safeToRetry,
     boolean checksCallerTenant) {
 
   /** The service part of {@link #fullName}. */

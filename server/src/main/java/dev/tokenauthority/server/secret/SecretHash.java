@@ -3,7 +3,6 @@ package dev.tokenauthority.server.secret;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The SHA-256 digest of a secret (an API key secret or a session token): what the stores keep
@@ -69,11 +68,6 @@ public final class SecretHash {
   /** Whether the digest equals the four words, in constant time. */
   public boolean matches(long w0, long w1, long w2, long w3) {
     return ((word(0) ^ w0) | (word(1) ^ w1) | (word(2) ^ w2) | (word(3) ^ w3)) == 0;
-  }
-
-  /** The digest as lowercase hex, for a store that keys by text. */
-  public String toHex() {
-    return HexFormat.of().formatHex(digest);
   }
 
   @Override

@@ -120,15 +120,10 @@ public final class SigningKeys {
     return null;
   }
 
-  /** The keys of the JWK Set: the active one first, then retired keys still verifying. */
-  public List<VerificationKey> verificationKeys() {
-    return ring.verifying();
-  }
-
   /**
-   * The keys of the JWK Set as this replica publishes it (GetJwks, {@code
-   * /.well-known/jwks.json}), read from the store first when that was not done in the last
-   * 250 ms: an offline verifier meets a key that another replica made active a moment ago and
+   * The keys of the JWK Set (the active one first, then retired keys still verifying) as this
+   * replica publishes it (GetJwks, {@code /.well-known/jwks.json}), read from the store first
+   * when that was not done in the last 250 ms: an offline verifier meets a key that another replica made active a moment ago and
    * fetches the set, perhaps from this replica, which must not make it wait for its next
    * reload. At most four store reads a second, whatever the rate of requests; if the store
    * fails, the keys held are published.

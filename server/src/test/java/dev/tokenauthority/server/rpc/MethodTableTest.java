@@ -75,21 +75,6 @@ class MethodTableTest {
   }
 
   @Test
-  void find_redeemAndWrites_areNotSafeToRetry() {
-    assertThat(MethodTable.all()).filteredOn(m -> !m.safeToRetry())
-        .extracting(RpcMethod::fullName)
-        .containsExactlyInAnyOrder(
-            "tokenauthority.v1.TokenAuthority/Redeem",
-            // Envoy's Check: in redeem mode it spends a use, as Redeem does.
-            "envoy.service.auth.v3.Authorization/Check",
-            "tokenauthority.v1.TokenAuthority/CreateApiKey",
-            "tokenauthority.v1.TokenAuthority/Revoke",
-            "tokenauthority.v1.TenantAdmin/CreateTenant",
-            "tokenauthority.v1.TenantAdmin/UpdateTenant",
-            "tokenauthority.v1.TenantAdmin/RotateSigningKey");
-  }
-
-  @Test
   void revokeAccess_keyTargetNeedsKeysWrite_sessionTargetsNeedSessionsMint() {
     Caller minter = caller(Scopes.SESSIONS_MINT);
 
