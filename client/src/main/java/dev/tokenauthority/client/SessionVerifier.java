@@ -1,5 +1,6 @@
 package dev.tokenauthority.client;
 
+import dev.tokenauthority.contract.SessionTokens;
 import io.grpc.Status;
 import io.jsonwebtoken.Claims;
 import io.jsonwebtoken.ExpiredJwtException;
@@ -52,12 +53,9 @@ import org.slf4j.LoggerFactory;
 public final class SessionVerifier {
   private static final Logger log = LoggerFactory.getLogger(SessionVerifier.class);
   /** The issuer a server uses unless started with another {@code --issuer}. */
-  public static final String DEFAULT_ISSUER = "token-authority";
-  public static final String TYPE = "session+jwt";
-  /** Tokens longer than this are refused unparsed, as the server does. */
-  static final int MAX_TOKEN_LENGTH = 4096;
-  /** 64 bytes in base64url without padding. */
-  private static final int ED25519_SIGNATURE_CHARS = 86;
+  public static final String DEFAULT_ISSUER = SessionTokens.DEFAULT_ISSUER;
+  /** The JWS header's {@code typ} of a session token. */
+  public static final String TYPE = SessionTokens.TYPE;
   private static final Duration MAX_LEEWAY = Duration.ofMinutes(10);
   /** The DER prefix of an X.509 SubjectPublicKeyInfo for a raw Ed25519 key (RFC 8410). */
   private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
@@ -120,10 +118,10 @@ public final class SessionVerifier {
    *     fetching the keys when none could ever be fetched
    */
   public VerifiedSession verify(String token) {
-    if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+    if (token == null || token.isEmpty() || token.length() > SessionTokens.MAX_LENGTH) {
       throw invalid("not a session token");
     }
-    if (!canonicalSignature(token)) {
+    if (!SessionTokens.canonicalSignature(token)) {
       throw invalid("bad signature or format");
     }
     Jws<Claims> jws;
@@ -131,7 +129,7 @@ public final class SessionVerifier {
       jws = parser.parseSignedClaims(token);
     } catch (ExpiredJwtException e) {
       // Signed by a known key, but another tenant's token is not valid here, expired or not.
-      requireTenant(e.getClaims() == null ? null : e.getClaims().get("tid"));
+      requireTenant(e.getClaims() == null ? null : e.getClaims().get(SessionTokens.TENANT_CLAIM));
       throw refused(Status.Code.UNAUTHENTICATED, ErrorReason.TOKEN_EXPIRED, "the session token has expired");
     } catch (PrematureJwtException e) {
       throw invalid("not valid yet");
@@ -153,7 +151,7 @@ public final class SessionVerifier {
     String tokenTenant;
     Set<String> aud;
     try {
-      tokenTenant = c.get("tid", String.class);
+      tokenTenant = c.get(SessionTokens.TENANT_CLAIM, String.class);
       aud = c.getAudience();
     } catch (JwtException | ClassCastException e) {
       throw invalid("malformed claims");
@@ -321,21 +319,6 @@ public final class SessionVerifier {
       log.warn("ignoring JWK {}: its key does not decode", jwk.kid());
       return null;
     }
-  }
-
-  /**
-   * Whether the token's signature is spelled the one way an Ed25519 signature can be: 86
-   * base64url characters, no padding, the last one with its 4 unused bits zero. A JWS signs its
-   * header and payload as written but not its signature's text, so without this check one token
-   * would verify in 16 spellings, and a list of seen tokens keyed on the string could be passed.
-   */
-  static boolean canonicalSignature(String token) {
-    int dot = token.lastIndexOf('.');
-    if (token.length() - dot - 1 != ED25519_SIGNATURE_CHARS) {
-      return false;
-    }
-    char last = token.charAt(token.length() - 1);
-    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
   }
 
   private static TokenAuthorityException invalid(String why) {

@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.signing;
 
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -33,12 +34,10 @@ import java.util.Set;
  * small leeway.
  */
 public final class SessionTokenCodec {
-  public static final String TYPE = "session+jwt";
-  public static final String TENANT_CLAIM = "tid";
+  public static final String TYPE = SessionTokens.TYPE;
+  public static final String TENANT_CLAIM = SessionTokens.TENANT_CLAIM;
   /** Tokens longer than this are refused before any parsing. */
-  public static final int MAX_TOKEN_LENGTH = 4096;
-  /** 64 bytes in base64url without padding. */
-  private static final int ED25519_SIGNATURE_CHARS = 86;
+  public static final int MAX_TOKEN_LENGTH = SessionTokens.MAX_LENGTH;
 
   private static final JsonFactory JSON = new JsonFactory();
 
@@ -143,28 +142,13 @@ public final class SessionTokenCodec {
   }
 
   /**
-   * Whether the token's signature is spelled the one way an Ed25519 signature can be: 86
-   * base64url characters, no padding, the last one with its 4 unused bits zero. A JWS signs its
-   * header and payload as written but not its signature's text, so without this check one token
-   * would verify in 16 spellings, and a list of seen tokens keyed on the string could be passed.
-   */
-  static boolean canonicalSignature(String token) {
-    int dot = token.lastIndexOf('.');
-    if (token.length() - dot - 1 != ED25519_SIGNATURE_CHARS) {
-      return false;
-    }
-    char last = token.charAt(token.length() - 1);
-    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
-  }
-
-  /**
    * Verifies a token completely, signature included.
    *
    * @throws AuthorityException TOKEN_EXPIRED for a genuine token past its expiry, TOKEN_INVALID
    *     for anything else (one before its start included)
    */
   public VerifiedSessionToken verify(String token) {
-    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH || !canonicalSignature(token)) {
+    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH || !SessionTokens.canonicalSignature(token)) {
       throw invalid();
     }
     try {
