@@ -60,7 +60,7 @@ public enum ErrorReason {
 
   ErrorReason() {
     // A constant the proto lacks fails as the class loads, so the two cannot drift apart.
-    this.proto = name().equals("UNKNOWN") ? null : dev.tokenauthority.v1.ErrorReason.valueOf("ERROR_REASON_" + name());
+    this.proto = name().equals("UNKNOWN") ? null : ErrorReasons.fromWireName(name()).orElseThrow(() -> new IllegalStateException(name() + " is not in the proto's ErrorReason"));
   }
 
   /** The reason named {@code name} on the wire, or {@link #UNKNOWN}. */

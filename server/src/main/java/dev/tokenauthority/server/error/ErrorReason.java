@@ -68,7 +68,7 @@ public enum ErrorReason {
 
   ErrorReason(Kind kind) {
     this.kind = kind;
-    this.proto = dev.tokenauthority.v1.ErrorReason.valueOf("ERROR_REASON_" + name());
+    this.proto = ErrorReasons.fromWireName(name()).orElseThrow(() -> new IllegalStateException(name() + " is not in the proto's ErrorReason"));
   }
 
   /** The proto value this reason is. */

@@ -129,7 +129,7 @@ public final class ErrorMapper {
    * reason {@code INVALID_REQUEST}: gRPC's own code for an oversized message, our reason for why.
    */
   public static StatusRuntimeException requestTooLarge(String message) {
-    return build(Code.RESOURCE_EXHAUSTED, ErrorReason.INVALID_REQUEST.name(), message);
+    return build(Code.RESOURCE_EXHAUSTED, ErrorReason.INVALID_REQUEST.wireName(), message);
   }
 
   /**
