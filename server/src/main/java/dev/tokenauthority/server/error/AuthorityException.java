@@ -57,21 +57,17 @@ public final class AuthorityException extends RuntimeException {
     return invalid(ErrorReason.INVALID_REQUEST, List.of(new FieldViolation(field, description)));
   }
 
-  /** A RESOURCE_EXHAUSTED refusal that tells the caller when to try again. */
-  public static AuthorityException limited(
-      ErrorReason reason, String message, Duration retryAfter, Map<String, String> metadata) {
-    return new AuthorityException(reason, message, List.of(), metadata, retryAfter, null, null);
-  }
-
   /**
-   * A RATE_LIMITED refusal carrying the limiter's decision, from which the transport writes the
-   * ErrorInfo metadata, the retry delay and the rate-limit headers.
+   * A RESOURCE_EXHAUSTED refusal by a limit (RATE_LIMITED, QUOTA_EXCEEDED) carrying its decision,
+   * from which the transport writes the ErrorInfo metadata ({@code limit}, {@code remaining},
+   * {@code reset}), the retry delay and the rate-limit headers.
    *
-   * @param subject what was limited, as QuotaFailure and ErrorInfo name it ({@code mints})
+   * @param metadata ErrorInfo metadata beside the decision's: at least {@code subject}, what was
+   *     limited, as QuotaFailure names it too ({@code mints}, {@code tenant:acme})
    */
-  public static AuthorityException rateLimited(String message, String subject, RateLimiter.Decision decision) {
-    return new AuthorityException(
-        ErrorReason.RATE_LIMITED, message, List.of(), Map.of("subject", subject), decision.retryAfter(), decision, null);
+  public static AuthorityException limited(
+      ErrorReason reason, String message, Map<String, String> metadata, RateLimiter.Decision decision) {
+    return new AuthorityException(reason, message, List.of(), metadata, decision.retryAfter(), decision, null);
   }
 
   public ErrorReason reason() {

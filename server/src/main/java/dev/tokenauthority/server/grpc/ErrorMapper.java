@@ -184,7 +184,7 @@ public final class ErrorMapper {
     // the HTTP port and Envoy's Check make their headers of.
     Metadata trailers = new Metadata();
     HttpErrorEnvelope.of(built).headers().forEach((name, value) -> {
-      if (name.startsWith("x-ratelimit-") || name.equals("retry-after")) {
+      if (RateLimitHeaders.NAMES.contains(name)) {
         trailers.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), value);
       }
     });

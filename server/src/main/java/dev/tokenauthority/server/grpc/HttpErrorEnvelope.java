@@ -8,9 +8,11 @@ import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
 import com.google.rpc.ErrorInfo;
 import com.google.rpc.RetryInfo;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -65,18 +67,17 @@ public record HttpErrorEnvelope(int status, String body, Map<String, String> hea
       headers.put("www-authenticate", BEARER_CHALLENGE);
     }
     if (info != null && info.containsMetadata("limit")) {
-      headers.put("x-ratelimit-limit", info.getMetadataOrThrow("limit"));
-      headers.put("x-ratelimit-remaining", info.getMetadataOrDefault("remaining", "0"));
-      headers.put("x-ratelimit-reset", info.getMetadataOrDefault("reset", "0"));
+      headers.put(RateLimitHeaders.LIMIT.name(), info.getMetadataOrThrow("limit"));
+      headers.put(RateLimitHeaders.REMAINING.name(), info.getMetadataOrDefault("remaining", "0"));
+      headers.put(RateLimitHeaders.RESET.name(), info.getMetadataOrDefault("reset", "0"));
     }
     if (info != null && info.containsMetadata(ErrorMapper.COMMIT_STATE)) {
       // What tells a client never to retry blindly, as gRPC's ErrorInfo metadata does.
       headers.put("x-commit-state", info.getMetadataOrThrow(ErrorMapper.COMMIT_STATE));
     }
     if (retry != null) {
-      // Whole seconds, rounded up, never 0: a client that waits this long is admitted.
-      long seconds = retry.getRetryDelay().getSeconds() + (retry.getRetryDelay().getNanos() > 0 ? 1 : 0);
-      headers.put("retry-after", String.valueOf(Math.max(1, seconds)));
+      Duration wait = Duration.ofSeconds(retry.getRetryDelay().getSeconds(), retry.getRetryDelay().getNanos());
+      headers.put(RateLimitHeaders.RETRY_AFTER.name(), String.valueOf(RateLimiter.Decision.retryAfterSeconds(wait)));
     }
     String message = status.getMessage().isEmpty() ? code.toLowerCase(Locale.ROOT).replace('_', ' ') : status.getMessage();
     return new HttpErrorEnvelope(http, json(code, message, violations), Collections.unmodifiableMap(headers));

@@ -40,6 +40,8 @@ public final class RateLimitHeaders implements ServerInterceptor {
   static final Metadata.Key<String> REMAINING = Metadata.Key.of("x-ratelimit-remaining", Metadata.ASCII_STRING_MARSHALLER);
   static final Metadata.Key<String> RESET = Metadata.Key.of("x-ratelimit-reset", Metadata.ASCII_STRING_MARSHALLER);
   static final Metadata.Key<String> RETRY_AFTER = Metadata.Key.of("retry-after", Metadata.ASCII_STRING_MARSHALLER);
+  /** The names of the four, as HTTP headers and gRPC metadata spell them. */
+  static final Set<String> NAMES = Set.of(LIMIT.name(), REMAINING.name(), RESET.name(), RETRY_AFTER.name());
   /** How long a refused call waits for the read of its caller's allowance. */
   static final Duration ALLOWANCE_WAIT = Duration.ofMillis(250);
   private static final Context.Key<AtomicReference<RateLimiter.Decision>> DECISION = Context.key("tokenauthority-rate-limit");

@@ -32,7 +32,12 @@ public final class RateLimiter {
      * that waits this long is admitted: {@code retry-after}.
      */
     public long retryAfterSeconds() {
-      long seconds = retryAfter.getSeconds() + (retryAfter.getNano() > 0 ? 1 : 0);
+      return retryAfterSeconds(retryAfter);
+    }
+
+    /** {@code wait} as a {@code retry-after} value: whole seconds, rounded up, never 0. */
+    public static long retryAfterSeconds(Duration wait) {
+      long seconds = wait.getSeconds() + (wait.getNano() > 0 ? 1 : 0);
       return Math.max(1, seconds);
     }
   }

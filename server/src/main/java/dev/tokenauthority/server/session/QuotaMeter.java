@@ -2,6 +2,7 @@ package dev.tokenauthority.server.session;
 
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
+import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionStore.QuotaCharge;
 import dev.tokenauthority.server.tenant.Tenant;
 import java.time.Duration;
@@ -61,16 +62,13 @@ final class QuotaMeter {
 
   static AuthorityException exceeded(Tenant tenant, Instant now) {
     Instant nextMonth = YearMonth.from(now.atZone(ZoneOffset.UTC)).plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+    // A limit's decision like a rate limit's, so that every transport sends the same headers.
+    RateLimiter.Decision used = new RateLimiter.Decision(
+        false, tenant.monthlySessionQuota(), 0, nextMonth, Duration.between(now, nextMonth));
     return AuthorityException.limited(
         ErrorReason.QUOTA_EXCEEDED,
         "the tenant has used its " + tenant.monthlySessionQuota() + " redemptions of " + month(now),
-        Duration.between(now, nextMonth),
-        // limit/remaining/reset as a rate limit's, so that HTTP transports send the same headers.
-        Map.of(
-            "subject", "tenant:" + tenant.id(),
-            "quota", String.valueOf(tenant.monthlySessionQuota()),
-            "limit", String.valueOf(tenant.monthlySessionQuota()),
-            "remaining", "0",
-            "reset", String.valueOf(nextMonth.getEpochSecond())));
+        Map.of("subject", "tenant:" + tenant.id(), "quota", String.valueOf(tenant.monthlySessionQuota())),
+        used);
   }
 }

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -206,9 +207,10 @@ public final class SessionService {
   private CompletableFuture<Minted> mintAdmitted(
       Caller caller, MintRequest request, MintRules.Admitted admitted, RateLimiter.Decision rate) {
     if (!rate.allowed()) {
-      throw AuthorityException.rateLimited(
+      throw AuthorityException.limited(
+          ErrorReason.RATE_LIMITED,
           "rate limit of " + rate.limit() + " mints reached; retry in " + rate.retryAfterSeconds() + " s",
-          "mints",
+          Map.of("subject", "mints"),
           rate);
     }
     long ttl = admitted.ttlSeconds();
