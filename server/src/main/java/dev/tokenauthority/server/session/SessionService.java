@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,22 +134,24 @@ public final class SessionService {
    * sets them; the decision reported is the tighter of the two.
    */
   private CompletableFuture<RateLimiter.Decision> takeRateLimits(Caller caller, Tenant tenant, String user, Instant now) {
-    CompletableFuture<RateLimiter.Decision> perKey =
-        tenant.mintRatePerMinute() > 0
-            ? rateLimiter.take(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE, now)
+    MintLimit perKey = MintLimit.ofKey(caller, tenant);
+    MintLimit perUser = MintLimit.ofUser(tenant, user);
+    CompletableFuture<RateLimiter.Decision> keyTaken =
+        perKey != null
+            ? rateLimiter.take(perKey.bucket(), perKey.limit(), perKey.period(), now)
             : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
-    return perKey.thenCompose(keyDecision -> {
-      if (!keyDecision.allowed() || tenant.mintRatePerUserPerHour() <= 0) {
+    return keyTaken.thenCompose(keyDecision -> {
+      if (!keyDecision.allowed() || perUser == null) {
         return CompletableFuture.completedFuture(keyDecision);
       }
       return rateLimiter
-          .take(userBucket(tenant, user), tenant.mintRatePerUserPerHour(), HOUR, now)
+          .take(perUser.bucket(), perUser.limit(), perUser.period(), now)
           .thenCompose(userDecision -> {
             if (!userDecision.allowed()) {
               // The key's call goes back: one user over their limit must not spend the
               // allowance every other user of the key shares.
-              return tenant.mintRatePerMinute() > 0
-                  ? rateLimiter.giveBack(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE).thenApply(ignored -> userDecision)
+              return perKey != null
+                  ? rateLimiter.giveBack(perKey.bucket(), perKey.limit(), perKey.period()).thenApply(ignored -> userDecision)
                   : CompletableFuture.completedFuture(userDecision);
             }
             return CompletableFuture.completedFuture(tighter(keyDecision, userDecision));
@@ -171,30 +174,37 @@ public final class SessionService {
       return CompletableFuture.completedFuture(Optional.empty());
     }
     Instant now = clock.instant();
-    CompletableFuture<RateLimiter.Decision> perKey =
-        tenant.mintRatePerMinute() > 0
-            ? rateLimiter.peek(keyBucket(caller), tenant.mintRatePerMinute(), MINUTE, now)
+    MintLimit perKey = MintLimit.ofKey(caller, tenant);
+    CompletableFuture<RateLimiter.Decision> keyLeft =
+        perKey != null
+            ? rateLimiter.peek(perKey.bucket(), perKey.limit(), perKey.period(), now)
             : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
     if (tenant.mintRatePerUserPerHour() <= 0) {
-      return perKey.thenApply(Optional::of);
+      return keyLeft.thenApply(Optional::of);
     }
     if (user.isEmpty()) {
       // The request was not read: the user's limit, perhaps the tighter, is unknown.
       return CompletableFuture.completedFuture(Optional.empty());
     }
-    return perKey.thenCombine(
-        rateLimiter.peek(userBucket(tenant, user.get()), tenant.mintRatePerUserPerHour(), HOUR, now),
+    MintLimit perUser = MintLimit.ofUser(tenant, user.get());
+    return keyLeft.thenCombine(
+        rateLimiter.peek(perUser.bucket(), perUser.limit(), perUser.period(), now),
         (keyDecision, userDecision) -> Optional.of(tighter(keyDecision, userDecision)));
   }
 
-  /** The bucket of a key's per-minute mint limit. */
-  private static String keyBucket(Caller caller) {
-    return "key:" + caller.apiKeyId();
-  }
+  /** One of a tenant's mint limits as it applies to a call: its bucket, how many, per what. */
+  private record MintLimit(String bucket, int limit, Duration period) {
+    /** The key's per-minute limit, or null when the tenant sets none. */
+    static MintLimit ofKey(Caller caller, Tenant tenant) {
+      return tenant.mintRatePerMinute() > 0 ? new MintLimit("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE) : null;
+    }
 
-  /** The bucket of a user's per-hour mint limit, within the tenant. */
-  private static String userBucket(Tenant tenant, String user) {
-    return "user:" + tenant.id() + ":" + user;
+    /** The user's per-hour limit within the tenant, or null when the tenant sets none. */
+    static MintLimit ofUser(Tenant tenant, String user) {
+      return tenant.mintRatePerUserPerHour() > 0
+          ? new MintLimit("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR)
+          : null;
+    }
   }
 
   /** The decision the headers describe: fewer calls left, or on a tie the later reset. */
@@ -270,19 +280,33 @@ public final class SessionService {
    * (no log): the store may run it on its writer.
    */
   private void checkRedeemable(
-      Caller caller, Session session, Optional<Tenant> foundTenant, String origin, String audience, Instant now) {
+      Caller caller, Session session, Optional<Tenant> tenant, String origin, String audience, Instant now) {
     checkOwnTenant(caller, session);
-    Tenant tenant = existing(foundTenant);
-    // A suspended (or cancelled) tenant's outstanding tokens stop working at once.
-    TenantPolicy.check(tenant, TenantPolicy.Operation.REDEEM);
-    // Refusals the stored row already shows need no write; the minting key's revocation is
-    // checked inside the atomic consume, so it costs no extra read here.
-    ErrorReason state = stateOf(session, now, false);
+    existing(tenant);
+    checkUsable(session, tenant, TenantPolicy.Operation.REDEEM, now, s -> checkBinding(s, origin, audience));
+  }
+
+  /**
+   * Throws the reason a session may not be used, in the one order Redeem, Introspect and verify
+   * share, so that one token gets one reason whichever of them asks: the tenant's status (a
+   * suspended or cancelled tenant's outstanding tokens stop working at once), the token's state,
+   * what the redeemer presents ({@code presented}: its origin and audience; nothing for an
+   * introspection), then the tenant's modules. Quick and without effects: Redeem's runs on the
+   * store's writer.
+   */
+  private void checkUsable(
+      Session session, Optional<Tenant> tenant, TenantPolicy.Operation operation, Instant now, Consumer<Session> presented) {
+    if (tenant.isPresent()) {
+      TenantPolicy.check(tenant.get(), operation);
+    }
+    // Refusals the stored row already shows. Redeem's atomic consume checks the minting key's
+    // revocation itself, so only an inspection reads the key here.
+    ErrorReason state = stateOf(session, now, operation != TenantPolicy.Operation.REDEEM);
     if (state != null) {
       throw stateRefusal(state);
     }
-    checkBinding(session, origin, audience);
-    if (!TenantPolicy.allowsAudience(tenant, session.audience())) {
+    presented.accept(session);
+    if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
       throw moduleDisabled();
     }
   }
@@ -369,23 +393,10 @@ public final class SessionService {
     return inspect(caller, token, session -> checkBinding(session, origin, audience));
   }
 
-  /**
-   * The checks of an introspection; throws the reason a token is inactive. In Redeem's order (the
-   * tenant, the token's state, then what the redeemer presents, {@code presented}, then the
-   * module), so that one token gets one reason whichever of them asks.
-   */
-  private Session inspect(Caller caller, String token, java.util.function.Consumer<Session> presented) {
+  /** The checks of an introspection ({@link #checkUsable}); throws the reason a token is inactive. */
+  private Session inspect(Caller caller, String token, Consumer<Session> presented) {
     Session session = lookUp(caller, token);
-    Optional<Tenant> tenant = tenants.find(caller.tenantId());
-    tenant.ifPresent(t -> TenantPolicy.check(t, TenantPolicy.Operation.INTROSPECT));
-    ErrorReason reason = stateOf(session, clock.instant(), true);
-    if (reason != null) {
-      throw stateRefusal(reason);
-    }
-    presented.accept(session);
-    if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
-      throw moduleDisabled();
-    }
+    checkUsable(session, tenants.find(caller.tenantId()), TenantPolicy.Operation.INTROSPECT, clock.instant(), presented);
     return session;
   }
 
