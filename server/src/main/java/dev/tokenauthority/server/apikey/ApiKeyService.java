@@ -4,7 +4,6 @@ import dev.tokenauthority.server.apikey.ApiKeyStore.ApiKeyCursor;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.error.Violations;
-import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantPolicy;
@@ -182,7 +181,7 @@ public final class ApiKeyService {
     String secret = secrets.generate();
     ApiKey key =
         new ApiKey(
-            RandomStrings.id("key_"),
+            ApiKey.newId(),
             tenantId,
             request.name(),
             scopes,
@@ -331,7 +330,7 @@ public final class ApiKeyService {
 
   private static ApiKey adminKey(SecretHash hash, String hint, Instant now) {
     return new ApiKey(
-        RandomStrings.id("key_"), Tenant.DEFAULT_ID, "admin", List.of(Scopes.ADMIN), List.of(), hash,
+        ApiKey.newId(), Tenant.DEFAULT_ID, "admin", List.of(Scopes.ADMIN), List.of(), hash,
         hint, now, null, null, null);
   }
 

@@ -1,10 +1,12 @@
 package dev.tokenauthority.server.grpc;
 
+import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.audit.AuditEvent;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.rpc.MethodTable;
 import dev.tokenauthority.server.rpc.RpcMethod;
+import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.v1.CreateApiKeyRequest;
@@ -41,8 +43,8 @@ import javax.net.ssl.SSLSession;
  * field is never copied), a session id out of a token only after the token was accepted.
  */
 final class CallAudit implements CallRecordingInterceptor.CallRecorder {
-  private static final Pattern SESSION_ID = Pattern.compile("ses_[0-9A-Za-z]{24}");
-  private static final Pattern API_KEY_ID = Pattern.compile("key_[0-9A-Za-z]{22}");
+  private static final Pattern SESSION_ID = Session.ID_SHAPE;
+  private static final Pattern API_KEY_ID = ApiKey.ID_SHAPE;
 
   private final AuditLog log;
   private final Clock clock;

@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.secret;
 
 import java.security.SecureRandom;
+import java.util.regex.Pattern;
 
 /**
  * Random identifiers and secret bodies in base62 (letters and digits only, so they survive
@@ -9,6 +10,9 @@ import java.security.SecureRandom;
  * and a read of /dev/urandom.
  */
 public final class RandomStrings {
+  private static final int ID_CHARS = 22;
+  private static final int TIME_CHARS = 8;
+  private static final int TIME_ORDERED_RANDOM_CHARS = 16;
   static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(RandomStrings::newDrbg);
 
@@ -42,9 +46,14 @@ public final class RandomStrings {
     return new String(out);
   }
 
-  /** An id such as {@code ses_4f0Xq...}: the prefix, then 22 base62 characters (131 random bits). */
+  /** An id such as {@code key_4f0Xq...}: the prefix, then 22 base62 characters (131 random bits). */
   public static String id(String prefix) {
-    return prefix + base62(22);
+    return prefix + base62(ID_CHARS);
+  }
+
+  /** The shape of every {@link #id} with this prefix, and of nothing else. */
+  public static Pattern idShape(String prefix) {
+    return Pattern.compile(Pattern.quote(prefix) + "[0-9A-Za-z]{" + ID_CHARS + "}");
   }
 
   /**
@@ -53,7 +62,12 @@ public final class RandomStrings {
    * instead of writing a page at a random place per insert.
    */
   public static String timeOrderedId(String prefix, long epochMillis) {
-    return prefix + base62Fixed(epochMillis, 8) + base62(16);
+    return prefix + base62Fixed(epochMillis, TIME_CHARS) + base62(TIME_ORDERED_RANDOM_CHARS);
+  }
+
+  /** The shape of every {@link #timeOrderedId} with this prefix, and of nothing else. */
+  public static Pattern timeOrderedIdShape(String prefix) {
+    return Pattern.compile(Pattern.quote(prefix) + "[0-9A-Za-z]{" + (TIME_CHARS + TIME_ORDERED_RANDOM_CHARS) + "}");
   }
 
   /** Encodes a non-negative number as exactly {@code width} base62 digits (zero-padded). */

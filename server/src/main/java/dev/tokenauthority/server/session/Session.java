@@ -1,8 +1,10 @@
 package dev.tokenauthority.server.session;
 
+import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
 import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * A stored session: what its token stands for, the hash of the token (never the token), and
@@ -26,6 +28,16 @@ public record Session(
     int maxUses,
     int usesRemaining,
     Instant revokeTime) {
+
+  /** Every session id starts so ({@code ses_} and 24 base62 characters, the first 8 its time). */
+  public static final String ID_PREFIX = "ses_";
+  /** The shape of a session id, and of nothing else. */
+  public static final Pattern ID_SHAPE = RandomStrings.timeOrderedIdShape(ID_PREFIX);
+
+  /** A new session id, sorting after those made before {@code epochMillis}. */
+  public static String newId(long epochMillis) {
+    return RandomStrings.timeOrderedId(ID_PREFIX, epochMillis);
+  }
 
   public Session {
     scopes = List.copyOf(scopes);

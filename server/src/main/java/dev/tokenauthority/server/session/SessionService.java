@@ -7,7 +7,6 @@ import dev.tokenauthority.server.apikey.Origins;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.ErrorReason;
-import dev.tokenauthority.server.secret.RandomStrings;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.ratelimit.RateLimiter;
 import dev.tokenauthority.server.session.SessionStore.ConsumeResult;
@@ -26,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,7 +229,7 @@ public final class SessionService {
     Instant now = clock.instant();
     Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
     Instant expires = issued.plusSeconds(issued.equals(now) ? ttl : ttl + 1);
-    String sessionId = RandomStrings.timeOrderedId("ses_", clock.millis());
+    String sessionId = Session.newId(clock.millis());
     String token =
         codec.sign(new SessionClaims(sessionId, caller.tenantId(), request.externalUserId(), request.audience(), issued, expires));
     Session session =
@@ -269,7 +267,8 @@ public final class SessionService {
     Optional<Tenant> tenant = tenants.find(caller.tenantId());
     Instant now = clock.instant();
     QuotaCharge charge = tenant.map(t -> quotas.chargeFor(t, now)).orElse(null);
-    SessionStore.RedeemCheck check = session -> checkRedeemable(caller, session, tenant, origin, audience, now);
+    Presented presented = new Presented(origin, audience);
+    SessionStore.RedeemCheck check = session -> checkRedeemable(caller, session, tenant, presented, now);
     return sessions
         .redeemSessionUse(id.get(), SecretHash.of(token), check, now, charge)
         .thenApply(redemption -> redeemed(redemption, caller, token, tenant, charge, now));
@@ -279,23 +278,29 @@ public final class SessionService {
    * Throws the reason the caller may not take a use of this session. Quick and without effects
    * (no log): the store may run it on its writer.
    */
-  private void checkRedeemable(
-      Caller caller, Session session, Optional<Tenant> tenant, String origin, String audience, Instant now) {
+  private void checkRedeemable(Caller caller, Session session, Optional<Tenant> tenant, Presented presented, Instant now) {
     checkOwnTenant(caller, session);
     existing(tenant);
-    checkUsable(session, tenant, TenantPolicy.Operation.REDEEM, now, s -> checkBinding(s, origin, audience));
+    checkUsable(session, tenant, TenantPolicy.Operation.REDEEM, now, presented);
+  }
+
+  /**
+   * What a redeemer presents of a token's binding: the origin it comes from, the audience it
+   * expects (empty: any). {@link #NOTHING} for an introspection, which checks no binding.
+   */
+  private record Presented(String origin, String audience) {
+    static final Presented NOTHING = new Presented(null, null);
   }
 
   /**
    * Throws the reason a session may not be used, in the one order Redeem, Introspect and verify
    * share, so that one token gets one reason whichever of them asks: the tenant's status (a
    * suspended or cancelled tenant's outstanding tokens stop working at once), the token's state,
-   * what the redeemer presents ({@code presented}: its origin and audience; nothing for an
-   * introspection), then the tenant's modules. Quick and without effects: Redeem's runs on the
-   * store's writer.
+   * the binding to what the redeemer presents, then the tenant's modules. Quick and without
+   * effects: Redeem's runs on the store's writer.
    */
   private void checkUsable(
-      Session session, Optional<Tenant> tenant, TenantPolicy.Operation operation, Instant now, Consumer<Session> presented) {
+      Session session, Optional<Tenant> tenant, TenantPolicy.Operation operation, Instant now, Presented presented) {
     if (tenant.isPresent()) {
       TenantPolicy.check(tenant.get(), operation);
     }
@@ -305,7 +310,9 @@ public final class SessionService {
     if (state != null) {
       throw stateRefusal(state);
     }
-    presented.accept(session);
+    if (presented != Presented.NOTHING) {
+      checkBinding(session, presented.origin(), presented.audience());
+    }
     if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
       throw moduleDisabled();
     }
@@ -374,7 +381,7 @@ public final class SessionService {
   /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
   public Introspection introspect(Caller caller, String token) {
     try {
-      return new Introspection(true, null, inspect(caller, token, session -> {}));
+      return new Introspection(true, null, inspect(caller, token, Presented.NOTHING));
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
     }
@@ -390,11 +397,11 @@ public final class SessionService {
    * @throws AuthorityException with the reason the token is not active, or does not match
    */
   public Session verify(Caller caller, String token, String origin, String audience) {
-    return inspect(caller, token, session -> checkBinding(session, origin, audience));
+    return inspect(caller, token, new Presented(origin, audience));
   }
 
   /** The checks of an introspection ({@link #checkUsable}); throws the reason a token is inactive. */
-  private Session inspect(Caller caller, String token, Consumer<Session> presented) {
+  private Session inspect(Caller caller, String token, Presented presented) {
     Session session = lookUp(caller, token);
     checkUsable(session, tenants.find(caller.tenantId()), TenantPolicy.Operation.INTROSPECT, clock.instant(), presented);
     return session;
