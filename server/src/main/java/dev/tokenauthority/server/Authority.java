@@ -1,5 +1,6 @@
 package dev.tokenauthority.server;
 
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.ratelimit.MemoryRateLimitStore;
@@ -44,8 +45,13 @@ public final class Authority {
      */
     public static final Duration CACHE_TTL = Duration.ofMillis(500);
 
+    /** {@code --api-key-prefix} unless set. */
+    public static final String DEFAULT_API_KEY_PREFIX = "sk_";
+    /** How far a token's times may be off another clock's: verification leeway, key retention beyond the longest TTL. */
+    public static final Duration LEEWAY = Duration.ofSeconds(30);
+
     public static Settings defaults() {
-      return new Settings("sk_", "token-authority", CACHE_TTL, Duration.ofSeconds(30));
+      return new Settings(DEFAULT_API_KEY_PREFIX, SessionTokens.DEFAULT_ISSUER, CACHE_TTL, LEEWAY);
     }
   }
 

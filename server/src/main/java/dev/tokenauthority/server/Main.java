@@ -1,10 +1,17 @@
 package dev.tokenauthority.server;
 
+import com.google.common.base.Throwables;
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.apikey.ApiKeyService;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.config.ConfigFile;
 import dev.tokenauthority.server.config.FileProblems;
+import dev.tokenauthority.server.config.OptionConverters;
+import dev.tokenauthority.server.config.OptionConverters.DurationConverter;
+import dev.tokenauthority.server.config.OptionConverters.HttpPortConverter;
+import dev.tokenauthority.server.config.OptionConverters.IntConverter;
+import dev.tokenauthority.server.config.OptionConverters.PortConverter;
 import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
 import dev.tokenauthority.server.config.SettingsProvider;
@@ -16,11 +23,12 @@ import dev.tokenauthority.server.logging.NonBlockingConsoleAppender;
 import dev.tokenauthority.server.metrics.Metrics;
 import dev.tokenauthority.server.metrics.TimedStore;
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.memory.MemoryStore;
 import dev.tokenauthority.server.store.postgres.PostgresStores;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
-import dev.tokenauthority.server.grpc.OpenConnections;
+import dev.tokenauthority.server.netty.OpenConnections;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -32,13 +40,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import dev.tokenauthority.contract.Durations;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -108,11 +114,11 @@ public final class Main implements Callable<Integer> {
           + " shared by several replicas.")
   String store;
 
-  @Option(names = "--api-key-prefix", paramLabel = "PREFIX", defaultValue = "sk_",
+  @Option(names = "--api-key-prefix", paramLabel = "PREFIX", defaultValue = Authority.Settings.DEFAULT_API_KEY_PREFIX,
       description = "Prefix of new API key secrets: 1-15 lowercase letters or digits and '_'.")
   String apiKeyPrefix;
 
-  @Option(names = "--issuer", paramLabel = "ISS", defaultValue = "token-authority",
+  @Option(names = "--issuer", paramLabel = "ISS", defaultValue = SessionTokens.DEFAULT_ISSUER,
       description = "The iss claim of session tokens.")
   String issuer;
 
@@ -296,10 +302,7 @@ public final class Main implements Callable<Integer> {
    */
   private SettingException unreadableStore(RuntimeException e) {
     log.debug("the store holds data this build cannot read", e);
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    Throwable root = Throwables.getRootCause(e);
     String reason = e.getMessage() + (root == e ? "" : " (" + root.getMessage() + ")");
     return new SettingException(storeSetting(), "the store holds data this build cannot read: " + reason
         + "; restore a backup this release made, or run the release that wrote it");
@@ -325,12 +328,8 @@ public final class Main implements Callable<Integer> {
     if (shutdownGrace.isNegative()) {
       throw new SettingException("--shutdown-grace", "must not be negative");
     }
-    if (purgeInterval.isNegative() || purgeInterval.isZero()) {
-      throw new SettingException("--purge-interval", "must be positive");
-    }
-    if (tlsReloadInterval.isNegative() || tlsReloadInterval.isZero()) {
-      throw new SettingException("--tls-reload-interval", "must be positive");
-    }
+    OptionConverters.requirePositive("--purge-interval", purgeInterval);
+    OptionConverters.requirePositive("--tls-reload-interval", tlsReloadInterval);
     grpcPort.limits();
     if (issuer.isBlank()) {
       throw new SettingException("--issuer", "must not be empty");
@@ -340,8 +339,7 @@ public final class Main implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new SettingException("--api-key-prefix", "'" + apiKeyPrefix + "' is not 1-15 lowercase letters or digits followed by '_', e.g. sk_");
     }
-    String kind = store.toLowerCase(Locale.ROOT);
-    if (!kind.equals("memory") && !kind.equals("sqlite") && !kind.startsWith(PostgresStores.URL_PREFIX)) {
+    if (StoreKind.ofSetting(store).isEmpty()) {
       throw new SettingException("--store", "must be sqlite, memory or a jdbc:postgresql:// URL, not '" + PostgresStores.redact(store) + "'");
     }
     if (tlsCert != null && tlsKey == null) {
@@ -377,7 +375,7 @@ public final class Main implements Callable<Integer> {
     if (executorThreads == 0) {
       executorThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
     }
-    if (httpPort != HTTP_OFF) {
+    if (httpPort != OptionConverters.HTTP_OFF) {
       HttpGateway.warmUpInBackground();
     }
     Optional<String> adminSecret = Optional.ofNullable(env.get("TOKEN_AUTHORITY_ADMIN_KEY")).filter(s -> !s.isEmpty());
@@ -433,7 +431,7 @@ public final class Main implements Callable<Integer> {
       resources.addLast(opened);
       Store store = metrics == null ? opened : new TimedStore(opened, metrics);
       Authority.Settings domain =
-          new Authority.Settings(apiKeyPrefix, issuer, Authority.Settings.CACHE_TTL, Duration.ofSeconds(30));
+          new Authority.Settings(apiKeyPrefix, issuer, Authority.Settings.CACHE_TTL, Authority.Settings.LEEWAY);
       Authority authority;
       Optional<String> generated;
       try {
@@ -466,7 +464,7 @@ public final class Main implements Callable<Integer> {
         builder.executor(calls);
       }
       HttpGateway.Settings http = null;
-      if (httpPort != HTTP_OFF) {
+      if (httpPort != OptionConverters.HTTP_OFF) {
         // The HTTP port's calls run on the same pool as the gRPC port's.
         http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace)
             .withLimits(grpcPort.limits().maxConnections(), grpcPort.limits().maxCallsPerConnection());
@@ -570,27 +568,29 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /** The kind {@code --store} names; {@link #validate} refused any other value. */
+  private StoreKind storeKind() {
+    return StoreKind.ofSetting(store).orElseThrow();
+  }
+
   private Store openStore() {
-    String kind = store.toLowerCase(Locale.ROOT);
-    if (kind.equals("memory")) {
-      return new MemoryStore();
-    }
-    if (kind.equals("sqlite")) {
-      return SqliteStores.open(dataDir, Duration.ofSeconds(5));
-    }
-    return PostgresStores.open(store, env.get("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+    return switch (storeKind()) {
+      case MEMORY -> new MemoryStore();
+      case SQLITE -> SqliteStores.open(dataDir, Duration.ofSeconds(5));
+      case POSTGRES -> PostgresStores.open(store, env.get("TOKEN_AUTHORITY_STORE_PASSWORD"), Duration.ofSeconds(2));
+    };
   }
 
   /** The setting to name when the store cannot be used: the data dir for SQLite. */
   private String storeSetting() {
-    return store.equalsIgnoreCase("sqlite") ? "--data-dir" : "--store";
+    return storeKind() == StoreKind.SQLITE ? "--data-dir" : "--store";
   }
 
   private String describeStore(Store s) {
     return switch (s.kind()) {
-      case "sqlite" -> "sqlite in " + dataDir.toAbsolutePath().normalize();
-      case "postgres" -> "postgres at " + PostgresStores.redact(store);
-      default -> s.kind();
+      case SQLITE -> "sqlite in " + dataDir.toAbsolutePath().normalize();
+      case POSTGRES -> "postgres at " + PostgresStores.redact(store);
+      case MEMORY -> s.kind().toString();
     };
   }
 
@@ -622,61 +622,6 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         log.debug("cannot handle SIG{} here", name);
       }
-    }
-  }
-
-  /** Reads a whole number. */
-  static final class IntConverter implements CommandLine.ITypeConverter<Integer> {
-    @Override
-    public Integer convert(String value) {
-      try {
-        return Integer.parseInt(value.trim());
-      } catch (NumberFormatException e) {
-        throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number");
-      }
-    }
-  }
-
-  /** {@code --http-port off}. */
-  static final int HTTP_OFF = -1;
-
-  /** Reads a port number, 0 to 65535, or {@code off}. */
-  static final class HttpPortConverter implements CommandLine.ITypeConverter<Integer> {
-    @Override
-    public Integer convert(String value) {
-      if (value.trim().equalsIgnoreCase("off")) {
-        return HTTP_OFF;
-      }
-      try {
-        return new PortConverter().convert(value);
-      } catch (CommandLine.TypeConversionException e) {
-        throw new CommandLine.TypeConversionException("'" + value + "' is not a port number (0-65535) or off");
-      }
-    }
-  }
-
-  /** Reads a port number, 0 to 65535. */
-  static final class PortConverter implements CommandLine.ITypeConverter<Integer> {
-    @Override
-    public Integer convert(String value) {
-      try {
-        int port = Integer.parseInt(value.trim());
-        if (port >= 0 && port <= 65535) {
-          return port;
-        }
-      } catch (NumberFormatException e) {
-        // the message below
-      }
-      throw new CommandLine.TypeConversionException("'" + value + "' is not a port number (0-65535)");
-    }
-  }
-
-  /** Reads {@code 20s}, {@code 500ms}, {@code 2m} or ISO-8601 {@code PT20S}: {@link Durations#parse}, a unit required. */
-  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String value) {
-      return Durations.parse(value).orElseThrow(() ->
-          new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 20s, 500ms or 2m"));
     }
   }
 }

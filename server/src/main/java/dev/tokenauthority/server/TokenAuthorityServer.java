@@ -1,5 +1,6 @@
 package dev.tokenauthority.server;
 
+import com.google.common.base.Throwables;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.grpc.ApiKeyAuthInterceptor;
 import dev.tokenauthority.server.grpc.CallRecordingInterceptor;
@@ -179,7 +180,7 @@ public final class TokenAuthorityServer {
         http.start();
       } catch (RuntimeException e) {
         server.shutdownNow();
-        throw new IOException("cannot serve HTTP on port " + httpSettings.port() + ": " + rootMessage(e), e);
+        throw new IOException("cannot serve HTTP on port " + httpSettings.port() + ": " + Throwables.getRootCause(e).getMessage(), e);
       }
     }
     setServing(true);
@@ -202,13 +203,6 @@ public final class TokenAuthorityServer {
   /** The HTTP/JSON port (the chosen one for port 0); -1 when none is served. */
   public int httpPort() {
     return http == null ? -1 : http.port();
-  }
-
-  private static String rootMessage(Throwable t) {
-    while (t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage();
   }
 
   private void purge() {

@@ -2,6 +2,7 @@ package dev.tokenauthority.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tokenauthority.server.config.OptionConverters;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
@@ -192,7 +193,7 @@ class MainTest {
   @Test
   void httpPort_defaultsTo8080_takesOffOrZeroFromFlagOrEnvironment_andRefusesTheGrpcPort() {
     assertThat(Main.parse(new String[0], Map.of()).httpPort).isEqualTo(8080);
-    assertThat(Main.parse(new String[] {"--http-port", "off"}, Map.of()).httpPort).isEqualTo(Main.HTTP_OFF);
+    assertThat(Main.parse(new String[] {"--http-port", "off"}, Map.of()).httpPort).isEqualTo(OptionConverters.HTTP_OFF);
     assertThat(Main.parse(new String[0], Map.of("TOKEN_AUTHORITY_HTTP_PORT", "0")).httpPort).isZero();
     assertThat(refused(run(Map.of(), "--http-port", "web")))
         .isEqualTo("token-authority: --http-port: 'web' is not a port number (0-65535) or off");

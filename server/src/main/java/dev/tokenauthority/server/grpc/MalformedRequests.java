@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.grpc;
 
+import com.google.common.base.Throwables;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -193,10 +194,7 @@ public final class MalformedRequests {
 
   /** The innermost cause's message (protobuf's and the inflater's say what is wrong), bounded. */
   private static String describe(Throwable failure) {
-    Throwable root = failure;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    Throwable root = Throwables.getRootCause(failure);
     String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     int end = message.indexOf(". ");
     message = end > 0 ? message.substring(0, end) : message;

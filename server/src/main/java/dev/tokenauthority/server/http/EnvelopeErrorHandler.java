@@ -12,10 +12,10 @@ import com.linecorp.armeria.server.HttpStatusException;
 import com.linecorp.armeria.server.RequestTimeoutException;
 import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
+import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.grpc.ErrorMapper;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +43,7 @@ final class EnvelopeErrorHandler implements com.linecorp.armeria.server.ServerEr
 
   @Override
   public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
-    Throwable t = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+    Throwable t = Completions.unwrap(cause);
     if (t instanceof ContentTooLargeException) {
       return tooLarge().toHttpResponse();
     }

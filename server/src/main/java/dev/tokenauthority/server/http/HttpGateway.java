@@ -27,6 +27,8 @@ import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
 import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
 import dev.tokenauthority.server.grpc.ErrorMapper;
+import dev.tokenauthority.server.netty.ConnectionLimits;
+import dev.tokenauthority.server.netty.HttpLingeringClose;
 import dev.tokenauthority.server.tls.ClientCertificateTrust;
 import io.grpc.StatusRuntimeException;
 import dev.tokenauthority.server.tls.ServerTls;
@@ -94,14 +96,13 @@ public final class HttpGateway {
       int maxConnections, int maxStreamsPerConnection) {
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
-    /** The gRPC port's defaults of {@code --max-connections} and {@code --max-calls-per-connection}. */
-    static final int MAX_CONNECTIONS = 2000;
-    static final int MAX_STREAMS_PER_CONNECTION = 100;
-
-    /** Plaintext on {@code port} with the default timeouts and limits. */
+    /**
+     * Plaintext on {@code port} with the default timeouts and limits (the gRPC port's defaults of
+     * {@code --max-connections} and {@code --max-calls-per-connection}).
+     */
     public static Settings plain(int port) {
-      return new Settings(port, REQUEST_TIMEOUT, IDLE_TIMEOUT, null, null, Duration.ofSeconds(20), MAX_CONNECTIONS,
-          MAX_STREAMS_PER_CONNECTION);
+      return new Settings(port, REQUEST_TIMEOUT, IDLE_TIMEOUT, null, null, Duration.ofSeconds(20),
+          ConnectionLimits.DEFAULT_MAX_CONNECTIONS, ConnectionLimits.DEFAULT_MAX_CALLS_PER_CONNECTION);
     }
 
     public Settings withTls(ServerTls tls) {

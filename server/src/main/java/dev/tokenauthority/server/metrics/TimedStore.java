@@ -9,6 +9,7 @@ import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKey;
 import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantStore;
 import io.micrometer.core.instrument.Timer;
@@ -68,13 +69,8 @@ public final class TimedStore implements Store {
   }
 
   @Override
-  public String kind() {
+  public StoreKind kind() {
     return delegate.kind();
-  }
-
-  @Override
-  public boolean isShared() {
-    return delegate.isShared();
   }
 
   @Override

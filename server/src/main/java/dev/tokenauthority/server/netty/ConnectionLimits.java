@@ -1,4 +1,4 @@
-package dev.tokenauthority.server.grpc;
+package dev.tokenauthority.server.netty;
 
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
@@ -47,6 +47,11 @@ public record ConnectionLimits(
     Duration permitKeepAliveTime,
     Duration maxConnectionIdle,
     int maxMetadataBytes) {
+  /** {@code --max-connections} unless set: per port. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 2000;
+  /** {@code --max-calls-per-connection} unless set: HTTP/2 MAX_CONCURRENT_STREAMS, on both ports. */
+  public static final int DEFAULT_MAX_CALLS_PER_CONNECTION = 100;
+
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);
   /** Refused connections are logged at most this often, with the count since the last line. */
   private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);

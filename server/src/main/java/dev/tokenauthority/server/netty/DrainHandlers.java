@@ -1,4 +1,4 @@
-package dev.tokenauthority.server.grpc;
+package dev.tokenauthority.server.netty;
 
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;

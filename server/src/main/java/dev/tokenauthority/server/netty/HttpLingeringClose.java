@@ -1,7 +1,5 @@
-package dev.tokenauthority.server.http;
+package dev.tokenauthority.server.netty;
 
-import dev.tokenauthority.server.grpc.Linger;
-import dev.tokenauthority.server.grpc.LingeringClose;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * the kernel's send queue are lost. Installed first in each connection's pipeline, so a flush
  * consolidated by Armeria's handlers and a TLS close_notify have gone out before it acts.
  */
-final class HttpLingeringClose extends ChannelDuplexHandler {
+public final class HttpLingeringClose extends ChannelDuplexHandler {
   private ChannelPromise closing;
   private Linger linger;
   private ScheduledFuture<?> check;

@@ -1,4 +1,4 @@
-package dev.tokenauthority.server.grpc;
+package dev.tokenauthority.server.netty;
 
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;

@@ -24,14 +24,16 @@ public interface Store extends AutoCloseable {
   /** Rate-limit buckets; the authority uses them only when the store {@link #isShared()}. */
   RateLimitStore rateLimits();
 
-  /** A short name for logs and health: {@code memory}, {@code sqlite}, ... */
-  String kind();
+  /** Which store this is; its name is the one logs and health show. */
+  StoreKind kind();
 
   /**
    * Whether several server processes may share this store (PostgreSQL). Only then must state
    * such as rate-limit buckets live in it rather than in each process's memory.
    */
-  boolean isShared();
+  default boolean isShared() {
+    return kind().shared();
+  }
 
   /** Whether the store can serve calls right now. */
   boolean isServing();

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Tenants as the hot path reads them: from a cache that keeps each tenant for a short time
- * (one second by default), so that a mint or redeem does not read the store for its tenant's
+ * ({@code Authority.Settings.CACHE_TTL}, 500 ms), so that a mint or redeem does not read the store for its tenant's
  * policy. A change made on this replica is seen at once; one made on another replica within
  * the cache time.
  */

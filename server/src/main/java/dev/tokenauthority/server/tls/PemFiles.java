@@ -1,12 +1,12 @@
 package dev.tokenauthority.server.tls;
 
+import dev.tokenauthority.server.config.FileProblems;
 import dev.tokenauthority.server.config.SettingException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
@@ -41,7 +41,7 @@ final class PemFiles {
       }
       return certs;
     } catch (IOException e) {
-      throw new SettingException(setting, "cannot read " + file + ": " + describe(e));
+      throw new SettingException(setting, "cannot read " + file + ": " + FileProblems.reason(e));
     } catch (CertificateException e) {
       throw new SettingException(setting, file + " is not a PEM certificate file");
     }
@@ -66,7 +66,7 @@ final class PemFiles {
       }
       throw new SettingException(setting, file + " holds no PEM private key");
     } catch (IOException e) {
-      throw new SettingException(setting, "cannot read " + file + ": " + describe(e));
+      throw new SettingException(setting, "cannot read " + file + ": " + FileProblems.reason(e));
     }
   }
 
@@ -107,13 +107,4 @@ final class PemFiles {
     return key.getAlgorithm().startsWith("Ed") && pub.getAlgorithm().startsWith("Ed");
   }
 
-  static String describe(IOException e) {
-    if (e instanceof NoSuchFileException) {
-      return "no such file";
-    }
-    if (e instanceof java.nio.file.AccessDeniedException) {
-      return "permission denied";
-    }
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-  }
 }

@@ -3,6 +3,7 @@ package dev.tokenauthority.server.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
@@ -26,7 +27,7 @@ class MintExpiresInTest {
   void aWriteThatEndsInTheNextSecond_stillAnswersTheTtlGiven(@TempDir Path dataDir) throws Exception {
     TestClock clock = new TestClock(Instant.parse("2030-01-01T00:00:00.999Z"));
     SqliteDatabase db = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10));
-    InProcessAuthority ta = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).clock(clock).start();
+    InProcessAuthority ta = InProcessAuthority.builder().store(new JdbcStore(StoreKind.SQLITE, db)).clock(clock).start();
     try {
       String key = ta.createKey(Scopes.SESSIONS_MINT);
       CountDownLatch release = WriterHold.hold(db); // the mint's write waits in the writer's queue

@@ -4,6 +4,7 @@ import static dev.tokenauthority.server.testing.InProcessAuthority.violationFiel
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.FieldMask;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
@@ -161,7 +162,7 @@ class TenantAdminTest {
     // back the status the earlier had changed, answering OK to both.
     InProcessAuthority.Builder builder = InProcessAuthority.builder().directExecutor(false);
     if (storeKind.equals("sqlite")) {
-      builder.store(new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10))));
+      builder.store(new JdbcStore(StoreKind.SQLITE, SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10))));
     }
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (InProcessAuthority racing = builder.start()) {

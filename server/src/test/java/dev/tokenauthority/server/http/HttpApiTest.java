@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import com.google.protobuf.util.JsonFormat;
 import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.session.MintRules;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
@@ -95,7 +96,7 @@ class HttpApiTest {
   void aSessionStoredWithAContextDeeperThanTheLimit_beforeTheLimit_stillRedeemsOverHttp(@TempDir Path dataDir) throws Exception {
     Path file = dataDir.resolve(SqliteStores.FILE_NAME);
     SqliteDatabase db = SqliteDatabase.open(file, Duration.ofSeconds(10));
-    try (InProcessAuthority sqlite = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).directExecutor(false)
+    try (InProcessAuthority sqlite = InProcessAuthority.builder().store(new JdbcStore(StoreKind.SQLITE, db)).directExecutor(false)
         .http(HttpGateway.Settings.plain(0)).start()) {
       String key = sqlite.createKey(Scopes.SESSIONS_MINT, Scopes.SESSIONS_REDEEM);
       HttpTestClient client = HttpTestClient.local(sqlite.httpPort());
@@ -735,7 +736,7 @@ class HttpApiTest {
   void wholeRequestButSlowCall_timesOutWith504_aWriteSayingItsOutcomeIsUnknown(@TempDir Path dataDir) throws Exception {
     SqliteDatabase db = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10));
     try (InProcessAuthority slow = InProcessAuthority.builder()
-        .store(new JdbcStore("sqlite", db))
+        .store(new JdbcStore(StoreKind.SQLITE, db))
         .directExecutor(false)
         .http(HttpGateway.Settings.plain(0).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)))
         .start()) {

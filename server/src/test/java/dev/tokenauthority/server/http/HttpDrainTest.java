@@ -3,6 +3,7 @@ package dev.tokenauthority.server.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokenauthority.server.apikey.Scopes;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
@@ -27,7 +28,7 @@ class HttpDrainTest {
   void duringTheDrain_aNewRequestIs503AtOnce_theRunningCallFinishes(@TempDir Path dataDir) throws Exception {
     SqliteDatabase db = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), Duration.ofSeconds(10));
     InProcessAuthority authority = InProcessAuthority.builder()
-        .store(new JdbcStore("sqlite", db))
+        .store(new JdbcStore(StoreKind.SQLITE, db))
         .directExecutor(false)
         .http(HttpGateway.Settings.plain(0).withDrainGrace(Duration.ofSeconds(10)))
         .start();

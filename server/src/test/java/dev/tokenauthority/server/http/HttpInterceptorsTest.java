@@ -17,6 +17,7 @@ import com.linecorp.armeria.common.RequestHeaders;
 import dev.tokenauthority.server.apikey.Scopes;
 import dev.tokenauthority.server.audit.AuditLog;
 import dev.tokenauthority.server.metrics.Metrics;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.store.sqlite.SqliteDatabase;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
@@ -192,7 +193,7 @@ class HttpInterceptorsTest {
       task.run();
       callStarted.countDown();
     });
-    try (InProcessAuthority slow = InProcessAuthority.builder().store(new JdbcStore("sqlite", db)).directExecutor(false)
+    try (InProcessAuthority slow = InProcessAuthority.builder().store(new JdbcStore(StoreKind.SQLITE, db)).directExecutor(false)
         .metrics(metrics).audit(audit).http(HttpGateway.Settings.plain(0).withExecutor(signalling)).start()) {
       String key = slow.createKey(Scopes.SESSIONS_MINT);
       // From here on: what a second server started in this JVM logs at start is not this call's.

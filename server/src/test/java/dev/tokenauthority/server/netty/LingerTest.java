@@ -1,4 +1,4 @@
-package dev.tokenauthority.server.grpc;
+package dev.tokenauthority.server.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -5,6 +5,7 @@ import dev.tokenauthority.server.ratelimit.RateLimitStore;
 import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.tenant.TenantStore;
 
 /**
@@ -12,7 +13,7 @@ import dev.tokenauthority.server.tenant.TenantStore;
  * table (or pair of tables written together) over the shared {@link Database}.
  */
 public final class JdbcStore implements Store {
-  private final String kind;
+  private final StoreKind kind;
   private final Database db;
   private final TenantStore tenants;
   private final ApiKeyStore apiKeys;
@@ -20,8 +21,8 @@ public final class JdbcStore implements Store {
   private final SigningKeyStore signingKeys;
   private final RateLimitStore rateLimits;
 
-  /** @param kind {@code sqlite} or {@code postgres}; only PostgreSQL is shared by replicas */
-  public JdbcStore(String kind, Database db) {
+  /** @param kind {@link StoreKind#SQLITE} or {@link StoreKind#POSTGRES} */
+  public JdbcStore(StoreKind kind, Database db) {
     this.kind = kind;
     this.db = db;
     this.tenants = new JdbcTenantStore(db);
@@ -57,13 +58,8 @@ public final class JdbcStore implements Store {
   }
 
   @Override
-  public String kind() {
+  public StoreKind kind() {
     return kind;
-  }
-
-  @Override
-  public boolean isShared() {
-    return kind.equals("postgres");
   }
 
   @Override

@@ -11,6 +11,7 @@ import dev.tokenauthority.server.session.SessionStore;
 import dev.tokenauthority.server.signing.SigningKey;
 import dev.tokenauthority.server.signing.SigningKeyStore;
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.tenant.Tenant;
 import dev.tokenauthority.server.tenant.TenantStore;
 import java.time.Instant;
@@ -87,13 +88,8 @@ public final class MemoryStore
   }
 
   @Override
-  public String kind() {
-    return "memory";
-  }
-
-  @Override
-  public boolean isShared() {
-    return false;
+  public StoreKind kind() {
+    return StoreKind.MEMORY;
   }
 
   @Override

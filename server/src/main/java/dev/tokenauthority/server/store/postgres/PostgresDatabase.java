@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.store.postgres;
 
+import com.google.common.base.Throwables;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.tokenauthority.server.error.StoreUnavailableException;
@@ -112,7 +113,7 @@ public final class PostgresDatabase implements Database {
     } catch (RuntimeException e) {
       pool.close();
       throw new StoreUnavailableException(
-          "cannot migrate the PostgreSQL schema: " + MigrationProblems.describe(e).orElseGet(() -> rootMessage(e)), e);
+          "cannot migrate the PostgreSQL schema: " + MigrationProblems.describe(e).orElseGet(() -> Throwables.getRootCause(e).getMessage()), e);
     }
     try (Connection c = pool.getConnection()) {
       if (!writable(c, timeout)) {
@@ -122,7 +123,7 @@ public final class PostgresDatabase implements Database {
       }
     } catch (SQLException e) {
       pool.close();
-      throw new StoreUnavailableException("cannot read PostgreSQL's state: " + rootMessage(e), e);
+      throw new StoreUnavailableException("cannot read PostgreSQL's state: " + Throwables.getRootCause(e).getMessage(), e);
     } catch (RuntimeException e) {
       pool.close();
       throw e;
@@ -182,7 +183,7 @@ public final class PostgresDatabase implements Database {
     try {
       return new HikariDataSource(config);
     } catch (RuntimeException e) {
-      throw new StoreUnavailableException("cannot connect to PostgreSQL: " + rootMessage(e), e);
+      throw new StoreUnavailableException("cannot connect to PostgreSQL: " + Throwables.getRootCause(e).getMessage(), e);
     }
   }
 
@@ -474,14 +475,6 @@ public final class PostgresDatabase implements Database {
     } catch (SQLException e) {
       log.debug("rollback failed: {}", e.getMessage());
     }
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return t.getMessage();
   }
 
   /**

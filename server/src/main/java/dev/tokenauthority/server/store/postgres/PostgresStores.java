@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store.postgres;
 
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import java.time.Duration;
 import java.util.regex.Pattern;
@@ -10,7 +11,6 @@ import java.util.regex.Pattern;
  * URL, shared by every replica of the authority.
  */
 public final class PostgresStores {
-  public static final String URL_PREFIX = "jdbc:postgresql:";
   private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)(password=)[^&]*");
   private static final Pattern USER_INFO = Pattern.compile("//[^/@]*@");
 
@@ -23,12 +23,12 @@ public final class PostgresStores {
    *     is not in the process list); may be null
    */
   public static Store open(String url, String password, Duration timeout) {
-    return new JdbcStore("postgres", PostgresDatabase.open(url, password, timeout));
+    return new JdbcStore(StoreKind.POSTGRES, PostgresDatabase.open(url, password, timeout));
   }
 
   /** The store with every call's connection passed through {@code wrap}: for fault tests. */
   static Store open(String url, String password, Duration timeout, java.util.function.UnaryOperator<java.sql.Connection> wrap) {
-    return new JdbcStore("postgres", PostgresDatabase.open(url, password, timeout, wrap));
+    return new JdbcStore(StoreKind.POSTGRES, PostgresDatabase.open(url, password, timeout, wrap));
   }
 
   /** The URL with any password or user info blanked, for logs. */

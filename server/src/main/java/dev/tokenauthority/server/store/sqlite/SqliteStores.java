@@ -1,6 +1,7 @@
 package dev.tokenauthority.server.store.sqlite;
 
 import dev.tokenauthority.server.store.Store;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,11 +17,11 @@ public final class SqliteStores {
 
   /** Opens (or creates) the store in {@code dataDir}. */
   public static Store open(Path dataDir, Duration timeout) {
-    return new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout));
+    return new JdbcStore(StoreKind.SQLITE, SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout));
   }
 
   /** The store with every call's connection passed through {@code wrap}: for fault tests. */
   static Store open(Path dataDir, Duration timeout, java.util.function.UnaryOperator<java.sql.Connection> wrap) {
-    return new JdbcStore("sqlite", SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout, wrap));
+    return new JdbcStore(StoreKind.SQLITE, SqliteDatabase.open(dataDir.resolve(FILE_NAME), timeout, wrap));
   }
 }

@@ -7,6 +7,7 @@ import dev.tokenauthority.server.error.Completions;
 import dev.tokenauthority.server.error.StoreUnavailableException;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.store.StoreKind;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +36,7 @@ class MemoryStoreTest extends StoreContractTest {
 
   @Test
   void kind_newStore_isMemoryAndServing() {
-    assertThat(store.kind()).isEqualTo("memory");
+    assertThat(store.kind()).isEqualTo(StoreKind.MEMORY);
     assertThat(store.isServing()).isTrue();
   }
 }

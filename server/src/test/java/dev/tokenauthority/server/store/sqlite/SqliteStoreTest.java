@@ -15,6 +15,7 @@ import dev.tokenauthority.server.session.SessionStore.RedeemCheck;
 import dev.tokenauthority.server.session.SessionStore.Redemption;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.StoreContractTest;
+import dev.tokenauthority.server.store.StoreKind;
 import dev.tokenauthority.server.store.jdbc.JdbcStore;
 import dev.tokenauthority.server.testing.WriterHold;
 import java.nio.file.FileSystems;
@@ -46,7 +47,7 @@ class SqliteStoreTest extends StoreContractTest {
   @Override
   protected Store newStore() {
     database = SqliteDatabase.open(dataDir.resolve(SqliteStores.FILE_NAME), TIMEOUT);
-    return new JdbcStore("sqlite", database);
+    return new JdbcStore(StoreKind.SQLITE, database);
   }
 
   @Override
@@ -224,7 +225,7 @@ class SqliteStoreTest extends StoreContractTest {
 
   @Test
   void isServing_openThenClosed_isTrueThenFalse() {
-    assertThat(store.kind()).isEqualTo("sqlite");
+    assertThat(store.kind()).isEqualTo(StoreKind.SQLITE);
     assertThat(store.isServing()).isTrue();
 
     store.close();
@@ -293,7 +294,7 @@ class SqliteStoreTest extends StoreContractTest {
   @Test
   void aWriterStuckPastTheTimeout_isNotServing_untilItCommitsAgain() throws Exception {
     SqliteDatabase db = SqliteDatabase.open(dataDir.resolve("stuck").resolve(SqliteStores.FILE_NAME), Duration.ofMillis(300));
-    try (Store stuck = new JdbcStore("sqlite", db)) {
+    try (Store stuck = new JdbcStore(StoreKind.SQLITE, db)) {
       CountDownLatch release = WriterHold.hold(db); // a frozen disk, as the writer sees it
       CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> stuck.tenants().insertTenant(tenant("waiting")));
       Thread.sleep(800);
@@ -311,7 +312,7 @@ class SqliteStoreTest extends StoreContractTest {
   void close_whileAReaderOutsideTheServerHoldsASnapshot_doesNotWaitForIt() throws Exception {
     Path file = dataDir.resolve("outside").resolve(SqliteStores.FILE_NAME);
     SqliteDatabase db = SqliteDatabase.open(file, Duration.ofSeconds(30));
-    Store busy = new JdbcStore("sqlite", db);
+    Store busy = new JdbcStore(StoreKind.SQLITE, db);
     busy.tenants().insertTenant(tenant("a"));
     try (java.sql.Connection backup = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file)) {
       backup.setAutoCommit(false);
