@@ -285,12 +285,11 @@ public final class SessionService {
   }
 
   /**
-   * What a redeemer presents of a token's binding: the origin it comes from, the audience it
-   * expects (empty: any). {@link #NOTHING} for an introspection, which checks no binding.
+   * What a redeemer presents of a token's binding: the origin it comes from (null: none), the
+   * audience it expects (empty: any). An introspection presents nothing (a null {@code
+   * Presented}) and checks no binding.
    */
-  private record Presented(String origin, String audience) {
-    static final Presented NOTHING = new Presented(null, null);
-  }
+  private record Presented(String origin, String audience) {}
 
   /**
    * Throws the reason a session may not be used, in the one order Redeem, Introspect and verify
@@ -310,7 +309,7 @@ public final class SessionService {
     if (state != null) {
       throw stateRefusal(state);
     }
-    if (presented != Presented.NOTHING) {
+    if (presented != null) {
       checkBinding(session, presented.origin(), presented.audience());
     }
     if (tenant.isPresent() && !TenantPolicy.allowsAudience(tenant.get(), session.audience())) {
@@ -381,7 +380,7 @@ public final class SessionService {
   /** Checks a token without consuming it; a bad token is an inactive result, not an error. */
   public Introspection introspect(Caller caller, String token) {
     try {
-      return new Introspection(true, null, inspect(caller, token, Presented.NOTHING));
+      return new Introspection(true, null, inspect(caller, token, null));
     } catch (AuthorityException e) {
       return new Introspection(false, e.reason(), null);
     }
