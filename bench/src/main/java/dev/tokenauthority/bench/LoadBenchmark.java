@@ -76,6 +76,16 @@ public final class LoadBenchmark implements Callable<Integer> {
       description = "The server jar to start (default: ${DEFAULT-VALUE}).")
   Path serverJar;
 
+  @Option(names = "--against-jar", paramLabel = "JAR",
+      description = "Another build of the server (e.g. from before a change) to compare --server-jar with: each"
+          + " store is measured with both, alternately, --pairs times (the second pair in the other order), and an"
+          + " A/B table of the ratios to each run's own baseline follows the figures.")
+  Path againstJar;
+
+  @Option(names = "--pairs", defaultValue = "2",
+      description = "With --against-jar, how many runs of each build per store (default: ${DEFAULT-VALUE}).")
+  int pairs;
+
   @Option(names = "--stores", split = ",", defaultValue = "memory,sqlite,postgres",
       description = "Stores to measure, one server process each (default: ${DEFAULT-VALUE}).")
   List<String> stores;
@@ -148,16 +158,39 @@ public final class LoadBenchmark implements Callable<Integer> {
     try (BenchPostgres postgres = new BenchPostgres(postgresUrl)) {
       for (String store : stores) {
         for (int preload : outstanding) {
-          String url = store.equals("postgres") ? postgres.newDatabase() : store;
-          results.addAll(measure(store, url, preload, table));
-          if (store.equals("postgres")) {
-            results.addAll(pgbenchReference(url, results, table));
+          for (int pair = 1; pair <= (againstJar == null ? 1 : pairs); pair++) {
+            List<Build> order = new ArrayList<>(builds());
+            if (pair % 2 == 0) {
+              // ABBA: neither build always runs first, in the cooler (or the busier) slot.
+              java.util.Collections.reverse(order);
+            }
+            for (Build build : order) {
+              String url = store.equals("postgres") ? postgres.newDatabase() : store;
+              if (againstJar != null) {
+                table.add(String.format(Locale.ROOT, "-- %s, pair %d: %s", build.label(), pair, build.jar()));
+              }
+              List<Map<String, Object>> measured = measure(build.jar(), store, url, preload, table);
+              if (againstJar != null) {
+                for (Map<String, Object> r : measured) {
+                  r.put("build", build.label());
+                  r.put("pair", pair);
+                }
+              }
+              results.addAll(measured);
+              if (store.equals("postgres")) {
+                results.addAll(pgbenchReference(url, results, table));
+              }
+            }
           }
         }
       }
     }
     System.out.println();
     table.forEach(System.out::println);
+    if (againstJar != null) {
+      System.out.println();
+      AbComparison.lines(results, againstJar, serverJar).forEach(System.out::println);
+    }
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("time", Instant.now().toString());
     doc.put("machine", machine());
@@ -220,11 +253,21 @@ public final class LoadBenchmark implements Callable<Integer> {
         .mapToLong(r -> (Long) r.get("callsPerSecond")).reduce((x, y) -> y).orElse(0);
   }
 
-  private List<Map<String, Object>> measure(String store, String storeArg, int preload, List<String> table) throws Exception {
+  /** A server build under measurement: {@code before} (--against-jar) or {@code after} (--server-jar). */
+  private record Build(String label, Path jar) {}
+
+  private List<Build> builds() {
+    return againstJar == null
+        ? List.of(new Build("", serverJar))
+        : List.of(new Build("before", againstJar), new Build("after", serverJar));
+  }
+
+  private List<Map<String, Object>> measure(Path jar, String store, String storeArg, int preload, List<String> table)
+      throws Exception {
     List<String> jvm = new ArrayList<>(List.of("-Xmx" + serverHeap, "-Xms" + serverHeap));
     jvm.addAll(serverJvmOptions);
     System.out.printf(Locale.ROOT, "== store %s, %,d outstanding sessions, %d in flight%n", store, preload, inFlight);
-    try (ServerUnderTest server = ServerUnderTest.start(serverJar, storeArg, jvm, serverArgs);
+    try (ServerUnderTest server = ServerUnderTest.start(jar, storeArg, jvm, serverArgs);
         HttpLoad httpLoad = http ? new HttpLoad(server.httpPort()) : null) {
       ClosedLoop.measureCpuOf(server.process());
       var admin = TokenAuthorityGrpc.newBlockingStub(server.channel()).withCallCredentials(new ApiKeyCredentials(server.adminKey()));
