@@ -1,5 +1,6 @@
 package dev.tokenauthority.server.session;
 
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.apikey.ApiKey;
 import dev.tokenauthority.server.apikey.ApiKeyStore;
 import dev.tokenauthority.server.apikey.Caller;
@@ -135,21 +136,18 @@ public final class SessionService {
     MintLimit perKey = MintLimit.ofKey(caller, tenant);
     MintLimit perUser = MintLimit.ofUser(tenant, user);
     CompletableFuture<RateLimiter.Decision> keyTaken =
-        perKey != null
-            ? rateLimiter.take(perKey.bucket(), perKey.limit(), perKey.period(), now)
-            : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
+        perKey != null ? perKey.take(rateLimiter, now) : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
     return keyTaken.thenCompose(keyDecision -> {
       if (!keyDecision.allowed() || perUser == null) {
         return CompletableFuture.completedFuture(keyDecision);
       }
-      return rateLimiter
-          .take(perUser.bucket(), perUser.limit(), perUser.period(), now)
+      return perUser.take(rateLimiter, now)
           .thenCompose(userDecision -> {
             if (!userDecision.allowed()) {
               // The key's call goes back: one user over their limit must not spend the
               // allowance every other user of the key shares.
               return perKey != null
-                  ? rateLimiter.giveBack(perKey.bucket(), perKey.limit(), perKey.period()).thenApply(ignored -> userDecision)
+                  ? perKey.giveBack(rateLimiter).thenApply(ignored -> userDecision)
                   : CompletableFuture.completedFuture(userDecision);
             }
             return CompletableFuture.completedFuture(tighter(keyDecision, userDecision));
@@ -174,10 +172,8 @@ public final class SessionService {
     Instant now = clock.instant();
     MintLimit perKey = MintLimit.ofKey(caller, tenant);
     CompletableFuture<RateLimiter.Decision> keyLeft =
-        perKey != null
-            ? rateLimiter.peek(perKey.bucket(), perKey.limit(), perKey.period(), now)
-            : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
-    if (tenant.mintRatePerUserPerHour() <= 0) {
+        perKey != null ? perKey.peek(rateLimiter, now) : CompletableFuture.completedFuture(RateLimiter.Decision.unlimited(now));
+    if (!MintLimit.limitsUsers(tenant)) {
       return keyLeft.thenApply(Optional::of);
     }
     if (user.isEmpty()) {
@@ -186,7 +182,7 @@ public final class SessionService {
     }
     MintLimit perUser = MintLimit.ofUser(tenant, user.get());
     return keyLeft.thenCombine(
-        rateLimiter.peek(perUser.bucket(), perUser.limit(), perUser.period(), now),
+        perUser.peek(rateLimiter, now),
         (keyDecision, userDecision) -> Optional.of(tighter(keyDecision, userDecision)));
   }
 
@@ -197,11 +193,28 @@ public final class SessionService {
       return tenant.mintRatePerMinute() > 0 ? new MintLimit("key:" + caller.apiKeyId(), tenant.mintRatePerMinute(), MINUTE) : null;
     }
 
+    /** Whether the tenant limits each user's mints. */
+    static boolean limitsUsers(Tenant tenant) {
+      return tenant.mintRatePerUserPerHour() > 0;
+    }
+
     /** The user's per-hour limit within the tenant, or null when the tenant sets none. */
     static MintLimit ofUser(Tenant tenant, String user) {
-      return tenant.mintRatePerUserPerHour() > 0
+      return limitsUsers(tenant)
           ? new MintLimit("user:" + tenant.id() + ":" + user, tenant.mintRatePerUserPerHour(), HOUR)
           : null;
+    }
+
+    CompletableFuture<RateLimiter.Decision> take(RateLimiter limiter, Instant now) {
+      return limiter.take(bucket, limit, period, now);
+    }
+
+    CompletableFuture<RateLimiter.Decision> peek(RateLimiter limiter, Instant now) {
+      return limiter.peek(bucket, limit, period, now);
+    }
+
+    CompletableFuture<Void> giveBack(RateLimiter limiter) {
+      return limiter.giveBack(bucket, limit, period);
     }
   }
 
@@ -489,7 +502,7 @@ public final class SessionService {
    */
   private AuthorityException notFound(Caller caller, String token) {
     boolean ownTenant =
-        SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM).map(caller.tenantId()::equals).orElse(false);
+        SessionTokenCodec.peekClaim(token, SessionTokens.TENANT_CLAIM).map(caller.tenantId()::equals).orElse(false);
     if (ownTenant) {
       try {
         codec.verify(token);

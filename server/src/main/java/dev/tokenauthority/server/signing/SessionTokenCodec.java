@@ -34,10 +34,6 @@ import java.util.Set;
  * small leeway.
  */
 public final class SessionTokenCodec {
-  public static final String TYPE = SessionTokens.TYPE;
-  public static final String TENANT_CLAIM = SessionTokens.TENANT_CLAIM;
-  /** Tokens longer than this are refused before any parsing. */
-  public static final int MAX_TOKEN_LENGTH = SessionTokens.MAX_LENGTH;
 
   private static final JsonFactory JSON = new JsonFactory();
 
@@ -68,7 +64,7 @@ public final class SessionTokenCodec {
    *
    * @throws AuthorityException INVALID_REQUEST on {@code external_user_id} (the subject, the one
    *     claim whose length the caller chooses freely) when the token would be longer than
-   *     {@link #MAX_TOKEN_LENGTH}: a token {@link #verify} refuses is never handed out
+   *     {@link SessionTokens#MAX_LENGTH}: a token {@link #verify} refuses is never handed out
    */
   public String sign(SessionClaims claims) {
     String token;
@@ -77,9 +73,9 @@ public final class SessionTokenCodec {
     } catch (RuntimeException e) {
       throw AuthorityException.of(ErrorReason.TOKEN_GENERATION_FAILED, "the session token could not be signed", e);
     }
-    if (token.length() > MAX_TOKEN_LENGTH) {
+    if (token.length() > SessionTokens.MAX_LENGTH) {
       throw AuthorityException.invalidField(
-          "external_user_id", "makes the session token longer than " + MAX_TOKEN_LENGTH + " characters; use a shorter id");
+          "external_user_id", "makes the session token longer than " + SessionTokens.MAX_LENGTH + " characters; use a shorter id");
     }
     return token;
   }
@@ -107,12 +103,12 @@ public final class SessionTokenCodec {
    * from another bearer credential (an OIDC access token, say) that a request may carry.
    */
   public static boolean isSessionTokenShaped(String token) {
-    return peekMember(token, true, "typ").filter(TYPE::equals).isPresent();
+    return peekMember(token, true, "typ").filter(SessionTokens.TYPE::equals).isPresent();
   }
 
   /** A top-level string member of a token's header or payload, read without verifying anything. */
   private static Optional<String> peekMember(String token, boolean header, String member) {
-    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+    if (token.isEmpty() || token.length() > SessionTokens.MAX_LENGTH) {
       return Optional.empty();
     }
     int first = token.indexOf('.');
@@ -148,17 +144,17 @@ public final class SessionTokenCodec {
    *     for anything else (one before its start included)
    */
   public VerifiedSessionToken verify(String token) {
-    if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH || !SessionTokens.canonicalSignature(token)) {
+    if (token.isEmpty() || token.length() > SessionTokens.MAX_LENGTH || !SessionTokens.canonicalSignature(token)) {
       throw invalid();
     }
     try {
       Jws<Claims> jws = parser.parseSignedClaims(token);
       JwsHeader header = jws.getHeader();
-      if (!"EdDSA".equals(header.getAlgorithm()) || !TYPE.equals(header.getType())) {
+      if (!"EdDSA".equals(header.getAlgorithm()) || !SessionTokens.TYPE.equals(header.getType())) {
         throw invalid();
       }
       Claims c = jws.getPayload();
-      String tenant = c.get(TENANT_CLAIM, String.class);
+      String tenant = c.get(SessionTokens.TENANT_CLAIM, String.class);
       Set<String> aud = c.getAudience();
       if (c.getId() == null || c.getSubject() == null || tenant == null || c.getExpiration() == null
           || c.getIssuedAt() == null) {

@@ -3,6 +3,7 @@ package dev.tokenauthority.server.signing;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import dev.tokenauthority.contract.SessionTokens;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,7 +42,7 @@ final class SessionTokenWriter {
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("alg", "EdDSA");
-      g.writeStringField("typ", SessionTokenCodec.TYPE);
+      g.writeStringField("typ", SessionTokens.TYPE);
       g.writeStringField("kid", kid);
       g.writeEndObject();
     } catch (IOException e) {
@@ -84,7 +85,7 @@ final class SessionTokenWriter {
       g.writeNumberField("nbf", claims.issueTime().getEpochSecond());
       g.writeNumberField("exp", claims.expireTime().getEpochSecond());
       g.writeStringField("jti", claims.sessionId());
-      g.writeStringField(SessionTokenCodec.TENANT_CLAIM, claims.tenantId());
+      g.writeStringField(SessionTokens.TENANT_CLAIM, claims.tenantId());
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.apikey.ApiKeySecrets;
 import dev.tokenauthority.server.grpc.ErrorMapper;
 import dev.tokenauthority.server.signing.SessionTokenCodec;
@@ -58,7 +59,7 @@ class RequestFuzzTest {
     String token = data.consumeRemainingAsString();
     assertAnsweredWithReason("Redeem", RedeemRequest.newBuilder().setToken(token).build().toByteArray());
     SessionTokenCodec.peekSessionId(token);
-    SessionTokenCodec.peekClaim(token, SessionTokenCodec.TENANT_CLAIM);
+    SessionTokenCodec.peekClaim(token, SessionTokens.TENANT_CLAIM);
   }
 
   /** Any string as an API-key secret: the parser answers, never throws. */

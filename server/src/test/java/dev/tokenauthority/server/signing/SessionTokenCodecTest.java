@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.tokenauthority.contract.SessionTokens;
 import dev.tokenauthority.server.Authority;
 import dev.tokenauthority.server.error.AuthorityException;
 import dev.tokenauthority.server.error.ErrorReason;
@@ -80,11 +81,11 @@ class SessionTokenCodecTest {
   @Test
   void peekSessionId_readsTheJti_withoutVerifying_andNothingFromGarbage() {
     assertThat(SessionTokenCodec.peekSessionId(sign(60))).contains("ses_1");
-    assertThat(SessionTokenCodec.peekClaim(sign(60), SessionTokenCodec.TENANT_CLAIM)).contains("acme");
+    assertThat(SessionTokenCodec.peekClaim(sign(60), SessionTokens.TENANT_CLAIM)).contains("acme");
     assertThat(SessionTokenCodec.peekSessionId("not-a-token")).isEmpty();
     assertThat(SessionTokenCodec.peekSessionId("a.b.c.d")).isEmpty();
     assertThat(SessionTokenCodec.peekSessionId("a.!!!.c")).isEmpty();
-    assertThat(SessionTokenCodec.peekSessionId("x".repeat(SessionTokenCodec.MAX_TOKEN_LENGTH + 1))).isEmpty();
+    assertThat(SessionTokenCodec.peekSessionId("x".repeat(SessionTokens.MAX_LENGTH + 1))).isEmpty();
   }
 
   private SessionClaims claims(String subject) {
@@ -106,7 +107,7 @@ class SessionTokenCodecTest {
 
     String token = codec.sign(claims(subject));
 
-    assertThat(token.length()).isLessThanOrEqualTo(SessionTokenCodec.MAX_TOKEN_LENGTH);
+    assertThat(token.length()).isLessThanOrEqualTo(SessionTokens.MAX_LENGTH);
     assertThat(codec.verify(token).claims().subject()).isEqualTo(subject);
   }
 
