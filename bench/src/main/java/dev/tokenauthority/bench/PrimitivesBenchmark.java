@@ -5,6 +5,7 @@ import dev.tokenauthority.server.apikey.Caller;
 import dev.tokenauthority.server.secret.SecretHash;
 import dev.tokenauthority.server.session.Session;
 import dev.tokenauthority.server.session.SessionService;
+import dev.tokenauthority.server.signing.NativeEd25519;
 import dev.tokenauthority.server.signing.SessionClaims;
 import dev.tokenauthority.server.store.Store;
 import dev.tokenauthority.server.store.memory.MemoryStore;
@@ -45,6 +46,10 @@ public class PrimitivesBenchmark {
   @Param({"memory", "sqlite"})
   public String store;
 
+  /** Whether AWS-LC signs (the server's default where it loads) or BouncyCastle; each fork is one or the other. */
+  @Param({"true", "false"})
+  public boolean nativeSigning;
+
   private Store backing;
   private Authority authority;
   private Caller caller;
@@ -55,6 +60,9 @@ public class PrimitivesBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
+    if (nativeSigning && !NativeEd25519.PROCESS.load()) {
+      throw new IllegalStateException("the native Ed25519 does not load here; run with -p nativeSigning=false");
+    }
     backing = store.equals("memory") ? new MemoryStore() : SqliteStores.open(Files.createTempDirectory("ta-jmh-"), Duration.ofSeconds(5));
     authority = new Authority(backing, Authority.Settings.defaults(), Clock.systemUTC());
     apiKey = authority.ensureAdminKey(Optional.empty()).orElseThrow();

@@ -11,6 +11,7 @@ import dev.tokenauthority.server.config.OptionConverters;
 import dev.tokenauthority.server.config.OptionConverters.DurationConverter;
 import dev.tokenauthority.server.config.OptionConverters.HttpPortConverter;
 import dev.tokenauthority.server.config.OptionConverters.IntConverter;
+import dev.tokenauthority.server.config.OptionConverters.OnOffConverter;
 import dev.tokenauthority.server.config.OptionConverters.PortConverter;
 import dev.tokenauthority.server.config.SettingException;
 import dev.tokenauthority.server.config.OptionsHelp;
@@ -29,6 +30,7 @@ import dev.tokenauthority.server.store.postgres.PostgresStores;
 import dev.tokenauthority.server.store.sqlite.SqliteStores;
 import dev.tokenauthority.server.grpc.ClientCertificateInterceptor;
 import dev.tokenauthority.server.netty.OpenConnections;
+import dev.tokenauthority.server.signing.NativeEd25519;
 import dev.tokenauthority.server.tls.ServerTls;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -133,6 +135,12 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--executor-threads", paramLabel = "N", defaultValue = "0", converter = IntConverter.class,
       description = "Threads that run calls; 0 means one per core, at least 2; -1 means grpc's default unbounded pool.")
   int executorThreads;
+
+  @Option(names = "--native-signing", paramLabel = "on|off", arity = "1", defaultValue = "on", converter = OnOffConverter.class,
+      description = "Sign session tokens with AWS-LC's Ed25519 (Amazon Corretto Crypto Provider), about four times"
+          + " faster than BouncyCastle, where its native library loads (Linux x86-64); it loads in the background"
+          + " once the server serves, BouncyCastle signing until then. The same signatures either way.")
+  boolean nativeSigning;
 
   @Option(names = "--tls-cert", paramLabel = "FILE",
       description = "PEM certificate chain (leaf first): serve TLS only. Needs --tls-key. Reloaded on change.")
@@ -501,6 +509,11 @@ public final class Main implements Callable<Integer> {
       log.info("token-authority listening on port {} (store {}{}; started in {} ms)", server.port(), describeStore(opened),
           tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS",
           sinceProcessStart());
+      if (nativeSigning) {
+        NativeEd25519.PROCESS.loadInBackground();
+      } else {
+        log.info("Ed25519 signatures by BouncyCastle (--native-signing off)");
+      }
       stopRequested.await();
       log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
       server.stop(shutdownGrace);

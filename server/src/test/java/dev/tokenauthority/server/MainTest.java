@@ -115,6 +115,7 @@ class MainTest {
     assertThat(main.shutdownGrace).isEqualTo(Duration.ofSeconds(20));
     assertThat(main.metricsPort).as("off unless set").isNull();
     assertThat(main.auditLog).isNull();
+    assertThat(main.nativeSigning).as("on unless turned off").isTrue();
   }
 
   @Test
@@ -128,6 +129,8 @@ class MainTest {
     assertThat(main.shutdownGrace).isEqualTo(Duration.ofSeconds(7));
     assertThat(main.metricsPort).isEqualTo(9464);
     assertThat(main.auditLog).isEqualTo("-");
+    assertThat(Main.parse(new String[] {"--native-signing", "OFF"}, Map.of()).nativeSigning).isFalse();
+    assertThat(Main.parse(new String[0], Map.of("TOKEN_AUTHORITY_NATIVE_SIGNING", "off")).nativeSigning).isFalse();
   }
 
   @Test
@@ -165,6 +168,7 @@ class MainTest {
     assertThat(refused(run(Map.of(), "--store", "bogus"))).contains("--store: must be sqlite, memory or a jdbc:postgresql:// URL, not 'bogus'");
     assertThat(refused(run(Map.of(), "--api-key-prefix", "SK-"))).contains("--api-key-prefix: 'SK-'");
     assertThat(refused(run(Map.of(), "--prot", "1"))).contains("unknown option").contains("--prot");
+    assertThat(refused(run(Map.of(), "--native-signing", "maybe"))).isEqualTo("token-authority: --native-signing: 'maybe' is not on or off");
     assertThat(refused(run(Map.of(), "--port", "9000", "--metrics-port", "9000"))).contains("--metrics-port: must differ from --port");
   }
 

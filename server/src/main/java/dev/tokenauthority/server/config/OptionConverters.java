@@ -42,6 +42,18 @@ public final class OptionConverters {
     }
   }
 
+  /** Reads {@code on} or {@code off} (also {@code true} or {@code false}), in any case. */
+  public static final class OnOffConverter implements CommandLine.ITypeConverter<Boolean> {
+    @Override
+    public Boolean convert(String value) {
+      return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "on", "true" -> true;
+        case "off", "false" -> false;
+        default -> throw new CommandLine.TypeConversionException("'" + value + "' is not on or off");
+      };
+    }
+  }
+
   /** Reads a port number, 0 to 65535. */
   public static final class PortConverter implements CommandLine.ITypeConverter<Integer> {
     @Override

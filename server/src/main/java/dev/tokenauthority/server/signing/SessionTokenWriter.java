@@ -9,14 +9,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * Writes a session token as a compact JWS (RFC 7515) signed with Ed25519 (RFC 8037). This is
  * the mint hot path, so it avoids a general JWT builder's costs: the header segment is encoded
  * once per signing key, the claims are written by Jackson's streaming generator (which does the
- * JSON escaping), and the signature comes from BouncyCastle's Ed25519 with the key already
- * decoded. Tokens are parsed and verified by jjwt only ({@link SessionTokenCodec#verify}), and
+ * JSON escaping), and the signature comes from {@link Ed25519Signer}, the key already decoded.
+ * Tokens are parsed and verified by jjwt only ({@link SessionTokenCodec#verify}), and
  * the tests verify every minted token with it.
  *
  * <p>Text is written as raw UTF-8: characters outside the Basic Multilingual Plane (emoji) are
@@ -27,7 +26,6 @@ final class SessionTokenWriter {
   private static final JsonFactory JSON =
       JsonFactory.builder().enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
   private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
-  private static final int SIGNATURE_LENGTH = 64;
   /** 64 bytes in unpadded base64url. */
   private static final int ENCODED_SIGNATURE_LENGTH = 86;
 
@@ -64,8 +62,8 @@ final class SessionTokenWriter {
     System.arraycopy(header, 0, token, 0, header.length);
     token[header.length] = '.';
     System.arraycopy(payload, 0, token, header.length + 1, payload.length);
-    byte[] signature = new byte[SIGNATURE_LENGTH];
-    key.signer().sign(Ed25519.Algorithm.Ed25519, key.verifier(), null, token, 0, signed, signature, 0);
+    byte[] signature = new byte[Ed25519Signer.SIGNATURE_LENGTH];
+    key.signer().sign(token, 0, signed, signature);
     token[signed] = '.';
     System.arraycopy(BASE64URL.encode(signature), 0, token, signed + 1, ENCODED_SIGNATURE_LENGTH);
     // Every byte is base64url or '.', so Latin-1 decoding is a plain copy into a compact String.

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
-import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.util.PrivateKeyFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,11 +55,10 @@ public final class SigningKeys {
   private final AtomicLong lastPublishedRefresh = new AtomicLong(System.nanoTime() - PUBLISHED_REFRESH_INTERVAL.toNanos());
 
   /**
-   * The key that signs new tokens, decoded once: BouncyCastle's low-level Ed25519 key pair and
-   * the token header that names it, encoded (base64url ASCII bytes; never modified).
+   * The key that signs new tokens, decoded once, and the token header that names it, encoded
+   * (base64url ASCII bytes; never modified).
    */
-  public record ActiveKey(
-      String kid, Ed25519PrivateKeyParameters signer, Ed25519PublicKeyParameters verifier, byte[] encodedHeader) {
+  public record ActiveKey(String kid, Ed25519Signer signer, byte[] encodedHeader) {
     @Override
     public String toString() {
       return "ActiveKey[kid=" + kid + "]";
@@ -227,8 +225,8 @@ public final class SigningKeys {
       Instant now = clock.instant();
       SigningKey newest = newestFirst.get(0);
       Ed25519PrivateKeyParameters signer = (Ed25519PrivateKeyParameters) PrivateKeyFactory.createKey(newest.privateKeyPkcs8());
-      ActiveKey active =
-          new ActiveKey(newest.kid(), signer, signer.generatePublicKey(), SessionTokenWriter.encodedHeader(newest.kid()));
+      ActiveKey active = new ActiveKey(
+          newest.kid(), new Ed25519Signer(signer, NativeEd25519.PROCESS), SessionTokenWriter.encodedHeader(newest.kid()));
       List<VerificationKey> verifying = new ArrayList<>();
       Map<String, VerificationKey> byKid = new HashMap<>();
       Instant successorCreated = null;
