@@ -139,7 +139,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--native-signing", paramLabel = "on|off", arity = "1", defaultValue = "on", converter = OnOffConverter.class,
       description = "Sign session tokens with AWS-LC's Ed25519 (Amazon Corretto Crypto Provider), about four times"
           + " faster than BouncyCastle, where its native library loads (Linux x86-64); it loads in the background"
-          + " once the server serves, BouncyCastle signing until then. The same signatures either way.")
+          + " at the first mint, BouncyCastle signing until then. The same signatures either way.")
   boolean nativeSigning;
 
   @Option(names = "--tls-cert", paramLabel = "FILE",
@@ -477,6 +477,11 @@ public final class Main implements Callable<Integer> {
         http = HttpGateway.Settings.plain(httpPort).withTls(tls).withExecutor(calls).withDrainGrace(shutdownGrace)
             .withLimits(grpcPort.limits().maxConnections(), grpcPort.limits().maxCallsPerConnection());
       }
+      if (nativeSigning) {
+        NativeEd25519.PROCESS.loadOnFirstSignature();
+      } else {
+        log.info("Ed25519 signatures by BouncyCastle (--native-signing off)");
+      }
       TokenAuthorityServer server;
       try {
         server = new TokenAuthorityServer(builder, authority, purgeInterval, metrics, audit, http,
@@ -509,11 +514,6 @@ public final class Main implements Callable<Integer> {
       log.info("token-authority listening on port {} (store {}{}; started in {} ms)", server.port(), describeStore(opened),
           tls == null ? ", plaintext" : tlsClientCa == null ? ", TLS" : ", mTLS",
           sinceProcessStart());
-      if (nativeSigning) {
-        NativeEd25519.PROCESS.loadInBackground();
-      } else {
-        log.info("Ed25519 signatures by BouncyCastle (--native-signing off)");
-      }
       stopRequested.await();
       log.info("shutting down: draining in-flight calls for up to {} ms", shutdownGrace.toMillis());
       server.stop(shutdownGrace);

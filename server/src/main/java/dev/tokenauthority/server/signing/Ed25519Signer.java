@@ -47,6 +47,7 @@ final class Ed25519Signer {
       }
     }
     privateKey.sign(Ed25519.Algorithm.Ed25519, publicKey, null, message, offset, length, signature, 0);
+    nativeEd25519.bouncyCastleSigned();
   }
 
   private Signature nativeSignature(Provider provider) throws GeneralSecurityException {

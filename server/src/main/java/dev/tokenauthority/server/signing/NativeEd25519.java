@@ -16,23 +16,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * AWS-LC's Ed25519, through the Amazon Corretto Crypto Provider: a signature in about a quarter
- * of BouncyCastle's time. Its native library is loaded off the start's path (about 300 ms of one
- * core, most of it copying the library out of the jar and the provider's self-tests), then
- * checked against BouncyCastle; until then, and wherever it does not load (a platform other than
- * Linux x86-64, no writable temporary directory) or ever fails, BouncyCastle signs. Ed25519 is
- * deterministic (RFC 8032, 5.1.6): both give the same 64 bytes for a key and a message, so which
- * one signed never shows in a token. The provider is used by name, never installed: the JDK's
- * provider list stays as it is.
+ * of BouncyCastle's time. Its native library is loaded when the server first signs, on a
+ * background thread (about 150-300 ms of one core, most of it copying the library out of the
+ * jar and loading it; about 8 MiB of memory), then checked against
+ * BouncyCastle; the provider's self-tests of algorithms we never use are not run. Until then,
+ * wherever it does not load (a platform other than Linux x86-64, no writable temporary
+ * directory), and after it ever fails, BouncyCastle signs. Ed25519 is deterministic (RFC 8032,
+ * 5.1.6): both give the same 64 bytes for a key and a message, so which one signed never shows
+ * in a token. The provider is used by name, never installed: the JDK's provider list stays as
+ * it is.
  */
 public final class NativeEd25519 {
   private static final Logger log = LoggerFactory.getLogger(NativeEd25519.class);
-  /** The one of this process, loaded by {@link #loadInBackground()} when the server is serving. */
+  /** The one of this process, loaded at the server's first signature ({@link #loadOnFirstSignature}). */
   public static final NativeEd25519 PROCESS = new NativeEd25519();
   /** RFC 8410's PKCS#8 prefix for an Ed25519 private key, before its 32 bytes. */
   private static final byte[] PKCS8_PREFIX = {
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20
   };
 
+  /** Whether the first signature may load the provider ({@code --native-signing on}). */
+  private volatile boolean wanted;
   private final AtomicBoolean loading = new AtomicBoolean();
   private volatile Provider provider;
 
@@ -52,6 +56,21 @@ public final class NativeEd25519 {
   /** Whether native signatures are in use. */
   public boolean active() {
     return provider != null;
+  }
+
+  /**
+   * Has the first signature that BouncyCastle makes load the provider in the background: a
+   * server that never mints (a sidecar that answers Envoy's Check) never maps the library.
+   */
+  public void loadOnFirstSignature() {
+    wanted = true;
+  }
+
+  /** Called by each BouncyCastle signature: starts the loading if it is wanted and not begun. */
+  void bouncyCastleSigned() {
+    if (wanted && !loading.get()) {
+      loadInBackground();
+    }
   }
 
   /** Loads the provider on a daemon thread, once; the outcome is one log line. */
@@ -79,7 +98,6 @@ public final class NativeEd25519 {
         log.info("Ed25519 signatures by BouncyCastle: the native provider does not load here ({})", loadingError.toString());
         return false;
       }
-      candidate.assertHealthy();
       selfCheck(candidate);
       provider = candidate;
       log.info("Ed25519 signatures by AWS-LC ({} {}), loaded in {} ms", candidate.getName(), candidate.getVersionStr(),

@@ -93,6 +93,30 @@ class Ed25519SignerTest {
   }
 
   @Test
+  void theFirstSignatureLoadsTheProvider_onlyWhenWanted() throws Exception {
+    assumeTrue(nativePlatform(), "the native provider does not load on this platform");
+    NativeEd25519 lazy = new NativeEd25519();
+    Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(RANDOM);
+    Ed25519Signer signer = new Ed25519Signer(key, lazy);
+    byte[] message = "header.payload".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] expected = sign(new Ed25519Signer(key, new NativeEd25519()), message, 0, message.length);
+
+    assertThat(sign(signer, message, 0, message.length)).isEqualTo(expected);
+    Thread.sleep(300);
+    assertThat(lazy.active()).as("--native-signing off: never loaded").isFalse();
+
+    lazy.loadOnFirstSignature();
+    assertThat(lazy.active()).as("nothing loads before a signature").isFalse();
+    assertThat(sign(signer, message, 0, message.length)).isEqualTo(expected);
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!lazy.active() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(lazy.active()).as("loaded in the background after the first signature").isTrue();
+    assertThat(sign(signer, message, 0, message.length)).isEqualTo(expected);
+  }
+
+  @Test
   void aNativeProviderThatFails_signsWithBouncyCastleInstead_andIsNotAskedAgain() throws Exception {
     FailingProvider failing = new FailingProvider();
     NativeEd25519 broken = new NativeEd25519(failing);
