@@ -74,7 +74,7 @@ public final class NativeEd25519 {
   }
 
   /** Loads the provider on a daemon thread, once; the outcome is one log line. */
-  public void loadInBackground() {
+  private void loadInBackground() {
     if (loading.compareAndSet(false, true)) {
       Thread t = new Thread(this::load, "native-ed25519");
       t.setDaemon(true);
