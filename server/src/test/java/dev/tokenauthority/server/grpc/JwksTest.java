@@ -1,5 +1,8 @@
 package dev.tokenauthority.server.grpc;
 
+import static dev.tokenauthority.server.testing.JdkEd25519.publicKey;
+import static dev.tokenauthority.server.testing.JdkEd25519.verifies;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,13 +14,8 @@ import dev.tokenauthority.v1.Jwk;
 import dev.tokenauthority.v1.RedeemRequest;
 import io.jsonwebtoken.Claims;
 import io.jsonwebtoken.Jwts;
-import java.nio.charset.StandardCharsets;
-import java.security.KeyFactory;
 import java.security.PublicKey;
-import java.security.Signature;
-import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
-import java.util.HexFormat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +23,6 @@ import org.junit.jupiter.api.Test;
 /** GetJwks: the JWK Set's shape, open to any valid key, and that its keys verify minted tokens. */
 class JwksTest {
   /** The DER prefix of an X.509 SubjectPublicKeyInfo for an Ed25519 key (RFC 8410). */
-  private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
 
   private InProcessAuthority ta;
   private String redeemer;
@@ -43,22 +40,6 @@ class JwksTest {
 
   private GetJwksResponse jwks(String secret) {
     return ta.stub(secret).getJwks(GetJwksRequest.getDefaultInstance());
-  }
-
-  static PublicKey publicKey(Jwk jwk) throws Exception {
-    byte[] raw = Base64.getUrlDecoder().decode(jwk.getX());
-    byte[] spki = new byte[ED25519_SPKI_PREFIX.length + raw.length];
-    System.arraycopy(ED25519_SPKI_PREFIX, 0, spki, 0, ED25519_SPKI_PREFIX.length);
-    System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, raw.length);
-    return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
-  }
-
-  static boolean verifies(String token, PublicKey key) throws Exception {
-    int lastDot = token.lastIndexOf('.');
-    Signature sig = Signature.getInstance("Ed25519");
-    sig.initVerify(key);
-    sig.update(token.substring(0, lastDot).getBytes(StandardCharsets.US_ASCII));
-    return sig.verify(Base64.getUrlDecoder().decode(token.substring(lastDot + 1)));
   }
 
   @Test

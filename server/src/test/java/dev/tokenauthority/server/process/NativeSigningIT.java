@@ -2,17 +2,12 @@ package dev.tokenauthority.server.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tokenauthority.server.testing.JdkEd25519;
 import dev.tokenauthority.v1.GetJwksRequest;
-import dev.tokenauthority.v1.Jwk;
 import dev.tokenauthority.v1.MintSessionResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyFactory;
 import java.security.PublicKey;
-import java.security.Signature;
-import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,13 +30,13 @@ class NativeSigningIT extends ProcessTestBase {
     Thread.sleep(500);
     assertThat(server.stdout()).as("nothing loaded before a mint").doesNotContain("Ed25519 signatures by");
 
-    assertThat(verifies(mint(server, admin, "first", 1).getToken(), published)).as("signed by BouncyCastle").isTrue();
+    assertThat(JdkEd25519.verifies(mint(server, admin, "first", 1).getToken(), published)).as("signed by BouncyCastle").isTrue();
 
     boolean nativePlatform = System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
     awaitLine(server, nativePlatform ? NATIVE : "Ed25519 signatures by BouncyCastle");
     for (int i = 0; i < 50; i++) {
       MintSessionResponse minted = mint(server, admin, "user-" + i, 1);
-      assertThat(verifies(minted.getToken(), published)).as("token %d", i).isTrue();
+      assertThat(JdkEd25519.verifies(minted.getToken(), published)).as("token %d", i).isTrue();
     }
     assertThat(server.output()).doesNotContain("WARN").doesNotContain("Exception");
   }
@@ -54,7 +49,7 @@ class NativeSigningIT extends ProcessTestBase {
     awaitLine(server, "Ed25519 signatures by BouncyCastle (--native-signing off)");
     PublicKey published = publishedKey(server, admin);
     for (int i = 0; i < 10; i++) {
-      assertThat(verifies(mint(server, admin, "user-" + i, 1).getToken(), published)).isTrue();
+      assertThat(JdkEd25519.verifies(mint(server, admin, "user-" + i, 1).getToken(), published)).isTrue();
     }
     assertThat(server.stdout()).doesNotContain(NATIVE);
   }
@@ -69,20 +64,6 @@ class NativeSigningIT extends ProcessTestBase {
 
   /** The active key of the JWK Set, as an offline verifier builds it from {@code x}. */
   private static PublicKey publishedKey(ServerProcess server, String admin) throws Exception {
-    Jwk jwk = server.stub(admin).getJwks(GetJwksRequest.getDefaultInstance()).getKeys(0);
-    byte[] raw = Base64.getUrlDecoder().decode(jwk.getX());
-    byte[] spki = new byte[12 + raw.length];
-    System.arraycopy(new byte[] {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}, 0, spki, 0, 12);
-    System.arraycopy(raw, 0, spki, 12, raw.length);
-    return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
-  }
-
-  /** The JDK's Ed25519, neither of the server's two, checks the signature over header.payload. */
-  private static boolean verifies(String token, PublicKey key) throws Exception {
-    int lastDot = token.lastIndexOf('.');
-    Signature jdk = Signature.getInstance("Ed25519");
-    jdk.initVerify(key);
-    jdk.update(token.substring(0, lastDot).getBytes(StandardCharsets.US_ASCII));
-    return jdk.verify(Base64.getUrlDecoder().decode(token.substring(lastDot + 1)));
+    return JdkEd25519.publicKey(server.stub(admin).getJwks(GetJwksRequest.getDefaultInstance()).getKeys(0));
   }
 }

@@ -3,10 +3,10 @@ package dev.tokenauthority.server.signing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.tokenauthority.server.testing.JdkEd25519;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.SignatureException;
 import java.security.SignatureSpi;
 import java.util.ArrayList;
@@ -142,16 +142,7 @@ class Ed25519SignerTest {
   /** Checked by a third implementation, the JDK's own. */
   private static boolean verifiesWithTheJdk(
       Ed25519PrivateKeyParameters key, byte[] buffer, int offset, int length, byte[] signature) throws Exception {
-    byte[] raw = key.generatePublicKey().getEncoded();
-    byte[] spki = new byte[12 + raw.length];
-    System.arraycopy(new byte[] {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}, 0, spki, 0, 12);
-    System.arraycopy(raw, 0, spki, 12, raw.length);
-    PublicKey publicKey =
-        java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
-    Signature jdk = Signature.getInstance("Ed25519");
-    jdk.initVerify(publicKey);
-    jdk.update(buffer, offset, length);
-    return jdk.verify(signature);
+    return JdkEd25519.verifies(JdkEd25519.publicKey(key.generatePublicKey().getEncoded()), buffer, offset, length, signature);
   }
 
   /** A provider whose Ed25519 signature always fails, as a native library gone wrong would. */
