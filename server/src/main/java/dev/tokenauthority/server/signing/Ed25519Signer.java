@@ -4,14 +4,18 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.Signature;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * Signs with one Ed25519 private key: natively once {@link NativeEd25519} has loaded, with
- * BouncyCastle (the key decoded once) before and wherever it does not. Each calling thread keeps
- * its own initialised native {@link Signature}, so a signature costs no key set-up and no lock.
+ * BouncyCastle (the key decoded once) before and wherever it does not. Initialised native
+ * {@link Signature}s are kept in a lock-free pool of this key's, about one per thread that signs
+ * at once, so a signature costs no key set-up and no lock; when a rotation drops this signer,
+ * its pool and the key copies in it go with it.
  */
 final class Ed25519Signer {
   static final int SIGNATURE_LENGTH = Ed25519.SIGNATURE_SIZE;
@@ -19,7 +23,7 @@ final class Ed25519Signer {
   private final Ed25519PrivateKeyParameters privateKey;
   private final Ed25519PublicKeyParameters publicKey;
   private final NativeEd25519 nativeEd25519;
-  private final ThreadLocal<Signature> nativeSignatures = new ThreadLocal<>();
+  private final Queue<Signature> nativeSignatures = new ConcurrentLinkedQueue<>();
   /** The key in the JCA form the native provider takes, made on its first use. */
   private volatile PrivateKey jcaKey;
 
@@ -37,12 +41,13 @@ final class Ed25519Signer {
         Signature s = nativeSignature(provider);
         s.update(message, offset, length);
         if (s.sign(signature, 0, SIGNATURE_LENGTH) == SIGNATURE_LENGTH) {
+          nativeSignatures.offer(s);
           return;
         }
         throw new GeneralSecurityException("a signature of an unexpected length");
       } catch (GeneralSecurityException | RuntimeException e) {
-        // The thread's Signature may be half-way through a message: never used again.
-        nativeSignatures.remove();
+        // Never used again, nor the others: BouncyCastle signs from now on.
+        nativeSignatures.clear();
         nativeEd25519.disable(e);
       }
     }
@@ -50,18 +55,23 @@ final class Ed25519Signer {
     nativeEd25519.bouncyCastleSigned();
   }
 
+  /** How many initialised native signatures this key holds, for tests. */
+  int pooledNativeSignatures() {
+    return nativeSignatures.size();
+  }
+
   private Signature nativeSignature(Provider provider) throws GeneralSecurityException {
-    Signature s = nativeSignatures.get();
-    if (s == null || s.getProvider() != provider) {
-      PrivateKey key = jcaKey;
-      if (key == null) {
-        key = NativeEd25519.privateKey(privateKey);
-        jcaKey = key;
-      }
-      s = Signature.getInstance("Ed25519", provider);
-      s.initSign(key);
-      nativeSignatures.set(s);
+    Signature s = nativeSignatures.poll();
+    if (s != null) {
+      return s;
     }
+    PrivateKey key = jcaKey;
+    if (key == null) {
+      key = NativeEd25519.privateKey(privateKey);
+      jcaKey = key;
+    }
+    s = Signature.getInstance("Ed25519", provider);
+    s.initSign(key);
     return s;
   }
 }

@@ -78,7 +78,6 @@ public final class NativeEd25519 {
     if (loading.compareAndSet(false, true)) {
       Thread t = new Thread(this::load, "native-ed25519");
       t.setDaemon(true);
-      t.setPriority(Thread.MIN_PRIORITY);
       t.start();
     }
   }

@@ -3,6 +3,7 @@ package dev.tokenauthority.server.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokenauthority.server.testing.JdkEd25519;
+import dev.tokenauthority.server.testing.NativePlatform;
 import dev.tokenauthority.v1.GetJwksRequest;
 import dev.tokenauthority.v1.MintSessionResponse;
 import java.nio.file.Path;
@@ -32,8 +33,7 @@ class NativeSigningIT extends ProcessTestBase {
 
     assertThat(JdkEd25519.verifies(mint(server, admin, "first", 1).getToken(), published)).as("signed by BouncyCastle").isTrue();
 
-    boolean nativePlatform = System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
-    awaitLine(server, nativePlatform ? NATIVE : "Ed25519 signatures by BouncyCastle");
+    awaitLine(server, NativePlatform.carriesAwsLc() ? NATIVE : "Ed25519 signatures by BouncyCastle");
     for (int i = 0; i < 50; i++) {
       MintSessionResponse minted = mint(server, admin, "user-" + i, 1);
       assertThat(JdkEd25519.verifies(minted.getToken(), published)).as("token %d", i).isTrue();

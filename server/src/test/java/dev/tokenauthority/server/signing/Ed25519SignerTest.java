@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tokenauthority.server.testing.JdkEd25519;
+import dev.tokenauthority.server.testing.NativePlatform;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -15,7 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,25 +24,21 @@ import org.junit.jupiter.api.Test;
  */
 class Ed25519SignerTest {
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static NativeEd25519 loaded;
 
-  /** The platform the server's jar carries AWS-LC for (and CI runs on). */
-  static boolean nativePlatform() {
-    return System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
-  }
-
-  @BeforeAll
-  static void loadTheNativeProvider() {
-    loaded = new NativeEd25519();
+  /** A provider of its own for each test, loaded: on the platform the jar carries it for, it must load. */
+  private static NativeEd25519 loaded() {
+    NativeEd25519 loaded = new NativeEd25519();
     boolean active = loaded.load();
-    if (nativePlatform()) {
-      assertThat(active).as("AWS-LC loads on Linux x86-64").isTrue();
+    if (NativePlatform.carriesAwsLc()) {
+      assertThat(active).as("AWS-LC loads on Linux x86-64 with glibc").isTrue();
     }
+    assumeTrue(active, "the native provider does not load on this platform");
+    return loaded;
   }
 
   @Test
   void nativeSignatures_areBouncyCastles_byteForByte_atAnyOffsetAndLength() throws Exception {
-    assumeTrue(loaded.active(), "the native provider does not load on this platform");
+    NativeEd25519 loaded = loaded();
     for (int k = 0; k < 20; k++) {
       Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(RANDOM);
       Ed25519Signer nativeSigner = new Ed25519Signer(key, loaded);
@@ -57,13 +53,15 @@ class Ed25519SignerTest {
         assertThat(sign(nativeSigner, buffer, offset, length)).isEqualTo(expected);
         assertThat(verifiesWithTheJdk(key, buffer, offset, length, expected)).isTrue();
       }
+      assertThat(nativeSigner.pooledNativeSignatures()).as("signed natively").isEqualTo(1);
+      assertThat(bouncyCastle.pooledNativeSignatures()).isZero();
     }
-    assertThat(loaded.active()).isTrue();
+    assertThat(loaded.active()).as("no native failure").isTrue();
   }
 
   @Test
   void manyThreadsSigningAtOnce_eachGetTheirOwnMessagesSignature() throws Exception {
-    assumeTrue(loaded.active(), "the native provider does not load on this platform");
+    NativeEd25519 loaded = loaded();
     Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(RANDOM);
     Ed25519Signer nativeSigner = new Ed25519Signer(key, loaded);
     Ed25519Signer bouncyCastle = new Ed25519Signer(key, new NativeEd25519());
@@ -87,6 +85,9 @@ class Ed25519SignerTest {
       for (Future<Integer> f : done) {
         assertThat(f.get()).isEqualTo(300);
       }
+      assertThat(loaded.active()).as("no native failure").isTrue();
+      assertThat(nativeSigner.pooledNativeSignatures()).as("signed natively, one signature per thread at most")
+          .isBetween(1, 8);
     } finally {
       threads.shutdownNow();
     }
@@ -94,7 +95,7 @@ class Ed25519SignerTest {
 
   @Test
   void theFirstSignatureLoadsTheProvider_onlyWhenWanted() throws Exception {
-    assumeTrue(nativePlatform(), "the native provider does not load on this platform");
+    assumeTrue(NativePlatform.carriesAwsLc(), "the native provider does not load on this platform");
     NativeEd25519 lazy = new NativeEd25519();
     Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(RANDOM);
     Ed25519Signer signer = new Ed25519Signer(key, lazy);
@@ -114,10 +115,12 @@ class Ed25519SignerTest {
     }
     assertThat(lazy.active()).as("loaded in the background after the first signature").isTrue();
     assertThat(sign(signer, message, 0, message.length)).isEqualTo(expected);
+    assertThat(signer.pooledNativeSignatures()).as("signed natively").isEqualTo(1);
   }
 
   @Test
   void aNativeProviderThatFails_signsWithBouncyCastleInstead_andIsNotAskedAgain() throws Exception {
+    FailingSignature.calls = 0;
     FailingProvider failing = new FailingProvider();
     NativeEd25519 broken = new NativeEd25519(failing);
     Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(RANDOM);
